@@ -1,0 +1,108 @@
+"""The run's concrete creative choices, drawn from a seed.
+
+Everything downstream (art, motion, music, metadata, paid prompts) reads the variation
+instead of rolling its own dice, so one seed reproduces a whole session and two sessions
+with different keys look and sound different.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from typing import Any, Iterable
+
+PALETTES: dict[str, dict[str, str]] = {
+    # name: sky top, sky bottom, wall, window frame, lamp glow, accent, ink (outlines)
+    "midnight plum": {"sky": "#141233", "sky2": "#3b2a5c", "wall": "#221b33", "frame": "#0e0b18",
+                      "lamp": "#ffb56b", "accent": "#e98aa8", "ink": "#08060f"},
+    "ember dusk": {"sky": "#1d1424", "sky2": "#6b3a3a", "wall": "#2a1c1c", "frame": "#120b0b",
+                   "lamp": "#ffa24d", "accent": "#f2c14e", "ink": "#0b0606"},
+    "harbor blue": {"sky": "#0b1a2e", "sky2": "#1f4a6b", "wall": "#15212e", "frame": "#070d15",
+                    "lamp": "#ffd08a", "accent": "#7fd1c7", "ink": "#04080d"},
+    "moss & tea": {"sky": "#0f1c17", "sky2": "#2f4f3a", "wall": "#1b2620", "frame": "#09100c",
+                   "lamp": "#f7c873", "accent": "#a8d08d", "ink": "#050906"},
+    "neon rain": {"sky": "#0d0b1f", "sky2": "#2b1b5a", "wall": "#17132b", "frame": "#07060f",
+                  "lamp": "#ff7edb", "accent": "#5ce1e6", "ink": "#040309"},
+    "snow lantern": {"sky": "#101a2b", "sky2": "#45577a", "wall": "#1c2433", "frame": "#0a0e16",
+                     "lamp": "#ffe0a3", "accent": "#cfe3ff", "ink": "#05070b"},
+    "apricot study": {"sky": "#1a1526", "sky2": "#7a4f5a", "wall": "#2b2028", "frame": "#130d12",
+                      "lamp": "#ffc48a", "accent": "#ff9e7a", "ink": "#0a0709"},
+    "sage window": {"sky": "#121a1f", "sky2": "#3d5a5c", "wall": "#1d2628", "frame": "#0a0f10",
+                    "lamp": "#f4d58d", "accent": "#bcd8c1", "ink": "#050808"},
+}
+
+SCENES = ("city window", "attic desk", "train window", "bookshop corner", "rooftop room", "lighthouse study")
+POSES = ("headphones on, eyes closed", "writing in a notebook", "sipping tea", "gazing out the window",
+         "reading a paperback", "nodding to the beat")
+MOODS = ("mellow", "dreamy", "nostalgic", "cozy", "wistful", "hazy", "warm", "late-night", "soft focus",
+         "rainy-day", "slow sunrise", "midnight")
+KEYS = ("C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+TRACK_WORDS = ("lanterns", "steam", "paper moons", "window fog", "last train", "quiet hours", "ink",
+               "velvet", "tea leaves", "streetlight", "soft static", "candle", "night bus", "porchlight",
+               "drizzle", "pages", "blue hour", "warm socks", "moth", "old radio", "slow clouds",
+               "coffee rings", "owl call", "dim hallway", "rooftops", "puddles", "cassette", "dust motes",
+               "rain on tin", "low tide", "sleepy city", "snowglobe")
+WEATHER_BY_SEASON = {"spring": "rain", "summer": "rain", "autumn": "rain", "winter": "snow"}
+
+
+def variation_key(v: dict[str, Any]) -> str:
+    """What makes two variations "the same" for a viewer: palette, scene, pose and weather."""
+    return f"{v['palette_name']}|{v['scene']}|{v['pose']}|{v['weather']}"
+
+
+def draw(params: dict[str, Any], seed: int, used_keys: Iterable[str] = ()) -> dict[str, Any]:
+    """A variation for these run parameters, never repeating a key in used_keys.
+
+    The seed is advanced deterministically until an unused key turns up; with every
+    combination used (hundreds of sessions), the least recent repeats are accepted.
+    """
+    used = set(used_keys)
+    candidate = _draw_once(params, seed)
+    for bump in range(1, 500):
+        if candidate["variation_key"] not in used:
+            break
+        candidate = _draw_once(params, seed + bump * 7919)
+    return candidate
+
+
+def _draw_once(params: dict[str, Any], seed: int) -> dict[str, Any]:
+    rng = random.Random(seed)
+    palette_name = rng.choice(sorted(PALETTES))
+    season = params["season"]
+    v: dict[str, Any] = {
+        "seed": seed,
+        "theme": params["theme"],
+        "season": season,
+        "atmosphere": params["atmosphere"],
+        "palette_name": palette_name,
+        "palette": dict(PALETTES[palette_name]),
+        "scene": rng.choice(SCENES),
+        "pose": rng.choice(POSES),
+        "weather": WEATHER_BY_SEASON[season],
+    }
+    v["variation_key"] = variation_key(v)
+    v["tracks"] = _tracks(rng, int(params["tracks"]))
+    return v
+
+
+def _tracks(rng: random.Random, n: int) -> list[dict[str, Any]]:
+    # Distinct keys and tempos where possible, so neighbouring tracks never sound alike.
+    keys = rng.sample(KEYS, len(KEYS))
+    bpms = rng.sample(range(70, 91), 21)
+    words = rng.sample(TRACK_WORDS, len(TRACK_WORDS))
+    out = []
+    for i in range(n):
+        out.append({
+            "index": i + 1,
+            "seed": rng.randrange(1, 2**31),
+            "mood": rng.choice(MOODS),
+            "key": keys[i % len(keys)],
+            "mode": rng.choice(("major", "minor", "dorian")),
+            "bpm": bpms[i % len(bpms)],
+            "title": words[i % len(words)] + ("" if i < len(words) else f" {i // len(words) + 1}"),
+        })
+    return out
+
+
+def seed_for(session_id: str) -> int:
+    return int.from_bytes(hashlib.sha256(session_id.encode()).digest()[:4], "big")
