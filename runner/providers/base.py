@@ -1,0 +1,116 @@
+"""What a provider is, and the one door every provider call goes through.
+
+A provider makes one kind of asset (artwork, a motion loop, a track, an ambience bed, an
+upload). Whether it is the keyless local generator or a paid API, it wraps each request in
+a `Call` and hands it to `ctx.spend(call, run)`. That door checks the cap before anything is
+sent, answers repeated requests from the cache, and writes the ledger; providers never
+touch money themselves.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Awaitable, Callable, Protocol
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request to a provider, described well enough to price it and to cache its answer."""
+
+    provider: str          # "local", "fal", "elevenlabs", ...
+    model: str             # e.g. "fal-ai/flux/dev"
+    asset: str             # image | video | music | ambience
+    label: str             # for people: "cover art", "track 3/10"
+    params: dict[str, Any] = field(default_factory=dict)  # everything that shapes the result
+    estimate_usd: float = 0.0
+    # Deterministic local output is cheap to remake; caching it would only copy big files.
+    cacheable: bool = True
+
+    def cache_key(self) -> str:
+        blob = json.dumps([self.provider, self.model, self.params], sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()[:32]
+
+
+RunFn = Callable[[], Awaitable[dict[str, Any]]]
+
+
+class StepContext(Protocol):
+    """What a step hands its provider. The pipeline implements it (runner/pipeline.py)."""
+
+    session_dir: Path
+    params: dict[str, Any]
+    variation: dict[str, Any]
+
+    async def spend(self, call: Call, run: RunFn) -> dict[str, Any]:
+        """Check the cap, run (or answer from cache), record the cost; return run's result.
+
+        run() returns a dict; if it has "files" (name -> absolute path), those files are
+        copied into the cache, and a cache hit returns the dict with "files" pointing at the
+        cached copies. "cost_usd" in the dict, when present, is the actual price paid;
+        otherwise the estimate is recorded as the actual.
+        Raises runner.budget.BudgetExceeded when the call would cross the cap.
+        """
+
+    def progress(self, *, done: int | None = None, total: int | None = None,
+                 percent: float | None = None, label: str | None = None) -> None: ...
+
+    def event(self, type_: str, message: str, **data: Any) -> None: ...
+
+    def log(self, level: str, message: str) -> None: ...
+
+
+class ArtProvider(Protocol):
+    name: str
+
+    async def make_artwork(self, ctx: StepContext, out_png: Path) -> dict[str, Any]:
+        """Write a 1920x1080 PNG cover to out_png; return {"provider", "model", ...}."""
+
+
+class MotionProvider(Protocol):
+    name: str
+
+    async def make_loop(self, ctx: StepContext, artwork: Path, out_mp4: Path) -> dict[str, Any]:
+        """Write a seamless, stream-copy-loopable H.264 clip; return {"seconds", "fps", ...}."""
+
+
+class MusicProvider(Protocol):
+    name: str
+    concurrency: int  # how many tracks may be made at once
+
+    async def make_track(self, ctx: StepContext, track: dict[str, Any], seconds: float,
+                         out_base: Path) -> dict[str, Any]:
+        """Make one instrumental track from a variation track spec.
+
+        out_base has no suffix (tracks/03); the provider picks the extension and returns
+        {"file": <Path written>, "seconds": float, "provider", "model"}.
+        """
+
+
+class AmbienceProvider(Protocol):
+    name: str
+
+    async def make_ambience(self, ctx: StepContext, atmosphere: str, out_base: Path) -> dict[str, Any]:
+        """Make a loopable ambience bed; return {"file": Path, "seconds": float, ...}."""
+
+
+class Uploader(Protocol):
+    name: str
+
+    def unavailable_reason(self) -> str | None:
+        """None when credentials exist; otherwise one line saying what is missing and how to set it."""
+
+    async def upload(self, ctx: StepContext, final: Path, thumbnail: Path,
+                     metadata: dict[str, Any], privacy: str) -> dict[str, Any]:
+        """Upload; return {"id", "url", ...}."""
+
+
+@dataclass
+class ProviderSet:
+    art: ArtProvider
+    motion: MotionProvider
+    music: MusicProvider
+    ambience: AmbienceProvider
+    uploader: Uploader
