@@ -1,0 +1,264 @@
+"""`python -m runner` / `badger-tape`: thin wrappers over runner.sessions and runner.store.
+
+Exit codes: 0 completed (or awaiting review under --review, or nothing to do), 1 failed,
+2 bad input, 3 halted by the spend cap, 4 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+from . import budget, config, sessions, store
+
+EXIT = {"completed": 0, "awaiting_review": 0, "failed": 1, "halted_budget": 3, "interrupted": 4}
+EXIT_BAD_INPUT = 2
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line, not a usage dump."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _root_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--root", metavar="DIR",
+                   help="data root holding sessions/ and logs/ (default: $STUDIO_ROOT or the current directory)")
+
+
+def _run_options(p: argparse.ArgumentParser) -> None:
+    d = store.DEFAULTS
+    p.add_argument("--theme", required=True, help=f"what the video is about (1-{store.MAX_THEME_CHARS} characters)")
+    p.add_argument("--season", default=d["season"], help=f"{'|'.join(store.SEASONS)} (default {d['season']})")
+    p.add_argument("--atmosphere", default=d["atmosphere"],
+                   help=f"ambience under the music: {'|'.join(store.ATMOSPHERES)} (default {d['atmosphere']})")
+    p.add_argument("--minutes", default=d["minutes"], help="length of the final video (default 60, max 720)")
+    p.add_argument("--tracks", default=d["tracks"], help="number of distinct tracks, 1-30 (default 10)")
+    p.add_argument("--cap", default=d["cap"], help="hard spend cap in US dollars (default 2.00)")
+    p.add_argument("--provider", default=d["provider"],
+                   help="local (no keys, no network, $0) or fal (paid; needs FAL_KEY) (default local)")
+    p.add_argument("--privacy", default=d["privacy"], help="YouTube privacy: private|unlisted|public (default private)")
+    p.add_argument("--no-upload", dest="upload", action="store_false", help="stop after metadata; never upload")
+    p.add_argument("--review", action="store_true", help="stop before upload until `approve` is run")
+    p.add_argument("--seed", type=int, help=argparse.SUPPRESS)
+    _root_option(p)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = Parser(prog="python -m runner", description="Badger Tape Studio: theme in, hour-long lofi video out.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    sub.required = True
+
+    p = sub.add_parser("run", help="start a new session and run it to the end",
+                       description="Start a session: prints its id first, then progress, then a summary.")
+    _run_options(p)
+
+    p = sub.add_parser("resume", help="continue an interrupted, failed or halted session")
+    p.add_argument("id")
+    p.add_argument("--cap", type=float, help="raise the spend cap before continuing (after a halt)")
+    _root_option(p)
+
+    p = sub.add_parser("approve", help="upload a session that is awaiting review")
+    p.add_argument("id")
+    p.add_argument("--privacy", help="private|unlisted|public (default: the run's own)")
+    _root_option(p)
+
+    p = sub.add_parser("list", help="list sessions, newest first")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    _root_option(p)
+
+    p = sub.add_parser("show", help="show one session")
+    p.add_argument("id")
+    p.add_argument("--json", action="store_true", help="print the state as JSON")
+    _root_option(p)
+
+    p = sub.add_parser("estimate", help="what a run would cost, per asset, against its cap (exit 1 when over)")
+    _run_options(p)
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+    p = sub.add_parser("monitor", help="watch a session live in the terminal")
+    p.add_argument("id", nargs="?", help="session id (default: the newest running, else the newest)")
+    p.add_argument("--once", action="store_true", help="print one snapshot and exit")
+    p.add_argument("--follow", action="store_true", help="watch until the session ends; exit code tells how")
+    _root_option(p)
+
+    p = sub.add_parser("auth", help="authorise an account (youtube)")
+    p.add_argument("service", help="youtube")
+    _root_option(p)
+    return parser
+
+
+def _params(args: argparse.Namespace) -> dict[str, Any]:
+    raw = {k: getattr(args, k) for k in ("theme", "season", "atmosphere", "minutes", "tracks", "cap",
+                                         "provider", "privacy", "upload", "review")}
+    params = store.validate_params(raw)
+    if getattr(args, "seed", None) is not None:
+        params["seed"] = args.seed
+    return params
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        root = store.data_root(args.root)
+        config.load_env(root)
+        return COMMANDS[args.command](args, root)
+    except store.InvalidParams as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except sessions.SessionError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        return EXIT["interrupted"]
+
+
+# ----------------------------------------------------------------------------- commands
+
+def cmd_run(args: argparse.Namespace, root: Path) -> int:
+    params = _params(args)
+    sessions.check_root_writable(root)
+    sessions.check_ffmpeg()
+    from .providers import registry  # noqa: PLC0415
+
+    providers = registry.build(params)
+    state = sessions.create(root, params)
+    print(state["id"], flush=True)
+    est = budget.estimate(params, elevenlabs=bool(os.environ.get("ELEVENLABS_API_KEY")))
+    print(f"  {params['theme']!r}: {params['minutes']:g} min, {params['tracks']} tracks, {params['provider']} "
+          f"provider, estimate ${est['total_usd']:.2f} of ${params['cap']:.2f} cap", flush=True)
+    status = sessions.execute(root, state, providers, echo=sys.stdout)
+    return _summary(root, state["id"], status, review=params["review"])
+
+
+def cmd_resume(args: argparse.Namespace, root: Path) -> int:
+    try:
+        state = sessions.prepare_resume(root, args.id, cap=args.cap)
+    except sessions.AlreadyDone as done:
+        print(done)
+        return 0
+    sessions.check_ffmpeg()
+    from .providers import registry  # noqa: PLC0415
+
+    providers = registry.build(state["params"])
+    print(state["id"], flush=True)
+    print(f"  resuming: {', '.join(s for s in store.STEPS if state['steps'][s]['status'] not in ('done', 'skipped'))}",
+          flush=True)
+    status = sessions.execute(root, state, providers, echo=sys.stdout)
+    return _summary(root, state["id"], status, review=True)
+
+
+def cmd_approve(args: argparse.Namespace, root: Path) -> int:
+    state = sessions.prepare_approve(root, args.id, privacy=args.privacy)
+    from .providers import registry  # noqa: PLC0415
+
+    params = dict(state["params"])
+    providers = registry.build(params)
+    print(state["id"], flush=True)
+    status = sessions.execute(root, state, providers, echo=sys.stdout)
+    return _summary(root, state["id"], status, review=False)
+
+
+def _summary(root: Path, sid: str, status: str, *, review: bool) -> int:
+    state = store.read_state(root, sid) or {}
+    cost = state.get("cost") or {}
+    final = store.session_dir(root, sid) / "final.mp4"
+    print()
+    print(f"  status   {status}")
+    print(f"  spent    ${float(cost.get('spent_usd') or 0):.2f} of ${float(cost.get('cap_usd') or 0):.2f} cap")
+    if final.exists():
+        print(f"  final    {final}")
+    upload = (state.get("steps") or {}).get("upload") or {}
+    if upload.get("status") == "skipped":
+        print(f"  upload   skipped: {upload.get('note')}")
+    elif (state.get("youtube") or {}).get("url"):
+        print(f"  youtube  {state['youtube']['url']} ({state['youtube'].get('privacy')})")
+    if status == "halted_budget":
+        print(f"  halted   {(state.get('halt') or {}).get('message')}", file=sys.stderr)
+        print(f"  continue with: python -m runner resume {sid} --cap <higher>", file=sys.stderr)
+    elif status == "failed":
+        print(f"  error    {state.get('error')}", file=sys.stderr)
+        print(f"  retry with: python -m runner resume {sid}", file=sys.stderr)
+    elif status == "interrupted":
+        print(f"  continue with: python -m runner resume {sid}", file=sys.stderr)
+    elif status == "awaiting_review":
+        print(f"  review it, then: python -m runner approve {sid}")
+        return 0 if review else 1
+    return EXIT.get(status, 1)
+
+
+def cmd_list(args: argparse.Namespace, root: Path) -> int:
+    rows = [store.session_summary(root, sid) for sid in store.list_session_ids(root)]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    if not rows:
+        print(f"no sessions under {store.sessions_dir(root)}")
+        return 0
+    print(f"{'id':<44} {'status':<16} {'spent/cap':>13}  theme")
+    for r in rows:
+        if not r["readable"]:
+            print(f"{r['id']:<44} {'unreadable':<16} {'-':>13}  -")
+            continue
+        money = f"${r['spent_usd'] or 0:.2f}/${r['cap_usd'] or 0:.2f}"
+        print(f"{r['id']:<44} {r['status']:<16} {money:>13}  {r['theme']}")
+    return 0
+
+
+def cmd_show(args: argparse.Namespace, root: Path) -> int:
+    state = sessions.load(root, args.id)
+    state["effective_status"] = store.effective_status(state)
+    if args.json:
+        print(json.dumps(state, indent=2))
+        return 0
+    p, cost = state["params"], state["cost"]
+    print(f"{state['id']}  {state['effective_status']}")
+    print(f"  theme    {p['theme']} ({p['season']}, {p['atmosphere']}, {p['minutes']:g} min, {p['tracks']} tracks, "
+          f"{p['provider']})")
+    if state.get("title"):
+        print(f"  title    {state['title']}")
+    print(f"  spent    ${cost['spent_usd']:.2f} of ${cost['cap_usd']:.2f} cap  "
+          + "  ".join(f"{k} ${v:.2f}" for k, v in cost.get("by_asset", {}).items()))
+    for name in store.STEPS:
+        s = state["steps"][name]
+        extra = s.get("error") or s.get("note") or ""
+        print(f"  {name:<10} {s['status']:<8} {extra}")
+    return 0
+
+
+def cmd_estimate(args: argparse.Namespace, root: Path) -> int:
+    params = _params(args)
+    est = budget.estimate(params, elevenlabs=bool(os.environ.get("ELEVENLABS_API_KEY")))
+    if args.json:
+        print(json.dumps(est, indent=2))
+    else:
+        print(f"estimate for a {params['provider']} run ({params['tracks']} tracks):")
+        for asset, usd in est["by_asset"].items():
+            print(f"  {asset:<9} ${usd:.3f}")
+        print(f"  {'total':<9} ${est['total_usd']:.3f} of ${est['cap_usd']:.2f} cap"
+              + ("  OVER THE CAP" if est["over_cap"] else ""))
+    return 1 if est["over_cap"] else 0
+
+
+def cmd_monitor(args: argparse.Namespace, root: Path) -> int:
+    from . import monitor  # noqa: PLC0415
+
+    return monitor.run_monitor(root, args.id, once=args.once, follow=args.follow)
+
+
+def cmd_auth(args: argparse.Namespace, root: Path) -> int:
+    if args.service != "youtube":
+        print(f"error: unknown service {args.service!r}; only youtube needs authorising", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    from .providers import youtube  # noqa: PLC0415
+
+    return youtube.authorize_cli(os.environ)
+
+
+COMMANDS = {"run": cmd_run, "resume": cmd_resume, "approve": cmd_approve, "list": cmd_list, "show": cmd_show,
+            "estimate": cmd_estimate, "monitor": cmd_monitor, "auth": cmd_auth}

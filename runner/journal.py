@@ -1,0 +1,127 @@
+"""The runner's writer for one session: checkpoint, timeline, ledger and log lines.
+
+Everything a reader sees goes through here, in the format runner/store.py defines. The
+journal lives on the event loop's thread, so writes never race each other.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+from pathlib import Path
+from typing import Any, Callable, TextIO
+
+from . import store
+
+Clock = Callable[[], dt.datetime]
+
+
+class Journal:
+    def __init__(self, root: Path, state: dict[str, Any], *, clock: Clock = store.utc_now,
+                 echo: TextIO | None = None):
+        self.root = root
+        self.state = state
+        self.clock = clock
+        self.echo = echo  # the CLI's progress stream; None keeps the runner quiet
+        self.dir = store.session_dir(root, state["id"])
+        self.events_path = self.dir / "events.jsonl"
+        self.ledger_path = self.dir / "ledger.jsonl"
+        self.seq = store.last_seq(self.events_path)
+        store.logs_dir(root).mkdir(parents=True, exist_ok=True)
+
+    @property
+    def id(self) -> str:
+        return self.state["id"]
+
+    def save(self) -> None:
+        store.write_state(self.root, self.state, self.clock())
+
+    def heartbeat(self) -> None:
+        self.state["pid"] = os.getpid()
+        self.state["heartbeat_at"] = store.iso(self.clock())
+        self.save()
+
+    def event(self, type_: str, message: str, step: str | None = None, **data: Any) -> dict[str, Any]:
+        self.seq += 1
+        ev = {"seq": self.seq, "ts": store.iso(self.clock()), "type": type_, "step": step,
+              "message": message, "data": data}
+        store.append_jsonl(self.events_path, ev)
+        return ev
+
+    def log(self, level: str, message: str, step: str | None = None) -> None:
+        line = store.format_log_line(level, self.id, step, message, self.clock())
+        fd = os.open(store.log_path(self.root), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, line.encode("utf-8"))
+        finally:
+            os.close(fd)
+        if self.echo is not None and level.upper() != "DEBUG":
+            prefix = f"[{step}] " if step else ""
+            stream = sys.stderr if level.upper() in ("WARN", "ERROR") and self.echo is sys.stdout else self.echo
+            print(f"  {prefix}{message}", file=stream, flush=True)
+
+    def ledger(self, entry: dict[str, Any]) -> None:
+        store.append_jsonl(self.ledger_path, {"ts": store.iso(self.clock()), **entry})
+
+    # -- step bookkeeping -------------------------------------------------------------
+
+    def step(self, name: str) -> dict[str, Any]:
+        return self.state["steps"][name]
+
+    def step_started(self, name: str) -> None:
+        s = self.step(name)
+        s.update(status="running", started_at=store.iso(self.clock()), finished_at=None, error=None)
+        s["attempts"] = int(s.get("attempts") or 0) + 1
+        self.save()
+        self.event("step_started", f"{name} started", name, attempt=s["attempts"])
+        self.log("INFO", "started" + (f" (attempt {s['attempts']})" if s["attempts"] > 1 else ""), name)
+
+    def step_done(self, name: str, outputs: dict[str, Any], note: str | None = None) -> None:
+        s = self.step(name)
+        s["outputs"].update(outputs)
+        s.update(status="done", finished_at=store.iso(self.clock()), note=note, progress=None)
+        self.save()
+        self.event("step_done", f"{name} done", name, seconds=self._elapsed(s))
+        self.log("INFO", f"done in {self._elapsed(s):.1f}s" + (f": {note}" if note else ""), name)
+
+    def step_skipped(self, name: str, reason: str) -> None:
+        s = self.step(name)
+        now = store.iso(self.clock())
+        s.update(status="skipped", note=reason, finished_at=now, progress=None)
+        s["started_at"] = s.get("started_at") or now
+        self.save()
+        self.event("step_skipped", reason, name)
+        self.log("INFO", f"skipped: {reason}", name)
+
+    def step_failed(self, name: str, error: str) -> None:
+        s = self.step(name)
+        s.update(status="failed", error=error, finished_at=store.iso(self.clock()))
+        self.save()
+        self.event("step_failed", error, name)
+        self.log("ERROR", error, name)
+
+    def progress(self, name: str, *, done: int | None = None, total: int | None = None,
+                 percent: float | None = None, label: str | None = None) -> None:
+        if percent is None and done is not None and total:
+            percent = 100.0 * done / total
+        prog = {"done": done, "total": total,
+                "percent": None if percent is None else round(percent, 1),
+                "label": label or (f"{name} {done}/{total}" if total else f"{name} {percent or 0:.0f}%")}
+        self.step(name)["progress"] = prog
+        self.save()
+        self.event("progress", prog["label"], name, **prog)
+
+    def set_status(self, status: str, **extra: Any) -> None:
+        self.state["status"] = status
+        self.state.update(extra)
+        if status in store.FINAL_STATUSES or status == "awaiting_review":
+            self.state["finished_at"] = store.iso(self.clock())
+        else:
+            self.state["finished_at"] = None
+        self.save()
+        self.event("session_status", status, None, status=status)
+
+    def _elapsed(self, s: dict[str, Any]) -> float:
+        a, b = store.parse_iso(s.get("started_at")), store.parse_iso(s.get("finished_at"))
+        return (b - a).total_seconds() if a and b else 0.0

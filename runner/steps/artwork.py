@@ -1,0 +1,20 @@
+"""Step 2: the 1920x1080 cover and its 1280x720 thumbnail."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from ..media import art, ffmpeg
+
+
+async def run(ctx) -> dict[str, Any]:
+    out_png = ctx.session_dir / "artwork.png"
+    thumb = ctx.session_dir / "thumbnail.jpg"
+    meta = await ctx.providers.art.make_artwork(ctx, out_png)
+    ffmpeg.check_input(out_png, "image")
+    if not thumb.exists():
+        await asyncio.to_thread(art.make_thumbnail, out_png, thumb)
+    ffmpeg.check_input(thumb, "image")
+    return {"artwork": "artwork.png", "thumbnail": "thumbnail.jpg",
+            "provider": meta.get("provider"), "model": meta.get("model")}

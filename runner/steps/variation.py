@@ -1,0 +1,27 @@
+"""Step 1: draw the run's creative choices, never repeating an earlier session's key."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import store, variation
+
+
+def used_keys(root, exclude: str) -> set[str]:
+    keys = set()
+    for sid in store.list_session_ids(root):
+        if sid == exclude:
+            continue
+        state = store.read_state(root, sid)
+        v = ((state or {}).get("steps", {}).get("variation", {}).get("outputs") or {}).get("variation") or {}
+        if v.get("variation_key"):
+            keys.add(v["variation_key"])
+    return keys
+
+
+async def run(ctx) -> dict[str, Any]:
+    sid = ctx.state["id"]
+    seed = int(ctx.params.get("seed") or variation.seed_for(sid))
+    v = variation.draw(ctx.params, seed, used_keys(ctx.root, sid))
+    ctx.log("INFO", f"{v['palette_name']} palette, {v['scene']}, Porsuk {v['pose']}, {v['weather']}")
+    return {"variation": v}, v["variation_key"]
