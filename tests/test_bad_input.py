@@ -1,0 +1,83 @@
+"""Bad input gets one clear line on stderr, a non-zero exit, no traceback and no session folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from helpers import run_cli
+
+
+def _assert_refused(result, *needles: str) -> None:
+    assert result.returncode != 0, result.stdout
+    lines = [l for l in result.stderr.splitlines() if l.strip()]
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+
+
+def _no_sessions(root: Path) -> None:
+    assert [p.name for p in (root / "sessions").iterdir()] == []
+
+
+@pytest.mark.parametrize("extra,needle", [
+    (["--theme", ""], "theme must not be empty"),
+    (["--theme", "   "], "theme must not be empty"),
+    (["--theme", "x" * 81], "81 characters; the limit is 80"),
+    (["--theme", "rainy\x07night"], "control characters"),
+    (["--theme", "rainy\nnight"], "control characters"),
+    (["--theme", "ok", "--season", "fall"], "unknown season 'fall'"),
+    (["--theme", "ok", "--atmosphere", "ocean"], "unknown atmosphere 'ocean'"),
+    (["--theme", "ok", "--minutes", "0"], "minutes must be more than 0"),
+    (["--theme", "ok", "--minutes", "-5"], "minutes must be more than 0"),
+    (["--theme", "ok", "--minutes", "721"], "at most 720"),
+    (["--theme", "ok", "--minutes", "an hour"], "minutes must be a number"),
+    (["--theme", "ok", "--tracks", "0"], "tracks must be a whole number from 1 to 30"),
+    (["--theme", "ok", "--tracks", "31"], "tracks must be a whole number from 1 to 30"),
+    (["--theme", "ok", "--tracks", "2.5"], "tracks must be a whole number"),
+    (["--theme", "ok", "--cap", "0"], "cap must be more than 0"),
+    (["--theme", "ok", "--cap", "-1"], "cap must be more than 0"),
+    (["--theme", "ok", "--provider", "openai"], "unknown provider"),
+    (["--theme", "ok", "--privacy", "secret"], "unknown privacy"),
+    (["--season", "autumn"], "--theme"),
+])
+def test_run_refuses_bad_parameters(root, extra, needle):
+    result = run_cli("run", *extra, root=root)
+    _assert_refused(result, needle)
+    assert result.returncode == 2
+    _no_sessions(root)
+
+
+@pytest.mark.parametrize("command", ["resume", "show", "approve"])
+@pytest.mark.parametrize("sid", ["20261121-031500-nothing-here", "../../etc", "not an id"])
+def test_an_unknown_session_id_is_one_line(root, command, sid):
+    _assert_refused(run_cli(command, sid, root=root), "no session")
+
+
+def test_a_root_that_cannot_be_written_is_refused(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    result = run_cli("run", "--theme", "ok", "--no-upload", root=blocker / "data")
+    _assert_refused(result, "cannot write to data root")
+    assert blocker.read_text() == "not a folder"
+
+
+def test_missing_ffmpeg_says_how_to_get_it(root):
+    result = run_cli("run", "--theme", "ok", root=root, env={"FFMPEG": str(root / "no-such-ffmpeg")})
+    _assert_refused(result, "apt-get install ffmpeg", "pip install imageio-ffmpeg")
+    _no_sessions(root)
+
+
+def test_estimate_exits_non_zero_over_the_cap(root):
+    result = run_cli("estimate", "--theme", "ok", "--provider", "fal", "--cap", "0.50", root=root)
+    assert result.returncode == 1
+    assert "OVER THE CAP" in result.stdout
+    ok = run_cli("estimate", "--theme", "ok", "--provider", "fal", root=root)
+    assert ok.returncode == 0 and "$0.775 of $2.00 cap" in ok.stdout
+
+
+def test_every_subcommand_has_help(root):
+    for command in ["run", "resume", "list", "show", "estimate", "approve", "monitor", "auth"]:
+        result = run_cli(command, "--help")
+        assert result.returncode == 0 and "usage:" in result.stdout, command
