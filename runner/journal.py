@@ -42,10 +42,11 @@ class Journal:
         self.state["heartbeat_at"] = store.iso(self.clock())
         self.save()
 
-    def event(self, type_: str, message: str, step: str | None = None, **data: Any) -> dict[str, Any]:
+    def event(self, type_: str, message: str, step: str | None = None,
+              data: dict[str, Any] | None = None) -> dict[str, Any]:
         self.seq += 1
         ev = {"seq": self.seq, "ts": store.iso(self.clock()), "type": type_, "step": step,
-              "message": message, "data": data}
+              "message": message, "data": data or {}}
         store.append_jsonl(self.events_path, ev)
         return ev
 
@@ -74,7 +75,7 @@ class Journal:
         s.update(status="running", started_at=store.iso(self.clock()), finished_at=None, error=None)
         s["attempts"] = int(s.get("attempts") or 0) + 1
         self.save()
-        self.event("step_started", f"{name} started", name, attempt=s["attempts"])
+        self.event("step_started", f"{name} started", name, {"attempt": s["attempts"]})
         self.log("INFO", "started" + (f" (attempt {s['attempts']})" if s["attempts"] > 1 else ""), name)
 
     def step_done(self, name: str, outputs: dict[str, Any], note: str | None = None) -> None:
@@ -82,7 +83,7 @@ class Journal:
         s["outputs"].update(outputs)
         s.update(status="done", finished_at=store.iso(self.clock()), note=note, progress=None)
         self.save()
-        self.event("step_done", f"{name} done", name, seconds=self._elapsed(s))
+        self.event("step_done", f"{name} done", name, {"seconds": self._elapsed(s)})
         self.log("INFO", f"done in {self._elapsed(s):.1f}s" + (f": {note}" if note else ""), name)
 
     def step_skipped(self, name: str, reason: str) -> None:
@@ -110,7 +111,7 @@ class Journal:
                 "label": label or (f"{name} {done}/{total}" if total else f"{name} {percent or 0:.0f}%")}
         self.step(name)["progress"] = prog
         self.save()
-        self.event("progress", prog["label"], name, **prog)
+        self.event("progress", prog["label"], name, prog)
 
     def set_status(self, status: str, **extra: Any) -> None:
         self.state["status"] = status
@@ -120,7 +121,7 @@ class Journal:
         else:
             self.state["finished_at"] = None
         self.save()
-        self.event("session_status", status, None, status=status)
+        self.event("session_status", status, None, {"status": status})
 
     def _elapsed(self, s: dict[str, Any]) -> float:
         a, b = store.parse_iso(s.get("started_at")), store.parse_iso(s.get("finished_at"))

@@ -74,7 +74,7 @@ class StepContext:
         self._p.journal.progress(self.step, done=done, total=total, percent=percent, label=label)
 
     def event(self, type_: str, message: str, **data: Any) -> None:
-        self._p.journal.event(type_, message, self.step, **data)
+        self._p.journal.event(type_, message, self.step, data)
 
     def log(self, level: str, message: str) -> None:
         self._p.journal.log(level, message, self.step)
@@ -107,7 +107,7 @@ class Pipeline:
             hit = self.cache.get(key)
             if hit is not None:
                 j.event("cache_hit", f"{call.label}: answered from cache, not paid again", step,
-                        provider=call.provider, model=call.model, cache_key=key)
+                        {"provider": call.provider, "model": call.model, "cache_key": key})
                 j.log("INFO", f"{call.label}: cached answer reused ($0.00)", step)
                 return hit
         try:
@@ -135,9 +135,9 @@ class Pipeline:
         j.ledger({**base, "phase": "actual", "usd": round(paid, 4)})
         j.save()
         if paid > 0:
-            j.event("paid_call", f"{call.label}: ${paid:.3f}", step, provider=call.provider,
-                    model=call.model, asset=call.asset, usd=round(paid, 4),
-                    spent_usd=cost["spent_usd"], cap_usd=cost["cap_usd"])
+            j.event("paid_call", f"{call.label}: ${paid:.3f}", step, {
+                "provider": call.provider, "model": call.model, "asset": call.asset, "usd": round(paid, 4),
+                "spent_usd": cost["spent_usd"], "cap_usd": cost["cap_usd"]})
             j.log("INFO", f"{call.label}: paid ${paid:.3f} (${cost['spent_usd']:.3f} of ${cost['cap_usd']:.2f})", step)
         if call.cacheable and paid > 0:
             result = self.cache.put(key, result)
@@ -202,7 +202,7 @@ class Pipeline:
             return "completed"
         except BudgetExceeded as exc:
             halt = self.budget.halted.as_dict() if self.budget.halted else BudgetExceeded.as_dict(exc)
-            j.event("budget_halt", str(exc), None, **halt)
+            j.event("budget_halt", str(exc), None, halt)
             j.log("ERROR", f"halted: {exc}")
             j.set_status("halted_budget", halt=halt)
             return "halted_budget"
