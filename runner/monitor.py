@@ -184,6 +184,17 @@ class Screen:
                 pass
         return DEFAULT_WIDTH, DEFAULT_HEIGHT
 
+    def frame_size(self) -> tuple[int, int]:
+        """Columns and rows a frame may use.
+
+        On a terminal one row is left free, so the prompt that follows the monitor's exit
+        lands below the last frame instead of scrolling its first line away.
+        """
+        cols, rows = self.size()
+        if _isatty(self.out):
+            rows = max(1, rows - 1)
+        return cols, rows
+
     def draw(self, lines: list[str]) -> None:
         """Show a frame in place, rewriting only the rows that differ from the last one."""
         size = self.size()
@@ -324,7 +335,7 @@ def _watch(root: Path, session_id: str | None, once: bool, follow: bool, screen:
         ended = status in store.FINAL_STATUSES
 
         if once or not screen.interactive:
-            width, height = screen.size()
+            width, height = screen.frame_size()
             key = transition_key(files.state, status)
             if once or key != last_key or (follow and ended):
                 screen.print_frame(frame_lines(files, status, now, screen, width, height, None))
@@ -332,13 +343,13 @@ def _watch(root: Path, session_id: str | None, once: bool, follow: bool, screen:
             if once:
                 return EXIT_OK
         else:
-            width, height = screen.size()
+            width, height = screen.frame_size()
             screen.draw(frame_lines(files, status, now, screen, width, height, _footer(follow, ended)))
 
         if follow and ended:
             if screen.interactive:
                 # Drop the "Ctrl-C to stop" footer from the frame left behind on the screen.
-                width, height = screen.size()
+                width, height = screen.frame_size()
                 screen.draw(frame_lines(files, status, now, screen, width, height,
                                         f"session {mr.STATUS_TEXT.get(status, status)}"))
                 screen.close()
