@@ -157,17 +157,18 @@ def _isatty(out: TextIO) -> bool:
 class Screen:
     """Where frames go: redrawn in place on a terminal, appended as plain text elsewhere.
 
-    Colour only on a terminal and only without NO_COLOR (present with any value, even
-    empty). Cursor movement only on a terminal that is not TERM=dumb; NO_COLOR removes
-    colour, not the in-place redraw. The main screen is used, not the alternate one, so the
+    Colour and cursor movement only on a terminal that is not TERM=dumb, and colour only
+    without NO_COLOR (present with any value, even empty): NO_COLOR removes colour, not the
+    in-place redraw. The main screen is used, not the alternate one, so the
     last frame stays readable after the monitor exits.
     """
 
     def __init__(self, out: TextIO, env: Mapping[str, str]) -> None:
         self.out = out
         tty = _isatty(out)
+        # TERM=dumb promises neither cursor movement nor colour.
         self.interactive = tty and env.get("TERM") != "dumb"
-        self.color = tty and "NO_COLOR" not in env
+        self.color = self.interactive and "NO_COLOR" not in env
         self.glyphs = mr.glyphs_for(getattr(out, "encoding", None))
         self._shown: list[str] = []
         self._size: tuple[int, int] | None = None

@@ -570,3 +570,9 @@ def test_no_color_live_view_moves_the_cursor_but_never_colours(data_root: Path) 
     assert "\x1b[?25l" in text and text.rstrip().endswith("\x1b[?25h")  # hidden while drawing, shown after
     assert not SGR.search(text)
     assert "completed" in text
+
+
+def test_dumb_terminal_gets_plain_appended_frames(data_root: Path) -> None:
+    make_session(data_root, "running", cost={"spent_usd": 1.5})
+    code, text = on_pty(root=data_root, session_id=None, once=True, env={"TERM": "dumb"}, clock=lambda: NOW)
+    assert code == 0 and "Badger Tape" in text and ESC not in text
