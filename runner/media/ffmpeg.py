@@ -1,0 +1,507 @@
+"""Every ffmpeg call goes through this module.
+
+One place decides which binary runs (FFMPEG, then PATH, then the imageio-ffmpeg wheel, so a
+plain `pip install` is enough), turns a failure into one readable line, and turns
+`-progress` output into a percentage. Arguments are always a list: no shell ever sees a
+file name.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any, Awaitable, Callable
+
+ProgressFn = Callable[[float], None]
+
+INSTALL_HINT = ("install it with `apt-get install ffmpeg` (or your system's package manager), "
+                "or `pip install imageio-ffmpeg`, or point the FFMPEG variable at an ffmpeg binary")
+
+
+class FFmpegMissing(RuntimeError):
+    """No ffmpeg binary could be found; the message says how to get one."""
+
+
+class FFmpegError(RuntimeError):
+    """ffmpeg exited with an error; the message is a short summary of its stderr."""
+
+    def __init__(self, message: str, *, returncode: int | None = None, stderr: str = "",
+                 args: list[str] | None = None):
+        super().__init__(message)
+        self.returncode = returncode
+        self.stderr = stderr
+        self.argv = list(args or [])
+
+
+class MediaError(RuntimeError):
+    """An input file is missing, empty or unreadable; the message names the file."""
+
+
+# ----------------------------------------------------------------------------- binaries
+
+def ffmpeg_exe() -> str:
+    """The ffmpeg to run: $FFMPEG, then PATH, then imageio-ffmpeg's bundled binary.
+
+    Not cached: tests (and people) change FFMPEG or PATH between calls, and the lookup costs
+    microseconds next to any ffmpeg run.
+    """
+    env = os.environ.get("FFMPEG", "").strip()
+    if env:
+        path = Path(env).expanduser()
+        if path.is_file() and os.access(path, os.X_OK):
+            return str(path)
+        found = shutil.which(env)
+        if found:
+            return found
+        raise FFmpegMissing(f"FFMPEG is set to {env!r}, which is not an executable file; fix it or unset it "
+                            f"({INSTALL_HINT})")
+    found = shutil.which("ffmpeg")
+    if found:
+        return found
+    try:
+        import imageio_ffmpeg  # noqa: PLC0415 - optional fallback, only when nothing else exists
+
+        exe = imageio_ffmpeg.get_ffmpeg_exe()
+        if exe and Path(exe).is_file():
+            return str(exe)
+    except Exception:  # the wheel raises RuntimeError when its binary is missing for this platform
+        pass
+    raise FFmpegMissing(f"ffmpeg was not found: {INSTALL_HINT}")
+
+
+def ffprobe_exe() -> str | None:
+    """ffprobe beside the chosen ffmpeg, else on PATH; None when there is none (imageio-ffmpeg)."""
+    try:
+        exe = Path(ffmpeg_exe())
+    except FFmpegMissing:
+        return None
+    sibling = exe.with_name("ffprobe" + exe.suffix) if exe.name.startswith("ffmpeg") else None
+    if sibling and sibling.is_file() and os.access(sibling, os.X_OK):
+        return str(sibling)
+    if os.environ.get("FFMPEG"):
+        # An explicit FFMPEG without a sibling ffprobe means "use this ffmpeg": a PATH ffprobe
+        # might be another build, so read durations from the chosen ffmpeg instead.
+        return None
+    return shutil.which("ffprobe")
+
+
+# ----------------------------------------------------------------------------- errors
+
+_NOISE = re.compile(r"^(frame=|size=|\s*Last message repeated|Press \[q\]|\[.*@ 0x[0-9a-f]+\] (?:Qavg|frame I|frame P|mb |coded y|i16|i8|Weighted|ref |kb/s))")
+
+
+def summarize_stderr(stderr: str, limit: int = 400) -> str:
+    """The last meaningful lines of ffmpeg's stderr, short enough for one error line."""
+    lines = [ln.strip() for ln in stderr.splitlines() if ln.strip() and not _NOISE.match(ln.strip())]
+    tail = lines[-3:] if lines else ["(no output)"]
+    text = " | ".join(tail)
+    return text if len(text) <= limit else "..." + text[-limit:]
+
+
+def _base_args(exe: str, progress: bool) -> list[str]:
+    args = [exe, "-hide_banner", "-nostdin"]
+    if progress:
+        args += ["-progress", "pipe:1", "-nostats"]
+    return args
+
+
+# ----------------------------------------------------------------------------- running
+
+async def run(args: list[str], *, duration_s: float | None = None,
+              on_progress: ProgressFn | None = None) -> str:
+    """Run ffmpeg with args (a list, never a shell); return its stderr text.
+
+    With on_progress and duration_s, ffmpeg's `-progress` output (out_time_us) is turned
+    into a 0-100 percentage. Cancelling the awaiting task kills ffmpeg, so an interrupted
+    step leaves no orphan encoder behind.
+    """
+    exe = ffmpeg_exe()
+    want_progress = on_progress is not None
+    argv = _base_args(exe, want_progress) + [str(a) for a in args]
+    proc = await asyncio.create_subprocess_exec(
+        *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE)
+    stderr_task = asyncio.ensure_future(_read_all(proc.stderr))
+    try:
+        await _read_progress(proc.stdout, duration_s, on_progress)
+        rc = await proc.wait()
+        err = await stderr_task
+    except BaseException:
+        await _kill(proc)
+        stderr_task.cancel()
+        raise
+    if rc != 0:
+        raise FFmpegError(f"ffmpeg failed (exit {rc}): {summarize_stderr(err)}", returncode=rc,
+                          stderr=err, args=argv)
+    if on_progress is not None:
+        on_progress(100.0)
+    return err
+
+
+async def _read_all(stream: asyncio.StreamReader | None) -> str:
+    if stream is None:
+        return ""
+    chunks = []
+    while True:
+        block = await stream.read(65536)
+        if not block:
+            break
+        chunks.append(block)
+        # ebur128 and friends can be chatty; keep the last part, where the summary lives.
+        if sum(len(c) for c in chunks) > 4_000_000:
+            chunks = [b"".join(chunks)[-1_000_000:]]
+    return b"".join(chunks).decode("utf-8", "replace")
+
+
+async def _read_progress(stream: asyncio.StreamReader | None, duration_s: float | None,
+                         on_progress: ProgressFn | None) -> None:
+    if stream is None:
+        return
+    last = -1.0
+    while True:
+        line = await stream.readline()
+        if not line:
+            return
+        if on_progress is None or not duration_s or duration_s <= 0:
+            continue
+        key, _, value = line.decode("ascii", "replace").strip().partition("=")
+        # out_time_ms is microseconds too in every ffmpeg release (a historic misnomer).
+        if key in ("out_time_us", "out_time_ms"):
+            try:
+                seconds = int(value) / 1e6
+            except ValueError:
+                continue
+            pct = max(0.0, min(99.9, 100.0 * seconds / duration_s))
+            if pct - last >= 0.5:
+                last = pct
+                on_progress(pct)
+
+
+async def _kill(proc: asyncio.subprocess.Process) -> None:
+    if proc.returncode is None:
+        try:
+            proc.kill()
+        except ProcessLookupError:
+            pass
+        try:
+            await asyncio.shield(proc.wait())
+        except BaseException:
+            pass
+
+
+class Pipe:
+    """An ffmpeg process fed through stdin (raw frames or samples made in numpy).
+
+    Use `async with Pipe(args) as p: await p.write(data)`; leaving the block closes stdin,
+    waits, and raises FFmpegError on failure. An exception inside the block kills ffmpeg.
+    """
+
+    def __init__(self, args: list[str], *, duration_s: float | None = None,
+                 on_progress: ProgressFn | None = None):
+        self.args = [str(a) for a in args]
+        self.duration_s = duration_s
+        self.on_progress = on_progress
+        self.proc: asyncio.subprocess.Process | None = None
+        self.stderr = ""
+
+    async def __aenter__(self) -> "Pipe":
+        exe = ffmpeg_exe()
+        self.argv = _base_args(exe, self.on_progress is not None) + self.args
+        # -nostdin would stop ffmpeg reading its input from pipe:0; drop it here.
+        self.argv.remove("-nostdin")
+        self.proc = await asyncio.create_subprocess_exec(
+            *self.argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE)
+        self._err = asyncio.ensure_future(_read_all(self.proc.stderr))
+        self._out = asyncio.ensure_future(_read_progress(self.proc.stdout, self.duration_s, self.on_progress))
+        return self
+
+    async def write(self, data: bytes | memoryview) -> None:
+        assert self.proc is not None and self.proc.stdin is not None
+        try:
+            self.proc.stdin.write(data)
+            await self.proc.stdin.drain()
+        except (BrokenPipeError, ConnectionResetError):
+            # ffmpeg died; the real reason is in its stderr, reported on exit.
+            await self._finish()
+            raise FFmpegError(f"ffmpeg stopped reading its input: {summarize_stderr(self.stderr)}",
+                              returncode=self.proc.returncode, stderr=self.stderr, args=self.argv)
+
+    async def _finish(self) -> int:
+        assert self.proc is not None
+        if self.proc.stdin is not None and not self.proc.stdin.is_closing():
+            self.proc.stdin.close()
+        await self._out
+        rc = await self.proc.wait()
+        self.stderr = await self._err
+        return rc
+
+    async def __aexit__(self, exc_type, exc, tb) -> None:
+        assert self.proc is not None
+        if exc_type is not None:
+            await _kill(self.proc)
+            self._out.cancel()
+            self._err.cancel()
+            return
+        rc = await self._finish()
+        if rc != 0:
+            raise FFmpegError(f"ffmpeg failed (exit {rc}): {summarize_stderr(self.stderr)}",
+                              returncode=rc, stderr=self.stderr, args=self.argv)
+        if self.on_progress is not None:
+            self.on_progress(100.0)
+
+
+def run_sync(args: list[str], *, timeout: float | None = None) -> str:
+    """Blocking twin of run(), for small jobs called from synchronous code (thumbnails, probes)."""
+    argv = _base_args(ffmpeg_exe(), False) + [str(a) for a in args]
+    try:
+        proc = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout)
+    except subprocess.TimeoutExpired as exc:
+        raise FFmpegError(f"ffmpeg timed out after {timeout:g} s", args=argv) from exc
+    err = proc.stderr.decode("utf-8", "replace")
+    if proc.returncode != 0:
+        raise FFmpegError(f"ffmpeg failed (exit {proc.returncode}): {summarize_stderr(err)}",
+                          returncode=proc.returncode, stderr=err, args=argv)
+    return err
+
+
+# ----------------------------------------------------------------------------- probing
+
+def probe(path: Path | str) -> dict[str, Any]:
+    """What a media file holds: {"duration", "video", "audio", "format", "size"}.
+
+    Uses ffprobe when there is one; otherwise parses `ffmpeg -i`, which the imageio-ffmpeg
+    wheel (no ffprobe) can always do. Raises MediaError when the file cannot be read.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise MediaError(f"file not found: {path}")
+    exe = ffprobe_exe()
+    if exe:
+        return _probe_ffprobe(exe, path)
+    return _probe_ffmpeg(path)
+
+
+async def aprobe(path: Path | str) -> dict[str, Any]:
+    return await asyncio.to_thread(probe, path)
+
+
+def _num(value: Any) -> float | None:
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        return None
+    return out if out == out else None
+
+
+def _rate(text: Any) -> float | None:
+    if not isinstance(text, str) or "/" not in text:
+        return _num(text)
+    a, _, b = text.partition("/")
+    na, nb = _num(a), _num(b)
+    return na / nb if na is not None and nb else None
+
+
+def _probe_ffprobe(exe: str, path: Path) -> dict[str, Any]:
+    argv = [exe, "-v", "error", "-print_format", "json", "-show_format", "-show_streams", str(path)]
+    proc = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
+    err = proc.stderr.decode("utf-8", "replace")
+    try:
+        data = json.loads(proc.stdout or b"{}")
+    except ValueError:
+        data = {}
+    if proc.returncode != 0 or not data.get("streams"):
+        raise MediaError(f"cannot read {path}: {summarize_stderr(err) if err.strip() else 'no media streams'}")
+    fmt = data.get("format") or {}
+    out: dict[str, Any] = {"duration": _num(fmt.get("duration")) or 0.0, "video": None, "audio": None,
+                           "format": fmt.get("format_name"), "size": path.stat().st_size,
+                           "bit_rate": _num(fmt.get("bit_rate"))}
+    for s in data["streams"]:
+        kind = s.get("codec_type")
+        if kind == "video" and out["video"] is None and not (s.get("disposition") or {}).get("attached_pic"):
+            out["video"] = {
+                "codec": s.get("codec_name"), "width": s.get("width"), "height": s.get("height"),
+                "pix_fmt": s.get("pix_fmt"), "fps": _rate(s.get("avg_frame_rate")) or _rate(s.get("r_frame_rate")),
+                "r_frame_rate": s.get("r_frame_rate"), "avg_frame_rate": s.get("avg_frame_rate"),
+                "duration": _num(s.get("duration")), "frames": int(s["nb_frames"]) if str(s.get("nb_frames", "")).isdigit() else None,
+                "has_b_frames": s.get("has_b_frames"), "profile": s.get("profile"),
+                "start": _num(s.get("start_time")),
+            }
+        elif kind == "audio" and out["audio"] is None:
+            out["audio"] = {
+                "codec": s.get("codec_name"), "sample_rate": int(s.get("sample_rate") or 0) or None,
+                "channels": s.get("channels"), "channel_layout": s.get("channel_layout"),
+                "duration": _num(s.get("duration")), "start": _num(s.get("start_time")),
+                "bit_rate": _num(s.get("bit_rate")),
+            }
+    if not out["duration"]:
+        durations = [d for d in ((out["video"] or {}).get("duration"), (out["audio"] or {}).get("duration")) if d]
+        out["duration"] = max(durations) if durations else 0.0
+    return out
+
+
+_DURATION = re.compile(r"Duration: (\d+):(\d\d):(\d\d(?:\.\d+)?)")
+_VIDEO = re.compile(r"Stream #\d+:\d+.*?: Video: (\w+).*?, (\w+)(?:\([^)]*\))?, (\d+)x(\d+)")
+_FPS = re.compile(r"([\d.]+) fps")
+_AUDIO = re.compile(r"Stream #\d+:\d+.*?: Audio: (\w+).*?, (\d+) Hz, ([\w.()]+)")
+
+
+def _probe_ffmpeg(path: Path) -> dict[str, Any]:
+    """Read what `ffmpeg -i` prints; it exits 1 (no output named), which is expected."""
+    argv = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(path)]
+    proc = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
+    err = proc.stderr.decode("utf-8", "replace")
+    if "Stream #" not in err:
+        raise MediaError(f"cannot read {path}: {summarize_stderr(err)}")
+    out: dict[str, Any] = {"duration": 0.0, "video": None, "audio": None, "format": None,
+                           "size": path.stat().st_size, "bit_rate": None}
+    m = _DURATION.search(err)
+    if m:
+        out["duration"] = int(m.group(1)) * 3600 + int(m.group(2)) * 60 + float(m.group(3))
+    fm = re.search(r"Input #0, ([\w,]+), from", err)
+    out["format"] = fm.group(1) if fm else None
+    for line in err.splitlines():
+        if out["video"] is None and ": Video: " in line and "attached pic" not in line:
+            v = _VIDEO.search(line)
+            if v:
+                f = _FPS.search(line)
+                out["video"] = {"codec": v.group(1), "pix_fmt": v.group(2), "width": int(v.group(3)),
+                                "height": int(v.group(4)), "fps": float(f.group(1)) if f else None,
+                                "duration": None, "frames": None}
+        if out["audio"] is None and ": Audio: " in line:
+            a = _AUDIO.search(line)
+            if a:
+                layout = a.group(3)
+                channels = {"mono": 1, "stereo": 2}.get(layout.split("(")[0])
+                out["audio"] = {"codec": a.group(1), "sample_rate": int(a.group(2)), "channels": channels,
+                                "channel_layout": layout, "duration": None}
+    if out["video"] is None and out["audio"] is None:
+        raise MediaError(f"cannot read {path}: no audio or video stream")
+    return out
+
+
+# ----------------------------------------------------------------------------- validation
+
+_IMAGE_CODECS = {"png", "mjpeg", "jpeg", "jpg", "webp", "bmp", "tiff", "gif", "jpegls", "png_pipe"}
+
+
+def check_input(path: Path, kind: str) -> None:
+    """Raise MediaError (naming the file) unless path is a readable, non-empty `kind` file.
+
+    kind is "image", "video" or "audio". Images and clips are small, so they are decoded in
+    full (a truncated PNG still has a valid header); tracks can be an hour long, so those get
+    a header check plus, for WAV, a size check against the header.
+    """
+    path = Path(path)
+    if kind not in ("image", "video", "audio"):
+        raise ValueError(f"unknown media kind {kind!r}")
+    label = {"image": "image", "video": "video clip", "audio": "audio track"}[kind]
+    if not path.exists():
+        raise MediaError(f"{label} not found: {path}")
+    if not path.is_file():
+        raise MediaError(f"{label} is not a file: {path}")
+    size = path.stat().st_size
+    if size == 0:
+        raise MediaError(f"{label} is empty (0 bytes): {path}")
+    try:
+        info = probe(path)
+    except MediaError as exc:
+        raise MediaError(f"{label} is corrupt or not a media file: {path} ({_detail(exc, path)})") from None
+    if _is_bmff(path):
+        _check_boxes(path, label)
+    if kind == "audio":
+        a = info.get("audio")
+        if not a:
+            raise MediaError(f"{label} has no audio stream: {path}")
+        if path.suffix.lower() == ".wav":
+            _check_wav(path, label)
+        elif not (info.get("duration") or 0) > 0:
+            raise MediaError(f"{label} has no duration (truncated?): {path}")
+        return
+    v = info.get("video")
+    if not v or not v.get("width") or not v.get("height"):
+        raise MediaError(f"{label} has no picture: {path}")
+    if kind == "video" and not (info.get("duration") or 0) > 0:
+        raise MediaError(f"{label} has no duration (truncated?): {path}")
+    # Decode: damaged data behind a valid header shows up only here. An image is one frame;
+    # for a clip the keyframes are enough (truncation is caught by the box check above) and
+    # cost a tenth of a full decode.
+    argv = ["-v", "error", "-xerror", "-i", str(path), "-map", "0:v:0", "-f", "null", "-"]
+    if kind == "video":
+        argv = ["-v", "error", "-xerror", "-skip_frame", "nokey", "-i", str(path), "-map", "0:v:0",
+                "-f", "null", "-"]
+    try:
+        err = run_sync(argv, timeout=120)
+    except FFmpegError as exc:
+        raise MediaError(f"{label} is corrupt: {path} ({summarize_stderr(exc.stderr, 160)})") from None
+    if err.strip():
+        raise MediaError(f"{label} is corrupt: {path} ({summarize_stderr(err, 160)})")
+
+
+def _detail(exc: Exception, path: Path) -> str:
+    text = str(exc)
+    prefix = f"cannot read {path}: "
+    text = text[len(prefix):] if text.startswith(prefix) else text
+    return text.replace(str(path), Path(path).name)[:200]
+
+
+def _check_wav(path: Path, label: str) -> None:
+    """A WAV whose data chunk promises more bytes than the file holds was cut short."""
+    import struct  # noqa: PLC0415
+
+    with open(path, "rb") as fh:
+        head = fh.read(12)
+        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            raise MediaError(f"{label} is not a valid WAV file: {path}")
+        size = path.stat().st_size
+        while True:
+            hdr = fh.read(8)
+            if len(hdr) < 8:
+                raise MediaError(f"{label} has no audio data: {path}")
+            cid, clen = hdr[:4], struct.unpack("<I", hdr[4:])[0]
+            if cid == b"data":
+                if clen == 0:
+                    raise MediaError(f"{label} has no audio data: {path}")
+                if fh.tell() + clen > size and clen != 0xFFFFFFFF:
+                    raise MediaError(f"{label} is truncated ({size} of {fh.tell() + clen} bytes): {path}")
+                return
+            fh.seek(clen + (clen & 1), 1)
+
+
+def _is_bmff(path: Path) -> bool:
+    with open(path, "rb") as fh:
+        head = fh.read(12)
+    return len(head) == 12 and head[4:8] in (b"ftyp", b"moov", b"mdat", b"free", b"wide")
+
+
+def _check_boxes(path: Path, label: str) -> None:
+    """MP4/M4A/MOV: the top-level boxes must tile the file exactly and include a moov.
+
+    A download or render cut short leaves a last box that claims more bytes than exist.
+    """
+    import struct  # noqa: PLC0415
+
+    size = path.stat().st_size
+    pos, seen = 0, set()
+    with open(path, "rb") as fh:
+        while pos < size:
+            fh.seek(pos)
+            hdr = fh.read(16)
+            if len(hdr) < 8:
+                raise MediaError(f"{label} is truncated (partial box at byte {pos}): {path}")
+            box_len, box_type = struct.unpack(">I", hdr[:4])[0], hdr[4:8]
+            if box_len == 1 and len(hdr) == 16:
+                box_len = struct.unpack(">Q", hdr[8:16])[0]
+            elif box_len == 0:
+                box_len = size - pos
+            if box_len < 8 or pos + box_len > size:
+                raise MediaError(f"{label} is truncated ({box_type.decode('latin-1')!r} box runs past the end): {path}")
+            seen.add(box_type)
+            pos += box_len
+    if b"moov" not in seen:
+        raise MediaError(f"{label} is incomplete (no moov box): {path}")
