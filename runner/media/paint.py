@@ -1,0 +1,212 @@
+"""A tiny vector painter on numpy arrays: signed-distance shapes with anti-aliased edges.
+
+The local artwork is drawn from shapes (circles, capsules, polygons) rather than pixels, so
+every edge is smooth at 1920x1080 and a shape can be re-drawn at another angle for the
+motion loop (the cat's tail). Colours are float RGB in 0..1 (sRGB values); layers keep
+premultiplied colour plus alpha so they can be stacked in any order and composited later.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+Box = tuple[int, int, int, int]  # x0, y0, x1, y1 (x1, y1 exclusive)
+
+
+def hex_rgb(text: str) -> np.ndarray:
+    text = text.lstrip("#")
+    return np.array([int(text[i:i + 2], 16) / 255.0 for i in (0, 2, 4)], dtype=np.float32)
+
+
+def mix(a: np.ndarray, b: np.ndarray, t: float) -> np.ndarray:
+    return (np.asarray(a, np.float32) * (1 - t) + np.asarray(b, np.float32) * t).astype(np.float32)
+
+
+def smoothstep(e0: float, e1: float, x: np.ndarray) -> np.ndarray:
+    t = np.clip((x - e0) / (e1 - e0), 0.0, 1.0)
+    return t * t * (3 - 2 * t)
+
+
+# ----------------------------------------------------------------------------- distances
+
+def circle(x: np.ndarray, y: np.ndarray, cx: float, cy: float, r: float) -> np.ndarray:
+    return np.hypot(x - cx, y - cy) - r
+
+
+def ellipse(x: np.ndarray, y: np.ndarray, cx: float, cy: float, rx: float, ry: float,
+            angle: float = 0.0) -> np.ndarray:
+    """Approximate distance (exact on the axes): plenty for anti-aliasing and outlines."""
+    dx, dy = x - cx, y - cy
+    if angle:
+        c, s = np.cos(angle), np.sin(angle)
+        dx, dy = dx * c + dy * s, -dx * s + dy * c
+    k = np.hypot(dx / rx, dy / ry)
+    # First-order distance: (k - 1) / |grad k|, guarded at the centre where grad k vanishes.
+    g = np.hypot(dx / (rx * rx), dy / (ry * ry))
+    return np.where(k > 0.2, (k - 1.0) * k / np.maximum(g, 1e-6), (k - 1.0) * min(rx, ry))
+
+
+def rbox(x: np.ndarray, y: np.ndarray, cx: float, cy: float, hw: float, hh: float,
+         r: float = 0.0) -> np.ndarray:
+    qx = np.abs(x - cx) - hw + r
+    qy = np.abs(y - cy) - hh + r
+    return np.hypot(np.maximum(qx, 0), np.maximum(qy, 0)) + np.minimum(np.maximum(qx, qy), 0) - r
+
+
+def segment(x: np.ndarray, y: np.ndarray, ax: float, ay: float, bx: float, by: float,
+            r: float | np.ndarray = 0.0) -> np.ndarray:
+    """Capsule from a to b; r may vary along the segment when given as (ra, rb)."""
+    px, py = x - ax, y - ay
+    vx, vy = bx - ax, by - ay
+    h = np.clip((px * vx + py * vy) / max(vx * vx + vy * vy, 1e-9), 0.0, 1.0)
+    d = np.hypot(px - vx * h, py - vy * h)
+    if isinstance(r, tuple):
+        return d - (r[0] + (r[1] - r[0]) * h)
+    return d - r
+
+
+def polygon(x: np.ndarray, y: np.ndarray, pts: list[tuple[float, float]]) -> np.ndarray:
+    """Exact signed distance to a simple polygon (negative inside)."""
+    p = np.asarray(pts, dtype=np.float32)
+    d = np.full(x.shape, np.inf, dtype=np.float32)
+    sign = np.ones(x.shape, dtype=np.float32)
+    n = len(p)
+    for i in range(n):
+        ax, ay = p[i - 1]
+        bx, by = p[i]
+        ex, ey = bx - ax, by - ay
+        wx, wy = x - ax, y - ay
+        h = np.clip((wx * ex + wy * ey) / max(ex * ex + ey * ey, 1e-9), 0.0, 1.0)
+        d = np.minimum(d, (wx - ex * h) ** 2 + (wy - ey * h) ** 2)
+        c1 = y >= ay
+        c2 = y < by
+        c3 = ex * wy > ey * wx
+        flip = (c1 & c2 & c3) | (~c1 & ~c2 & ~c3)
+        sign = np.where(flip, -sign, sign)
+    return sign * np.sqrt(d)
+
+
+def smooth_union(a: np.ndarray, b: np.ndarray, k: float) -> np.ndarray:
+    h = np.clip(0.5 + 0.5 * (b - a) / k, 0.0, 1.0)
+    return b * (1 - h) + a * h - k * h * (1 - h)
+
+
+def coverage(d: np.ndarray, aa: float = 1.0) -> np.ndarray:
+    return np.clip(0.5 - d / aa, 0.0, 1.0)
+
+
+# ----------------------------------------------------------------------------- layers
+
+@dataclass
+class Layer:
+    """Premultiplied RGB plus alpha, full canvas size."""
+
+    rgb: np.ndarray
+    alpha: np.ndarray
+
+    @classmethod
+    def empty(cls, w: int, h: int) -> "Layer":
+        return cls(np.zeros((h, w, 3), np.float32), np.zeros((h, w), np.float32))
+
+    @classmethod
+    def solid(cls, w: int, h: int, color: np.ndarray) -> "Layer":
+        rgb = np.empty((h, w, 3), np.float32)
+        rgb[:] = color
+        return cls(rgb, np.ones((h, w), np.float32))
+
+    @property
+    def w(self) -> int:
+        return self.rgb.shape[1]
+
+    @property
+    def h(self) -> int:
+        return self.rgb.shape[0]
+
+    def grid(self, box: Box) -> tuple[np.ndarray, np.ndarray, Box]:
+        x0, y0, x1, y1 = box
+        x0, y0 = max(0, int(x0)), max(0, int(y0))
+        x1, y1 = min(self.w, int(np.ceil(x1))), min(self.h, int(np.ceil(y1)))
+        ys = np.arange(y0, max(y0, y1), dtype=np.float32)[:, None] + 0.5
+        xs = np.arange(x0, max(x0, x1), dtype=np.float32)[None, :] + 0.5
+        return xs, ys, (x0, y0, max(x0, x1), max(y0, y1))
+
+    def fill(self, box: Box, a: np.ndarray, color: np.ndarray | tuple) -> None:
+        """Paint colour (a 3-vector or an (h, w, 3) array) with coverage a inside box."""
+        x0, y0, x1, y1 = box
+        if x1 <= x0 or y1 <= y0:
+            return
+        a = a.astype(np.float32)
+        col = np.asarray(color, np.float32)
+        rgb = self.rgb[y0:y1, x0:x1]
+        al = self.alpha[y0:y1, x0:x1]
+        rgb *= (1 - a)[..., None]
+        rgb += col * a[..., None] if col.ndim == 3 else a[..., None] * col
+        al *= 1 - a
+        al += a
+
+    def shape(self, box: Box, sdf, color, *, alpha: float = 1.0, aa: float = 1.2,
+              outline: tuple[np.ndarray, float] | None = None) -> tuple[np.ndarray, np.ndarray, Box, np.ndarray]:
+        """Fill the shape sdf(x, y) inside box; optionally stroke its edge. Returns the grid and d."""
+        xs, ys, b = self.grid(box)
+        if b[2] <= b[0] or b[3] <= b[1]:
+            return xs, ys, b, np.zeros((0, 0), np.float32)
+        d = sdf(xs, ys)
+        col = color(xs, ys, d) if callable(color) else color
+        if outline is not None:
+            ocol, width = outline
+            self.fill(b, coverage(d - width, aa) * alpha, ocol)
+            self.fill(b, coverage(d, aa) * alpha, col)
+        else:
+            self.fill(b, coverage(d, aa) * alpha, col)
+        return xs, ys, b, d
+
+    def add_light(self, box: Box, amount: np.ndarray, color: np.ndarray) -> None:
+        """Additive light (glows, highlights): brightens without changing coverage."""
+        x0, y0, x1, y1 = box
+        self.rgb[y0:y1, x0:x1] += amount[..., None] * np.asarray(color, np.float32) * self.alpha[y0:y1, x0:x1, None]
+
+
+def over(bottom: np.ndarray, layer: Layer) -> np.ndarray:
+    """Composite a premultiplied layer over an opaque RGB image (returns a new array)."""
+    return bottom * (1 - layer.alpha[..., None]) + layer.rgb
+
+
+def box_blur(img: np.ndarray, r: int) -> np.ndarray:
+    """Separable box blur via cumulative sums; three passes approximate a Gaussian."""
+    if r <= 0:
+        return img
+    out = img.astype(np.float32)
+    for axis in (0, 1):
+        pad = [(0, 0)] * out.ndim
+        pad[axis] = (r + 1, r)
+        c = np.cumsum(np.pad(out, pad, mode="edge"), axis=axis, dtype=np.float32)
+        n = out.shape[axis]
+        hi = np.take(c, np.arange(2 * r + 1, 2 * r + 1 + n), axis=axis)
+        lo = np.take(c, np.arange(0, n), axis=axis)
+        out = (hi - lo) / (2 * r + 1)
+    return out
+
+
+def blur(img: np.ndarray, r: int) -> np.ndarray:
+    for _ in range(3):
+        img = box_blur(img, max(1, r // 2))
+    return img
+
+
+def value_noise(rng: np.random.Generator, h: int, w: int, cell: int) -> np.ndarray:
+    """Smooth noise in 0..1 from a coarse random grid, bilinearly upsampled."""
+    gh, gw = h // cell + 2, w // cell + 2
+    g = rng.random((gh, gw), dtype=np.float32)
+    ys = np.arange(h, dtype=np.float32) / cell
+    xs = np.arange(w, dtype=np.float32) / cell
+    y0 = ys.astype(int)
+    x0 = xs.astype(int)
+    fy = smoothstep(0, 1, ys - y0)[:, None]
+    fx = smoothstep(0, 1, xs - x0)[None, :]
+    a = g[y0][:, x0]
+    b = g[y0][:, x0 + 1]
+    c = g[y0 + 1][:, x0]
+    d = g[y0 + 1][:, x0 + 1]
+    return (a * (1 - fx) + b * fx) * (1 - fy) + (c * (1 - fx) + d * fx) * fy
