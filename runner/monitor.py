@@ -335,8 +335,8 @@ def _watch(root: Path, session_id: str | None, once: bool, follow: bool, screen:
         status = store.effective_status(files.state, now)
         ended = status in store.FINAL_STATUSES
 
+        width, height = screen.frame_size()
         if once or not screen.interactive:
-            width, height = screen.frame_size()
             key = transition_key(files.state, status)
             if once or key != last_key or (follow and ended):
                 screen.print_frame(frame_lines(files, status, now, screen, width, height, None))
@@ -344,16 +344,13 @@ def _watch(root: Path, session_id: str | None, once: bool, follow: bool, screen:
             if once:
                 return EXIT_OK
         else:
-            width, height = screen.frame_size()
-            screen.draw(frame_lines(files, status, now, screen, width, height, _footer(follow, ended)))
+            # The frame left on screen after --follow says how the session ended instead of
+            # offering a Ctrl-C that is no longer needed.
+            footer = f"session {mr.STATUS_TEXT.get(status, status)}" if follow and ended else _footer(follow, ended)
+            screen.draw(frame_lines(files, status, now, screen, width, height, footer))
 
         if follow and ended:
-            if screen.interactive:
-                # Drop the "Ctrl-C to stop" footer from the frame left behind on the screen.
-                width, height = screen.frame_size()
-                screen.draw(frame_lines(files, status, now, screen, width, height,
-                                        f"session {mr.STATUS_TEXT.get(status, status)}"))
-                screen.close()
+            screen.close()
             return FINAL_EXIT[status]
         time.sleep(interval)
 
