@@ -1,0 +1,208 @@
+"""One session seen whole: steps, timeline, spend, ledger, tracks, media and metadata.
+
+Read straight from disk on each request (one session is small), redacted before it leaves.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+from pathlib import Path
+from typing import Any
+
+from runner import store
+
+from .media import media_url
+from .reader import MOVING, build_entry, short_text, step_seconds, youtube_url
+from .redact import Redactor
+
+AMBER_AT = 0.70
+RED_AT = 0.90
+DEFAULT_TIMELINE = 500
+MAX_TIMELINE = 5000
+MAX_EVENTS_BYTES = 8 * 1024 * 1024
+MAX_METADATA_BYTES = 256 * 1024
+RESUMABLE = frozenset({"interrupted", "failed", "halted_budget"})
+
+
+def spend_level(spent: float, cap: float | None) -> str:
+    """The dashboard colour: amber from 70 % of the cap, red from 90 %."""
+    if not cap:
+        return "ok"
+    ratio = spent / cap
+    return "red" if ratio >= RED_AT else "amber" if ratio >= AMBER_AT else "ok"
+
+
+def compact_steps(state: dict[str, Any], redactor: Redactor) -> list[dict[str, Any]]:
+    """The seven steps in order, without outputs: what the Live rail draws."""
+    steps = state.get("steps") if isinstance(state.get("steps"), dict) else {}
+    out = []
+    for name in store.STEPS:
+        s = steps.get(name) if isinstance(steps.get(name), dict) else {}
+        progress = s.get("progress") if isinstance(s.get("progress"), dict) else None
+        out.append({
+            "name": name,
+            "status": s.get("status", "pending"),
+            "started_at": s.get("started_at"),
+            "finished_at": s.get("finished_at"),
+            "duration_s": step_seconds(s),
+            "attempts": s.get("attempts", 0),
+            "cost_usd": s.get("cost_usd", 0.0),
+            "error": redactor.text(short_text(s.get("error"), 2000) or "") or None,
+            "note": redactor.text(short_text(s.get("note"), 2000) or "") or None,
+            "progress": redactor.value(progress) if progress else None,
+        })
+    return out
+
+
+def spend_block(state: dict[str, Any]) -> dict[str, Any]:
+    cost = state.get("cost") if isinstance(state.get("cost"), dict) else {}
+    spent = cost.get("spent_usd") if isinstance(cost.get("spent_usd"), (int, float)) else 0.0
+    cap = cost.get("cap_usd") if isinstance(cost.get("cap_usd"), (int, float)) else None
+    by_asset = cost.get("by_asset") if isinstance(cost.get("by_asset"), dict) else {}
+    return {
+        "cap_usd": cap,
+        "spent_usd": spent,
+        "ratio": round(spent / cap, 4) if cap else None,
+        "level": spend_level(spent, cap),
+        "by_asset": {a: by_asset.get(a, 0.0) for a in (*store.ASSETS, *[k for k in by_asset if k not in store.ASSETS])},
+    }
+
+
+def _outputs(state: dict[str, Any], name: str) -> dict[str, Any]:
+    s = (state.get("steps") or {}).get(name)
+    o = s.get("outputs") if isinstance(s, dict) else None
+    return o if isinstance(o, dict) else {}
+
+
+def _media(folder: Path, session_id: str, rel: Any) -> dict[str, Any] | None:
+    url = media_url(session_id, rel)
+    if url is None:
+        return None
+    return {"path": rel, "url": url, "exists": (folder / rel).is_file()}
+
+
+def read_events(folder: Path) -> list[dict[str, Any]]:
+    """events.jsonl, or its last MAX_EVENTS_BYTES when huge (the first line there is dropped)."""
+    path = folder / "events.jsonl"
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return []
+    start = max(0, size - MAX_EVENTS_BYTES)
+    events, _ = store.read_jsonl(path, start)  # a cut first line fails to parse and is skipped
+    return events
+
+
+def read_metadata(folder: Path, rel: Any) -> dict[str, Any] | None:
+    if not isinstance(rel, str) or rel != "metadata.json":
+        return None
+    path = folder / rel
+    try:
+        if path.stat().st_size > MAX_METADATA_BYTES:
+            return None
+    except OSError:
+        return None
+    meta = store.read_json(path)
+    if not isinstance(meta, dict):
+        return None
+    tags = meta.get("tags")
+    return {
+        "title": meta.get("title") if isinstance(meta.get("title"), str) else None,
+        "description": meta.get("description") if isinstance(meta.get("description"), str) else None,
+        "tags": [t for t in tags if isinstance(t, str)] if isinstance(tags, list) else [],
+    }
+
+
+def calls_from_ledger(ledger: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per paid call: its estimate and, once made, its actual price."""
+    calls: dict[str, dict[str, Any]] = {}
+    for line in ledger:
+        cid = str(line.get("call_id") or f"#{len(calls)}")
+        c = calls.setdefault(cid, {
+            "call_id": cid, "provider": line.get("provider"), "model": line.get("model"),
+            "asset": line.get("asset"), "step": line.get("step"), "label": line.get("label"),
+            "cache_key": line.get("cache_key"), "estimate_usd": None, "actual_usd": None,
+            "estimated_at": None, "paid_at": None,
+        })
+        if line.get("phase") == "estimate":
+            c["estimate_usd"], c["estimated_at"] = line.get("usd"), line.get("ts")
+        elif line.get("phase") == "actual":
+            c["actual_usd"], c["paid_at"] = line.get("usd"), line.get("ts")
+    return list(calls.values())
+
+
+def session_detail(root: Path, session_id: str, now: _dt.datetime, redactor: Redactor, *,
+                   timeline_limit: int = DEFAULT_TIMELINE, include_progress: bool = False) -> dict[str, Any] | None:
+    """Everything the session page shows; None when there is no such session folder."""
+    folder = store.session_dir(root, session_id)
+    if not folder.is_dir():
+        return None
+    state = store.read_state(root, session_id)
+    entry = build_entry(session_id, None, state, now, redactor)
+    events = read_events(folder)
+    timeline_total = len(events)
+    if not include_progress:
+        events = [e for e in events if e.get("type") != "progress"]
+    timeline = events[-timeline_limit:] if timeline_limit else []
+    ledger = store.read_ledger(root, session_id)
+    base = {
+        "id": session_id,
+        "readable": state is not None,
+        "row": entry.row,
+        "timeline": redactor.value(timeline),
+        "timeline_total": timeline_total,
+        "ledger": redactor.value(ledger),
+        "calls": redactor.value(calls_from_ledger(ledger)),
+        "ledger_total_usd": round(sum(float(l.get("usd") or 0) for l in ledger
+                                      if l.get("phase") == "actual" and isinstance(l.get("usd"), (int, float))), 6),
+    }
+    if state is None:
+        return {**base, "status": "unreadable", "error": entry.row["error"], "params": None, "steps": [],
+                "spend": None, "tracks": [], "media": {}, "metadata": None, "youtube": None,
+                "actions": {"approve": False, "resume": False}}
+    status = entry.row["status"]
+    music = _outputs(state, "music")
+    tracks = []
+    for t in music.get("tracks") if isinstance(music.get("tracks"), list) else []:
+        if not isinstance(t, dict):
+            continue
+        tracks.append({
+            **{k: t.get(k) for k in ("index", "title", "seconds", "provider", "model", "bpm", "key")},
+            "file": t.get("file"),
+            "url": media_url(session_id, t.get("file")),
+        })
+    art, motion, render = _outputs(state, "artwork"), _outputs(state, "motion"), _outputs(state, "render")
+    media = {
+        "artwork": _media(folder, session_id, art.get("artwork")),
+        "thumbnail": _media(folder, session_id, art.get("thumbnail")),
+        "loop": _media(folder, session_id, motion.get("loop")),
+        "final": _media(folder, session_id, render.get("final")),
+        "mix": _media(folder, session_id, music.get("mix")),
+        "ambience": _media(folder, session_id, music.get("ambience")),
+    }
+    steps = compact_steps(state, redactor)
+    for s in steps:
+        s["outputs"] = redactor.value(_outputs(state, s["name"]))
+    yt = state.get("youtube") if isinstance(state.get("youtube"), dict) else None
+    return {
+        **base,
+        "status": status,
+        "raw_status": state.get("status"),
+        "params": redactor.value(state.get("params")),
+        "created_at": state.get("created_at"),
+        "updated_at": state.get("updated_at"),
+        "finished_at": state.get("finished_at"),
+        "heartbeat_at": state.get("heartbeat_at"),
+        "title": entry.row["title"],
+        "error": redactor.value(state.get("error")),
+        "halt": redactor.value(state.get("halt")),
+        "steps": steps,
+        "spend": spend_block(state),
+        "tracks": redactor.value(tracks),
+        "media": media,
+        "metadata": redactor.value(read_metadata(folder, _outputs(state, "metadata").get("metadata"))),
+        "youtube": {"id": yt.get("id"), "url": youtube_url(yt)} if yt else None,
+        "actions": {"approve": status == "awaiting_review", "resume": status in RESUMABLE},
+        "live": status in MOVING,
+    }

@@ -1,0 +1,149 @@
+"""The sessions view: filters, sort and pagination over index entries.
+
+One parser serves the list, the CSV and the JSON export, so an export is exactly the view
+the table shows (same filters, same order; exports are simply not cut into pages).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from runner import store
+
+from .reader import ALL_STATUSES, Entry
+
+SORTABLE: tuple[str, ...] = (
+    "created_at", "finished_at", "updated_at", "duration_s", "spent_usd", "cap_usd", "spend_ratio",
+    "minutes", "tracks", "tracks_rendered", "status", "season", "theme", "title", "provider", "id",
+)
+DEFAULT_SORT = "-created_at"
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 10_000
+
+
+class BadQuery(ValueError):
+    """A query parameter the view cannot honour; the message names it."""
+
+
+@dataclass(frozen=True)
+class View:
+    statuses: frozenset[str] = frozenset()
+    seasons: frozenset[str] = frozenset()
+    providers: frozenset[str] = frozenset()
+    text: str = ""
+    date_from: float | None = None      # epoch seconds, inclusive
+    date_to: float | None = None        # epoch seconds, exclusive
+    sort: str = DEFAULT_SORT
+    offset: int = 0
+    limit: int = DEFAULT_LIMIT
+    echo: dict[str, Any] = field(default_factory=dict)   # the parameters as understood
+
+    def matches(self, e: Entry) -> bool:
+        row = e.row
+        if self.statuses and row["status"] not in self.statuses:
+            return False
+        if self.seasons and row["season"] not in self.seasons:
+            return False
+        if self.providers and row["provider"] not in self.providers:
+            return False
+        if self.text and self.text not in e.text:
+            return False
+        if self.date_from is not None and (e.created_ts is None or e.created_ts < self.date_from):
+            return False
+        if self.date_to is not None and (e.created_ts is None or e.created_ts >= self.date_to):
+            return False
+        return True
+
+
+def _parse_day(value: str, name: str, end: bool) -> float:
+    """YYYY-MM-DD (a whole UTC day; "to" includes it) or a full ISO time."""
+    value = value.strip()
+    try:
+        if len(value) == 10:
+            day = _dt.datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=_dt.timezone.utc)
+            return (day + _dt.timedelta(days=1 if end else 0)).timestamp()
+    except ValueError:
+        pass
+    t = store.parse_iso(value)
+    if t is None:
+        raise BadQuery(f"{name} must be a date (YYYY-MM-DD) or an ISO time, got {value!r}")
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=_dt.timezone.utc)
+    return t.timestamp()
+
+
+def _int(value: str | None, name: str, default: int, lo: int, hi: int) -> int:
+    if value in (None, ""):
+        return default
+    try:
+        n = int(value)
+    except ValueError:
+        raise BadQuery(f"{name} must be a whole number, got {value!r}") from None
+    if not lo <= n <= hi:
+        raise BadQuery(f"{name} must be from {lo} to {hi}, got {n}")
+    return n
+
+
+def parse_view(arg: Any, args: Any) -> View:
+    """Build a View from request accessors: arg(name) -> last value, args(name) -> list."""
+    statuses = frozenset(args("status"))
+    bad = statuses - set(ALL_STATUSES)
+    if bad:
+        raise BadQuery(f"unknown status {sorted(bad)[0]!r}; choose from: {', '.join(ALL_STATUSES)}")
+    seasons = frozenset(args("season"))
+    bad = seasons - set(store.SEASONS)
+    if bad:
+        raise BadQuery(f"unknown season {sorted(bad)[0]!r}; choose from: {', '.join(store.SEASONS)}")
+    providers = frozenset(args("provider"))
+    text = (arg("q") or "").strip().lower()[:200]
+    date_from = _parse_day(arg("from"), "from", end=False) if arg("from") else None
+    date_to = _parse_day(arg("to"), "to", end=True) if arg("to") else None
+    sort = arg("sort") or DEFAULT_SORT
+    if sort.lstrip("-+") not in SORTABLE:
+        raise BadQuery(f"cannot sort by {sort!r}; choose from: {', '.join(SORTABLE)} (prefix - for descending)")
+    offset = _int(arg("offset"), "offset", 0, 0, 10**9)
+    limit = _int(arg("limit"), "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
+    echo = {
+        "status": sorted(statuses), "season": sorted(seasons), "provider": sorted(providers),
+        "q": text, "from": arg("from") or None, "to": arg("to") or None, "sort": sort,
+    }
+    return View(statuses, seasons, providers, text, date_from, date_to, sort, offset, limit, echo)
+
+
+def select(entries: list[Entry], view: View) -> list[Entry]:
+    """The entries the view shows, in its order (entries arrive newest first)."""
+    filtered = [e for e in entries if view.matches(e)] if _filters(view) else list(entries)
+    key = view.sort.lstrip("-+")
+    desc = view.sort.startswith("-")
+    if key == "id":
+        # Entries arrive sorted by id, newest first.
+        if not desc:
+            filtered.reverse()
+        return filtered
+    present = [e for e in filtered if e.row[key] is not None]
+    missing = [e for e in filtered if e.row[key] is None]
+    if key in ("theme", "title"):
+        present.sort(key=lambda e: str(e.row[key]).lower(), reverse=desc)
+    else:
+        present.sort(key=lambda e: e.row[key], reverse=desc)
+    return present + missing  # rows without a value go last either way
+
+
+def _filters(view: View) -> bool:
+    return bool(view.statuses or view.seasons or view.providers or view.text
+                or view.date_from is not None or view.date_to is not None)
+
+
+def page(selected: list[Entry], view: View) -> dict[str, Any]:
+    items = selected[view.offset: view.offset + view.limit]
+    nxt = view.offset + len(items)
+    return {
+        "total": len(selected),
+        "offset": view.offset,
+        "limit": view.limit,
+        "next_offset": nxt if nxt < len(selected) else None,
+        "filters": view.echo,
+        "items": [e.row for e in items],
+    }

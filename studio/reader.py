@@ -1,0 +1,334 @@
+"""A cached, read-only index of the sessions on disk.
+
+Ten thousand sessions cost about 40 ms just to stat and a few hundred to parse, so the index
+keeps one flat, already-redacted row per session and re-reads a state.json only when its
+(inode, mtime, size) changes. The runner replaces state.json by rename, so a new version
+always has a new inode.
+
+Two sweeps keep the index fresh without statting everything on every request:
+- quick (every few hundred ms): the sessions folder itself (new or removed sessions) and the
+  sessions still in motion (queued, running, awaiting review) or unreadable;
+- full (every few seconds): every state.json, which catches a finished session resumed from
+  the command line.
+Both report what changed to a listener (the live stream), whoever triggered them.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import sys
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from runner import store
+
+from .media import media_url
+from .redact import Redactor
+
+# Raw statuses whose state.json is expected to change soon.
+MOVING = frozenset({"queued", "running", "awaiting_review"})
+UNREADABLE = "unreadable"
+ALL_STATUSES: tuple[str, ...] = (*store.SESSION_STATUSES, UNREADABLE)
+
+# Every row has exactly these keys, in this order (the CSV columns follow it too).
+ROW_FIELDS: tuple[str, ...] = (
+    "id", "readable", "status", "theme", "title", "season", "atmosphere", "minutes", "tracks",
+    "provider", "privacy", "upload", "review", "cap_usd", "spent_usd", "spend_ratio",
+    "created_at", "updated_at", "finished_at", "duration_s", "current_step", "progress_percent",
+    "tracks_rendered", "upload_status", "youtube_id", "youtube_url", "thumbnail_url",
+    "artwork_url", "has_loop", "has_final", "error",
+)
+MAX_ERROR_CHARS = 300
+
+
+def _intern(v: Any) -> Any:
+    # Statuses, seasons and the like repeat across thousands of rows; share one copy.
+    return sys.intern(v) if isinstance(v, str) and len(v) <= 24 else v
+
+
+def short_text(value: Any, limit: int = MAX_ERROR_CHARS) -> str | None:
+    """One line for a table cell from an error or halt value, whatever its shape."""
+    if value in (None, "", {}):
+        return None
+    if isinstance(value, dict):
+        value = value.get("message") or value.get("reason") or value.get("error") or ", ".join(
+            f"{k}: {v}" for k, v in value.items())
+    text = " ".join(str(value).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def youtube_url(youtube: Any) -> str | None:
+    """Only an https YouTube link reaches the page (a planted javascript: URL never does)."""
+    if not isinstance(youtube, dict):
+        return None
+    url = youtube.get("url")
+    if isinstance(url, str) and url.startswith(("https://www.youtube.com/", "https://youtube.com/",
+                                                "https://youtu.be/", "https://studio.youtube.com/")):
+        return url
+    vid = youtube.get("id")
+    if isinstance(vid, str) and 6 <= len(vid) <= 20 and all(c.isalnum() or c in "-_" for c in vid):
+        return f"https://www.youtube.com/watch?v={vid}"
+    return None
+
+
+def time_from_id(session_id: str) -> str | None:
+    """The UTC start time encoded in a session id, for sessions whose state is unreadable."""
+    try:
+        t = _dt.datetime.strptime(session_id[:15], "%Y%m%d-%H%M%S").replace(tzinfo=_dt.timezone.utc)
+    except ValueError:
+        return None
+    return store.iso(t)
+
+
+def step_seconds(step: Any) -> float | None:
+    if not isinstance(step, dict):
+        return None
+    a, b = store.parse_iso(step.get("started_at")), store.parse_iso(step.get("finished_at"))
+    if a is None or b is None:
+        return None
+    return max(0.0, (b - a).total_seconds())
+
+
+def _num(v: Any) -> float | int | None:
+    return v if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+
+
+def effective(state_bits: dict[str, Any], now: _dt.datetime) -> str:
+    return store.effective_status(state_bits, now)
+
+
+@dataclass(eq=False)
+class Entry:
+    """One session in the index: its public row plus what queries and KPIs need."""
+
+    id: str
+    key: tuple[int, int, int] | None         # (inode, mtime_ns, size) of state.json
+    row: dict[str, Any]                        # public, redacted, ROW_FIELDS order
+    raw_status: str
+    live: dict[str, Any] | None                # status/pid/heartbeat/times, for moving sessions
+    created_ts: float | None                   # for date filters
+    text: str                                  # lower-cased theme, title and id, for search
+    step_s: tuple[float | None, ...]           # seconds per step (done steps), store.STEPS order
+    spent: float
+    tracks_done: int
+
+
+def _unreadable_entry(session_id: str, key: tuple[int, int, int] | None) -> Entry:
+    row = dict.fromkeys(ROW_FIELDS)
+    created = time_from_id(session_id)
+    row.update(id=session_id, readable=False, status=UNREADABLE, created_at=created,
+               error="state.json is missing, partial or corrupt")
+    created_dt = store.parse_iso(created)
+    return Entry(session_id, key, row, UNREADABLE, None,
+                 created_dt.timestamp() if created_dt else None, session_id.lower(),
+                 (None,) * len(store.STEPS), 0.0, 0)
+
+
+def build_entry(session_id: str, key: tuple[int, int, int] | None, state: dict[str, Any] | None,
+                now: _dt.datetime, redactor: Redactor) -> Entry:
+    """The index entry for one state (None: unreadable). Mirrors store.session_summary's fields."""
+    if state is None:
+        return _unreadable_entry(session_id, key)
+    params = state.get("params") if isinstance(state.get("params"), dict) else {}
+    cost = state.get("cost") if isinstance(state.get("cost"), dict) else {}
+    steps = state.get("steps") if isinstance(state.get("steps"), dict) else {}
+    raw_status = state.get("status")
+    live = None
+    if raw_status in MOVING:
+        live = {k: state.get(k) for k in ("status", "pid", "heartbeat_at", "created_at")}
+    status = effective(live, now) if live else raw_status
+    created = store.parse_iso(state.get("created_at"))
+    finished = store.parse_iso(state.get("finished_at"))
+    end = finished or (now if status in ("running", "queued") else store.parse_iso(state.get("updated_at")))
+    duration = round((end - created).total_seconds(), 3) if created and end else None
+
+    def out(name: str) -> dict[str, Any]:
+        s = steps.get(name)
+        o = s.get("outputs") if isinstance(s, dict) else None
+        return o if isinstance(o, dict) else {}
+
+    art, music = out("artwork"), out("music")
+    tracks = music.get("tracks") if isinstance(music.get("tracks"), list) else []
+    current = store.current_step(state)
+    progress = None
+    if current:
+        p = (steps.get(current) or {}).get("progress")
+        progress = _num(p.get("percent")) if isinstance(p, dict) else None
+    spent = _num(cost.get("spent_usd"))
+    cap = _num(cost.get("cap_usd"))
+    upload_step = steps.get("upload") if isinstance(steps.get("upload"), dict) else {}
+    theme = params.get("theme") if isinstance(params.get("theme"), str) else None
+    title = state.get("title") if isinstance(state.get("title"), str) else None
+    row = {
+        "id": session_id,
+        "readable": True,
+        "status": status,
+        "theme": redactor.text(theme) if theme else theme,
+        "title": redactor.text(title) if title else title,
+        "season": params.get("season"),
+        "atmosphere": params.get("atmosphere"),
+        "minutes": _num(params.get("minutes")),
+        "tracks": _num(params.get("tracks")),
+        "provider": params.get("provider"),
+        "privacy": params.get("privacy"),
+        "upload": params.get("upload") if isinstance(params.get("upload"), bool) else None,
+        "review": params.get("review") if isinstance(params.get("review"), bool) else None,
+        "cap_usd": cap,
+        "spent_usd": spent,
+        "spend_ratio": round(spent / cap, 4) if spent is not None and cap else None,
+        "created_at": state.get("created_at"),
+        "updated_at": state.get("updated_at"),
+        "finished_at": state.get("finished_at"),
+        "duration_s": duration,
+        "current_step": current,
+        "progress_percent": progress,
+        "tracks_rendered": len(tracks),
+        "upload_status": upload_step.get("status"),
+        "youtube_id": (state.get("youtube") or {}).get("id") if isinstance(state.get("youtube"), dict) else None,
+        "youtube_url": youtube_url(state.get("youtube")),
+        "thumbnail_url": media_url(session_id, art.get("thumbnail")),
+        "artwork_url": media_url(session_id, art.get("artwork")),
+        "has_loop": media_url(session_id, out("motion").get("loop")) is not None,
+        "has_final": media_url(session_id, out("render").get("final")) is not None,
+        "error": redactor.text(short_text(state.get("error") or state.get("halt")) or "") or None,
+    }
+    # Only simple scalars reach a row (a misshapen field must not break sorting or CSV).
+    for k, v in row.items():
+        if not (v is None or isinstance(v, (str, int, float, bool))):
+            row[k] = None
+        elif isinstance(v, str):
+            row[k] = _intern(v)
+    step_s = tuple(step_seconds(steps.get(n)) if (steps.get(n) or {}).get("status") == "done" else None
+                   for n in store.STEPS)
+    return Entry(session_id, key, row, raw_status, live, created.timestamp() if created else None,
+                 " ".join(x for x in (theme, title, session_id) if x).lower(), step_s,
+                 float(spent or 0.0), len(tracks))
+
+
+@dataclass(frozen=True)
+class Change:
+    kind: str                          # "changed" | "removed"
+    session_id: str
+    entry: Entry | None
+    state: dict[str, Any] | None       # the freshly read state, when it was re-read
+
+
+Listener = Callable[[list[Change]], None]
+
+
+def _stat_key(path: str) -> tuple[int, int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+
+class SessionIndex:
+    """Thread-safe cache of session rows; refresh() is the only place that touches the disk."""
+
+    def __init__(self, root: Path, redactor: Redactor, *, quick_interval: float = 0.25,
+                 full_interval: float = 3.0, listener: Listener | None = None) -> None:
+        self.root = root
+        self.redactor = redactor
+        self.quick_interval = quick_interval
+        self.full_interval = full_interval
+        self.listener = listener
+        self._dir = str(store.sessions_dir(root))
+        self._lock = threading.Lock()
+        self._entries: dict[str, Entry] = {}
+        self._dir_key: tuple[int, int] | None = None
+        self._last_quick = float("-inf")
+        self._last_full = float("-inf")
+        self.generation = 0
+        self._ordered: list[Entry] = []
+        self._order_gen = -1
+
+    # ------------------------------------------------------------------ reading
+
+    def ensure_fresh(self, now: _dt.datetime, mono: float) -> None:
+        """Refresh if the last sweeps are older than their intervals (requests call this)."""
+        if mono - self._last_full >= self.full_interval:
+            self.refresh(now, mono, full=True)
+        elif mono - self._last_quick >= self.quick_interval:
+            self.refresh(now, mono, full=False)
+
+    def entries(self) -> list[Entry]:
+        """All entries, newest first (ids begin with their UTC start time). Do not mutate."""
+        ordered = self._ordered
+        if self._order_gen != self.generation:
+            with self._lock:
+                if self._order_gen != self.generation:
+                    ordered = sorted(self._entries.values(), key=lambda e: e.id, reverse=True)
+                    self._ordered, self._order_gen = ordered, self.generation
+                else:
+                    ordered = self._ordered
+        return ordered
+
+    def get(self, session_id: str) -> Entry | None:
+        return self._entries.get(session_id)
+
+    # ------------------------------------------------------------------ refreshing
+
+    def refresh(self, now: _dt.datetime, mono: float, full: bool = True) -> list[Change]:
+        with self._lock:
+            changes = self._refresh_locked(now, full)
+            self._last_quick = mono
+            if full:
+                self._last_full = mono
+            if changes:
+                self.generation += 1
+        if changes and self.listener is not None:
+            self.listener(changes)
+        return changes
+
+    def _refresh_locked(self, now: _dt.datetime, full: bool) -> list[Change]:
+        entries = self._entries
+        changes: list[Change] = []
+        try:
+            st = os.stat(self._dir)
+            dir_key: tuple[int, int] | None = (st.st_ino, st.st_mtime_ns)
+        except OSError:
+            dir_key = None
+        names: set[str] | None = None
+        if full or dir_key != self._dir_key:
+            names = set(store.list_session_ids(self.root)) if dir_key else set()
+            self._dir_key = dir_key
+            for gone in [sid for sid in entries if sid not in names]:
+                del entries[gone]
+                changes.append(Change("removed", gone, None, None))
+        if full:
+            candidates = names or set()
+        else:
+            candidates = {sid for sid, e in entries.items()
+                          if e.raw_status == UNREADABLE or (e.live is not None and e.row["status"] in MOVING)}
+            if names is not None:
+                candidates |= names - set(entries)
+        sep = os.sep
+        for sid in candidates:
+            key = _stat_key(self._dir + sep + sid + sep + "state.json")
+            old = entries.get(sid)
+            if old is not None and key is not None and old.key == key:
+                continue
+            if old is not None and key is None and old.raw_status == UNREADABLE:
+                continue
+            state = store.read_state(self.root, sid) if key is not None else None
+            entry = build_entry(sid, key, state, now, self.redactor)
+            if old is not None and state is None and old.raw_status == UNREADABLE:
+                old.key = key  # still unreadable: nothing a reader would notice changed
+                continue
+            entries[sid] = entry
+            changes.append(Change("changed", sid, entry, state))
+        # Time alone can turn a running session into an interrupted one (its runner died).
+        reread = {c.session_id for c in changes}
+        for sid, e in entries.items():
+            if e.live is None or sid in reread or e.row["status"] not in MOVING:
+                continue
+            status = effective(e.live, now)
+            if status != e.row["status"]:
+                e.row = {**e.row, "status": _intern(status)}
+                changes.append(Change("changed", sid, e, None))
+        return changes
