@@ -1,0 +1,250 @@
+"""Reading logs/runner.log in bounded pieces: a page backwards from an offset, or forwards.
+
+A log can be gigabytes (or a sparse file of zeros), so every read here has a byte budget:
+it never holds more than one block plus one line, and a request that filters out most lines
+stops after scanning `scan_budget` bytes and tells the caller where to continue. Lines longer
+than MAX_LINE are cut into fragments, so one enormous "line" cannot defeat the budget.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from runner import store
+
+from .redact import Redactor
+
+BLOCK = 64 * 1024
+MAX_LINE = 16 * 1024
+DEFAULT_LIMIT = 200
+MAX_LIMIT = 2000
+DEFAULT_SCAN_BUDGET = 8 * 1024 * 1024
+PAYLOAD_CAP = 512 * 1024     # bytes of message text in one answer
+LEVELS: tuple[str, ...] = ("DEBUG", "INFO", "WARN", "ERROR")
+
+
+@dataclass(frozen=True)
+class Raw:
+    start: int
+    end: int      # offset just after the line (after its newline when it has one)
+    data: bytes
+    partial: bool = False   # a fragment of a line longer than MAX_LINE
+
+
+def _blank(data: bytes) -> bool:
+    # Sparse holes read as NUL bytes; a "line" made only of them is not a log record.
+    return not data.strip(b"\x00 \t\r")
+
+
+def scan_back(fh: Any, end: int, budget: int) -> Iterator[Raw]:
+    """Lines ending at or before `end`, newest first, reading at most ~budget bytes.
+
+    A Raw with empty data is a marker: "nothing to show up to here", so the caller's cursor
+    still moves (a skipped hole, or where the budget ran out).
+    """
+    pos = end
+    skipping = False
+    if end > 0:
+        fh.seek(end - 1)
+        # `end` inside a line (the runner is writing the last one): that line is not ours yet.
+        skipping = fh.read(1) != b"\n"
+    carry = b""          # the oldest bytes read whose line start is still unknown
+    frag = False         # carry is the head of a line whose tail went out as a fragment
+    scanned = 0
+    while pos > 0 and scanned < budget:
+        size = min(BLOCK, pos)
+        pos -= size
+        fh.seek(pos)
+        block = fh.read(size)
+        scanned += size
+        buf = block + carry          # covers [pos, pos + len(buf))
+        if skipping:
+            k = buf.rfind(b"\n")
+            if k < 0:
+                carry = b""
+                continue
+            buf = buf[: k + 1]
+            skipping = False
+        j = len(buf)
+        i = buf.rfind(b"\n", 0, j - 1 if buf.endswith(b"\n") else j)
+        while i >= 0:
+            yield Raw(pos + i + 1, pos + j, buf[i + 1: j].rstrip(b"\n"), frag)
+            frag = False
+            j = i + 1
+            i = buf.rfind(b"\n", 0, i)
+        carry = buf[:j]
+        while len(carry) > MAX_LINE:
+            # Too long to keep whole: hand out its tail as a fragment and go on.
+            keep = len(carry) - MAX_LINE
+            yield Raw(pos + keep, pos + len(carry), carry[keep:].rstrip(b"\n"), True)
+            carry = carry[:keep]
+            frag = True
+    if skipping:
+        yield Raw(pos, pos, b"", True)
+    elif carry:
+        if pos == 0:
+            yield Raw(0, len(carry), carry.rstrip(b"\n"), frag)
+        else:
+            # Budget spent inside a line: resume from that line's end next time.
+            yield Raw(pos + len(carry), pos + len(carry), b"", True)
+    elif pos > 0:
+        yield Raw(pos, pos, b"", True)
+
+
+def line_boundary_before(fh: Any, end: int) -> int:
+    """`end`, or the start of the line it falls inside (looking back at most MAX_LINE bytes)."""
+    if end <= 0:
+        return 0
+    lo = max(0, end - MAX_LINE)
+    fh.seek(lo)
+    data = fh.read(end - lo)
+    k = data.rfind(b"\n")
+    if k == len(data) - 1:
+        return end
+    return lo + k + 1 if k >= 0 else (0 if lo == 0 else end)
+
+
+def scan_forward(fh: Any, start: int, size: int, budget: int) -> Iterator[Raw]:
+    """Complete lines from `start` onwards, oldest first, reading at most ~budget bytes.
+
+    An unfinished last line is left for the next read: the runner may be writing it now.
+    """
+    skipping = False
+    if start > 0:
+        fh.seek(start - 1)
+        # Started inside a line: skip to the next one rather than show half a record.
+        skipping = fh.read(1) != b"\n"
+    fh.seek(start)
+    pos = start
+    stop = min(size, start + budget)
+    carry = b""
+    carry_start = start
+    frag = False
+    while pos < stop:
+        block = fh.read(min(BLOCK, stop - pos))
+        if not block:
+            break
+        pos += len(block)
+        buf = carry + block          # covers [carry_start, pos)
+        begin = 0
+        if skipping:
+            nl = buf.find(b"\n")
+            if nl < 0:
+                yield Raw(carry_start, pos, b"", True)
+                carry, carry_start = b"", pos
+                continue
+            yield Raw(carry_start, carry_start + nl + 1, b"", True)
+            begin = nl + 1
+            skipping = False
+        nl = buf.find(b"\n", begin)
+        while nl >= 0:
+            yield Raw(carry_start + begin, carry_start + nl + 1, buf[begin:nl], frag)
+            frag = False
+            begin = nl + 1
+            nl = buf.find(b"\n", begin)
+        carry_start += begin
+        carry = buf[begin:]
+        while len(carry) > MAX_LINE:
+            yield Raw(carry_start, carry_start + MAX_LINE, carry[:MAX_LINE], True)
+            carry_start += MAX_LINE
+            carry = carry[MAX_LINE:]
+            frag = True
+
+
+class LogReader:
+    def __init__(self, root: Path, redactor: Redactor) -> None:
+        self.path = store.log_path(root)
+        self.redactor = redactor
+
+    def parse(self, raw: Raw) -> dict[str, Any]:
+        text = raw.data.decode("utf-8", "replace").replace("\x00", "")
+        rec = store.parse_log_line(text)
+        msg = rec.get("message") or ""
+        return {
+            "offset": raw.start,
+            "end": raw.end,
+            "time": rec.get("time"),
+            "level": rec.get("level"),
+            "session": rec.get("session"),
+            "step": rec.get("step"),
+            "message": self.redactor.text(msg),
+            "partial": raw.partial,
+        }
+
+    def size(self) -> int:
+        try:
+            return os.stat(self.path).st_size
+        except OSError:
+            return 0
+
+    def page(self, *, before: int | None = None, after: int | None = None, limit: int = DEFAULT_LIMIT,
+             levels: frozenset[str] = frozenset(), session: str | None = None, text: str = "",
+             scan_budget: int = DEFAULT_SCAN_BUDGET, payload_cap: int = PAYLOAD_CAP) -> dict[str, Any]:
+        """A page of parsed, redacted lines, oldest first.
+
+        Without `after`: the newest lines ending at or before `before` (default: end of file).
+        With `after`: the oldest lines starting at or after it (following a live log).
+        """
+        want: Callable[[dict[str, Any]], bool] = lambda r: (
+            (not levels or r["level"] in levels)
+            and (session is None or r["session"] == session)
+            and (not text or text in r["message"].lower())
+        )
+        try:
+            fh = open(self.path, "rb")
+        except OSError:
+            return {"lines": [], "size": 0, "start": 0, "end": 0, "has_more_before": False,
+                    "truncated": False, "rotated": False}
+        # Below one block plus one line a scan could end before showing a single line.
+        scan_budget = max(scan_budget, 2 * BLOCK + MAX_LINE)
+        with fh:
+            size = os.fstat(fh.fileno()).st_size
+            lines: list[dict[str, Any]] = []
+            used = 0
+            truncated = False
+            rotated = False
+            if after is not None:
+                if after > size:   # the log was truncated or replaced: start again
+                    after, rotated = 0, True
+                cursor = after
+                for raw in scan_forward(fh, after, size, scan_budget):
+                    cursor = raw.end
+                    if _blank(raw.data):
+                        continue
+                    rec = self.parse(raw)
+                    if not want(rec):
+                        continue
+                    used += len(rec["message"])
+                    if len(lines) >= limit or used > payload_cap:
+                        truncated = True
+                        cursor = raw.start
+                        break
+                    lines.append(rec)
+                return {"lines": lines, "size": size, "start": after, "end": cursor,
+                        "has_more_before": after > 0, "has_more_after": cursor < size,
+                        "truncated": truncated, "rotated": rotated}
+            end = size if before is None else max(0, min(before, size))
+            # Never end a page inside a line, so that "after=end" later resumes on a boundary.
+            end = line_boundary_before(fh, end)
+            cursor = end
+            for raw in scan_back(fh, end, scan_budget):
+                if _blank(raw.data):
+                    cursor = raw.start
+                    continue
+                rec = self.parse(raw)
+                if not want(rec):
+                    cursor = raw.start
+                    continue
+                used += len(rec["message"])
+                if len(lines) >= limit or used > payload_cap:
+                    truncated = True
+                    break
+                lines.append(rec)
+                cursor = raw.start
+            lines.reverse()
+            return {"lines": lines, "size": size, "start": cursor, "end": end,
+                    "has_more_before": cursor > 0, "has_more_after": end < size,
+                    "truncated": truncated, "rotated": False}

@@ -1,0 +1,80 @@
+"""Session media: artwork, thumbnail, loop, final video, the mix, ambience and tracks.
+
+Served as /media/<session id>/<path inside the session folder>, only for media file types,
+only from inside that one session's folder, with Range support so players can seek.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from runner import store
+
+from .files import file_response, resolve_inside, split_safe
+from .web import Response
+
+MEDIA_TYPES: dict[str, str] = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".webp": "image/webp",
+    ".gif": "image/gif",
+    ".mp4": "video/mp4",
+    ".webm": "video/webm",
+    ".m4a": "audio/mp4",
+    ".aac": "audio/aac",
+    ".mp3": "audio/mpeg",
+    ".wav": "audio/wav",
+    ".ogg": "audio/ogg",
+    ".opus": "audio/ogg",
+    ".flac": "audio/flac",
+}
+PREFIX = "/media/"
+
+
+def media_type(name: str) -> str | None:
+    dot = name.rfind(".")
+    return MEDIA_TYPES.get(name[dot:].lower()) if dot > 0 else None
+
+
+def media_url(session_id: str, rel: Any) -> str | None:
+    """The URL of a step output, or None when the recorded path is not a servable media file.
+
+    Runs the same lexical checks as serving, so the page is never handed a link that 404s
+    for being unsafe.
+    """
+    if not isinstance(rel, str) or not store.is_session_id(session_id):
+        return None
+    parts = split_safe(rel)
+    if parts is None or media_type(parts[-1]) is None:
+        return None
+    return PREFIX + session_id + "/" + "/".join(quote(p) for p in parts)
+
+
+def serve_media(root: Path, url_path: str, range_header: str | None,
+                if_none_match: str | None) -> Response | None:
+    """The file for /media/<id>/<path>, or None (the caller answers 404)."""
+    tail = url_path[len(PREFIX):]
+    session_id, _, rel = tail.partition("/")
+    if not store.is_session_id(session_id) or not rel:
+        return None
+    parts = split_safe(rel)
+    if parts is None:
+        return None
+    ctype = media_type(parts[-1])
+    if ctype is None:
+        return None
+    folder = store.session_dir(root, session_id)
+    # A session folder that is itself a link to somewhere else is not a session folder.
+    try:
+        if folder.resolve(strict=True).parent != store.sessions_dir(root).resolve(strict=True):
+            return None
+    except (OSError, RuntimeError):
+        return None
+    path = resolve_inside(folder, parts)
+    if path is None:
+        return None
+    # Media files are written once under their name; revalidate cheaply with the ETag.
+    return file_response(path, ctype, range_header, if_none_match, cache="private, no-cache")
