@@ -343,16 +343,19 @@ def _step_rows(state: dict[str, Any], now: _dt.datetime, width: int, g: Glyphs) 
             (f"{status:<8}", style), (f"{took:>8}", ""), ("  ", ""),
             (f"{cost_txt:>6}", DIM), ("  ", ""),
         ]
-        line += _step_detail(step, status, g)
+        line += _step_detail(name, step, status, g)
         rows.append(fit(line, width, g.ellipsis))
     return rows
 
 
-def _step_detail(step: dict[str, Any], status: str, g: Glyphs) -> Line:
+def _step_detail(name: str, step: dict[str, Any], status: str, g: Glyphs) -> Line:
     detail: Line = []
     attempts = _num(step.get("attempts"))
     if status == "running":
         text = progress_text(step.get("progress"))
+        # Labels are written as "music 7/10"; on the rail the row already names the step.
+        if text.lower().startswith(name + " "):
+            text = text[len(name) + 1:]
         frac = progress_fraction(step.get("progress"))
         if text:
             detail.append((text + " ", ""))

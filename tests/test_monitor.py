@@ -131,7 +131,7 @@ def test_running_session_shows_rail_times_progress_cost_and_this_sessions_log(da
             "motion": {"status": "running", "started_at": ago(700), "attempts": 1,
                        "progress": {"done": None, "total": None, "percent": 40, "label": None}},
             "music": {"status": "running", "started_at": ago(750), "attempts": 1, "cost_usd": 1.0,
-                      "progress": {"done": 7, "total": 10, "percent": 70, "label": "7/10"}},
+                      "progress": {"done": 7, "total": 10, "percent": 70, "label": "music 7/10"}},
         },
         cost={"spent_usd": 1.10, "by_asset": {"image": 0.04, "video": 0.0, "music": 1.0, "ambience": 0.06}},
     )
