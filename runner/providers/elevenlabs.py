@@ -1,0 +1,118 @@
+"""The ambience bed from ElevenLabs sound effects: one loopable clip of up to 30 s.
+
+Used when ELEVENLABS_API_KEY is set (runner/providers/registry.py); the mastering step loops
+the clip under the whole mix, so one generation serves an hour. ELEVENLABS_BASE_URL moves
+the host (a regional endpoint, or a loopback fake in the tests).
+
+The SDK reads ELEVENLABS_API_KEY from the environment when it is IMPORTED, which can be
+before .env is loaded; the key is therefore always passed explicitly. The SDK's own silent
+retries are turned off per request so our policy (runner/providers/retry.py) is the only one.
+"""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from pathlib import Path
+from typing import Any, Mapping
+
+from .. import budget
+from . import download, prompts
+from .base import Call
+from .errors import ProviderError
+from .retry import DEFAULT_POLICY, RetryPolicy, Verdict, network_verdict, parse_retry_after, status_verdict, with_retries
+
+MAX_SECONDS = 30.0  # the API's ceiling for one sound effect
+OUTPUT_FORMAT = "mp3_44100_128"  # available on every paid tier
+
+
+class ElevenLabsAmbience:
+    name = "elevenlabs"
+    model = budget.ELEVENLABS_SFX_MODEL
+
+    def __init__(self, env: Mapping[str, str], *, policy: RetryPolicy = DEFAULT_POLICY,
+                 seconds: float = MAX_SECONDS):
+        self.key = (env.get("ELEVENLABS_API_KEY") or "").strip()
+        self.base_url = (env.get("ELEVENLABS_BASE_URL") or "").strip().rstrip("/") or None
+        self.policy = policy
+        self.seconds = max(0.5, min(MAX_SECONDS, float(seconds)))
+
+    async def make_ambience(self, ctx: Any, atmosphere: str, out_base: Path) -> dict[str, Any]:
+        if not self.key:
+            raise ProviderError("ELEVENLABS_API_KEY is not set: add it to .env or remove it to use the local ambience")
+        params = {"text": prompts.ambience_text(atmosphere), "duration_seconds": self.seconds, "loop": True,
+                  "prompt_influence": 0.5, "output_format": OUTPUT_FORMAT}
+        call = Call(provider="elevenlabs", model=self.model, asset="ambience", label=f"ambience ({atmosphere})",
+                    params=params, estimate_usd=budget.price_of(self.model).per_call())
+        tmp = ctx.session_dir / ".paid-tmp" / uuid.uuid4().hex[:12]
+
+        async def run() -> dict[str, Any]:
+            path = await self._generate(ctx, params, tmp / "ambience.mp3", call.label)
+            return {"files": {"audio": path}, "bytes": path.stat().st_size}
+
+        try:
+            result = await ctx.spend(call, run)
+            src = Path(result["files"]["audio"])
+            dest = out_base.with_name(out_base.name + src.suffix)
+            shutil.copyfile(src, dest)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        from ..media import ffmpeg  # noqa: PLC0415
+
+        info = await ffmpeg.aprobe(dest)
+        return {"file": dest, "seconds": round(float(info.get("duration") or 0.0), 3), "loop": True,
+                "provider": "elevenlabs", "model": self.model}
+
+    async def _generate(self, ctx: Any, params: dict[str, Any], dest: Path, what: str) -> Path:
+        from elevenlabs.client import AsyncElevenLabs  # noqa: PLC0415 - paid runs only
+        from elevenlabs.core.api_error import ApiError  # noqa: PLC0415
+
+        import httpx  # noqa: PLC0415
+
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        # Our own httpx client, so it is closed when the call ends instead of at exit.
+        http = httpx.AsyncClient(timeout=httpx.Timeout(180.0, connect=15.0), follow_redirects=True)
+        client = AsyncElevenLabs(api_key=self.key, base_url=self.base_url, httpx_client=http)
+
+        async def attempt() -> Path:
+            # The SDK's answer is a lazy stream: nothing is sent until it is iterated.
+            with open(dest, "wb") as fh:
+                async for chunk in client.text_to_sound_effects.convert(
+                        text=params["text"], duration_seconds=params["duration_seconds"], loop=params["loop"],
+                        prompt_influence=params["prompt_influence"], output_format=params["output_format"],
+                        model_id=self.model, request_options={"max_retries": 0}):
+                    fh.write(chunk)
+            download.check_bytes(dest, "audio", "audio/mpeg")
+            return dest
+
+        def classify(exc: BaseException) -> Verdict | None:
+            if isinstance(exc, ApiError) and exc.status_code is not None:
+                return status_verdict(int(exc.status_code), parse_retry_after((exc.headers or {}).get("retry-after")))
+            if isinstance(exc, httpx.TimeoutException):
+                return Verdict(True, "timed out")
+            if isinstance(exc, httpx.TransportError):
+                return Verdict(True, f"connection failed ({type(exc).__name__})")
+            return network_verdict(exc)
+
+        try:
+            return await with_retries(attempt, ctx=ctx, what=what, classify=classify, policy=self.policy)
+        except ApiError as exc:
+            raise _api_problem(exc, what) from None
+        finally:
+            await http.aclose()
+
+
+def _api_problem(exc: Any, what: str) -> ProviderError:
+    status = int(exc.status_code or 0)
+    body = exc.body
+    detail = body.get("detail") if isinstance(body, dict) else body
+    if isinstance(detail, dict):
+        detail = detail.get("message") or detail.get("status") or detail
+    detail = " ".join(str(detail or "").split())[:300]
+    if status == 401:
+        return ProviderError(f"{what}: ElevenLabs rejected ELEVENLABS_API_KEY (HTTP 401): check the key in .env "
+                             f"(https://elevenlabs.io/app/settings/api-keys) {detail}".strip(), status=status)
+    if status in (402, 403):
+        return ProviderError(f"{what}: ElevenLabs refused the request (HTTP {status}: {detail}); check the "
+                             "plan's credits and the key's permissions for sound effects", status=status)
+    return ProviderError(f"{what}: ElevenLabs answered HTTP {status}: {detail}", status=status)
