@@ -1,0 +1,408 @@
+"""The YouTube upload: resumable, chunked, checkpointed, private unless asked otherwise.
+
+An hour of 1080p is gigabytes; the upload uses YouTube's resumable protocol in 8 MiB chunks,
+and after every chunk the session URI and the confirmed offset go into the step's
+checkpoint (state.json). A run killed mid-upload and resumed asks YouTube how much it has
+(an empty PUT with `Content-Range: bytes */size`) and continues from there instead of
+sending the file again. The video id, the thumbnail and the playlist entry are checkpointed
+too, so a resume never uploads a second copy.
+
+Every upload declares `containsSyntheticMedia: true` (the art, motion and music are
+generated) and `selfDeclaredMadeForKids: false`; privacy is private unless the run said
+otherwise. YOUTUBE_API_ENDPOINT moves the host; the media endpoints keep https, so a test
+fake speaks TLS.
+
+googleapiclient is imported inside the methods: deciding whether an upload is possible
+(unavailable_reason) only looks at files.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import json
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from . import youtube_auth
+from .errors import ProviderError, UploadError
+from .retry import DEFAULT_POLICY, RetryPolicy, TRANSIENT_STATUS, Verdict, network_verdict, with_retries
+
+MiB = 1024 * 1024
+CHUNK_BYTES = 8 * MiB  # a multiple of 256 KiB, as the protocol requires
+HTTP_TIMEOUT_S = 120
+CATEGORY_MUSIC = "10"
+PRIVACIES = ("private", "unlisted", "public")
+
+# Quota units per call, from developers.google.com/youtube/v3/determine_quota_cost (checked
+# 2026-11): videos.insert has its own bucket of 100 calls a day at 1 unit each; thumbnails.set
+# and playlistItems.insert cost 50 each from the shared 10,000 units a day. Resets at midnight PT.
+QUOTA_UNITS = {"videos.insert": 1, "thumbnails.set": 50, "playlistItems.insert": 50}
+
+# Reasons in a 403 that mean "slow down", not "no".
+RATE_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded", "backendError", "internalError"})
+
+
+def uploader_from_env(env: Mapping[str, str]) -> "YouTubeUploader":
+    return YouTubeUploader(env)
+
+
+def authorize_cli(env: Mapping[str, str]) -> int:
+    """`python -m runner auth youtube`: run the consent flow, store the token; exit code."""
+    import sys  # noqa: PLC0415
+
+    try:
+        sys.stdout.reconfigure(line_buffering=True)  # the consent address must show at once
+    except (AttributeError, ValueError):
+        pass
+    if importlib.util.find_spec("google_auth_oauthlib") is None:
+        print("error: google-auth-oauthlib is not installed: run `pip install -e .`", file=sys.stderr)
+        return 2
+    try:
+        path = youtube_auth.authorize(env)
+    except UploadError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("error: authorisation cancelled", file=sys.stderr)
+        return 1
+    except Exception as exc:  # noqa: BLE001 - the flow's failures (timeout, denied consent) are one line
+        print(f"error: authorisation failed ({type(exc).__name__}: {' '.join(str(exc).split())[:200]}); "
+              "run `python -m runner auth youtube` again", file=sys.stderr)
+        return 1
+    print(f"YouTube authorised; token saved to {path} (readable by you only).")
+    print("Runs with upload on will now upload privately unless --privacy says otherwise.")
+    return 0
+
+
+class YouTubeUploader:
+    name = "youtube"
+
+    def __init__(self, env: Mapping[str, str], *, policy: RetryPolicy = DEFAULT_POLICY,
+                 http_factory: Callable[[], Any] | None = None, chunk_bytes: int = CHUNK_BYTES):
+        self.env = dict(env)
+        self.policy = policy
+        self.chunk_bytes = chunk_bytes
+        self._http_factory = http_factory
+        self.endpoint = (env.get("YOUTUBE_API_ENDPOINT") or "").strip() or None
+        self.playlist_id = (env.get("YOUTUBE_PLAYLIST_ID") or "").strip() or None
+
+    # -- availability ---------------------------------------------------------------------
+
+    def unavailable_reason(self) -> str | None:
+        token = youtube_auth.token_path(self.env)
+        if token.is_file():
+            if importlib.util.find_spec("googleapiclient") is None:
+                return "google-api-python-client is not installed: run `pip install -e .`"
+            return None
+        secrets = youtube_auth.secrets_path(self.env)
+        if secrets is None:
+            return ("no YouTube credentials: set YOUTUBE_CLIENT_SECRETS in .env to your OAuth client file "
+                    "(docs/providers.md), then run `python -m runner auth youtube`")
+        if not secrets.is_file():
+            return (f"YOUTUBE_CLIENT_SECRETS points at {secrets}, which does not exist: download the OAuth "
+                    "client JSON (docs/providers.md), then run `python -m runner auth youtube`")
+        return f"YouTube is not authorised yet: run `python -m runner auth youtube` (the token goes to {token})"
+
+    # -- the upload -----------------------------------------------------------------------
+
+    def _http(self) -> Any:
+        if self._http_factory is not None:
+            http = self._http_factory()
+        else:
+            import httplib2  # noqa: PLC0415
+
+            http = httplib2.Http(timeout=HTTP_TIMEOUT_S)
+        # In the resumable protocol 308 means "resume incomplete", not a redirect to follow
+        # (googleapiclient's own build_http makes the same change).
+        if hasattr(http, "redirect_codes"):
+            http.redirect_codes = set(http.redirect_codes) - {308}
+        return http
+
+    def _service(self, creds: Any) -> Any:
+        import google_auth_httplib2  # noqa: PLC0415
+        from googleapiclient.discovery import build  # noqa: PLC0415
+
+        http = google_auth_httplib2.AuthorizedHttp(creds, http=self._http())
+        options = {"api_endpoint": self.endpoint} if self.endpoint else None
+        # The discovery document ships inside the package: building needs no network.
+        return build("youtube", "v3", http=http, client_options=options, static_discovery=True,
+                     cache_discovery=False)
+
+    async def upload(self, ctx: Any, final: Path, thumbnail: Path, metadata: dict[str, Any],
+                     privacy: str) -> dict[str, Any]:
+        sid = _sid(ctx)
+        if privacy not in PRIVACIES:
+            privacy = "private"
+        cp = _checkpoint(ctx).setdefault("youtube", {})
+        quota = cp.setdefault("quota", {})
+
+        def request() -> Any:
+            import google_auth_httplib2  # noqa: PLC0415
+
+            return google_auth_httplib2.Request(self._http())
+
+        creds = await asyncio.to_thread(youtube_auth.load_credentials, self.env, request, sid=sid)
+        token_before = creds.token
+        service = await asyncio.to_thread(self._service, creds)
+        try:
+            if not cp.get("video_id"):
+                cp["video_id"] = await self._send_video(ctx, service, cp, final, metadata, privacy, sid)
+                cp.pop("uri", None)
+                _save(ctx)
+            video_id = cp["video_id"]
+
+            if not cp.get("thumbnail_done"):
+                cp["thumbnail_done"] = await self._set_thumbnail(ctx, service, video_id, thumbnail, quota, sid)
+                _save(ctx)
+            if self.playlist_id and not cp.get("playlist_item"):
+                cp["playlist_item"] = await self._add_to_playlist(ctx, service, video_id, quota, sid)
+                _save(ctx)
+        finally:
+            youtube_auth.save_if_refreshed(self.env, creds, token_before)
+
+        units = sum(int(v) for v in quota.values())
+        url = f"https://www.youtube.com/watch?v={video_id}"
+        ctx.event("youtube_done", f"uploaded as {privacy}: {url} ({units} quota units)", video_id=video_id,
+                  url=url, privacy=privacy, quota_units=units, quota=dict(quota))
+        return {"id": video_id, "url": url, "privacy": privacy, "quota_units": units, "quota": dict(quota),
+                "thumbnail": cp.get("thumbnail_done") == "set", "playlist_item": cp.get("playlist_item")}
+
+    async def _send_video(self, ctx: Any, service: Any, cp: dict[str, Any], final: Path,
+                          metadata: dict[str, Any], privacy: str, sid: str) -> str:
+        from googleapiclient.errors import HttpError  # noqa: PLC0415
+        from googleapiclient.http import MediaFileUpload  # noqa: PLC0415
+
+        stat = final.stat()
+        size = stat.st_size
+        fingerprint = f"{size}:{stat.st_mtime_ns}"
+        body = {
+            "snippet": {"title": metadata["title"], "description": metadata.get("description", ""),
+                        "tags": list(metadata.get("tags") or []), "categoryId": CATEGORY_MUSIC},
+            # Always declared, whatever the privacy: the media is generated, and not made for kids.
+            "status": {"privacyStatus": privacy, "selfDeclaredMadeForKids": False,
+                       "containsSyntheticMedia": True},
+        }
+
+        def new_request(resume_uri: str | None) -> Any:
+            media = MediaFileUpload(str(final), mimetype="video/mp4", chunksize=self.chunk_bytes, resumable=True)
+            req = service.videos().insert(part="snippet,status", body=body, media_body=media,
+                                          notifySubscribers=privacy == "public")
+            if resume_uri:
+                # In "error state" the next call first asks the server how many bytes it holds
+                # (PUT, Content-Range: bytes */size) and continues from that offset.
+                req.resumable_uri = resume_uri
+                req._in_error_state = True
+            return req
+
+        resuming = bool(cp.get("uri")) and cp.get("file") == fingerprint
+        if resuming:
+            ctx.event("upload_resumed", f"continuing the interrupted upload (checkpoint at {cp.get('offset', 0)} of "
+                                        f"{size} bytes; YouTube confirms the offset)",
+                      offset=cp.get("offset", 0), bytes=size)
+        elif cp.get("uri"):
+            ctx.event("upload_restarted", "final.mp4 changed since the interrupted upload; starting it again")
+        req = new_request(cp["uri"] if resuming else None)
+        if not resuming:
+            cp.update(uri=None, offset=0, file=fingerprint, bytes=size)
+        ctx.progress(percent=100.0 * int(cp.get("offset") or 0) / max(1, size), label="uploading to YouTube")
+
+        response = None
+        while response is None:
+            had_uri = req.resumable_uri is not None
+            try:
+                status, response = await with_retries(
+                    lambda: asyncio.to_thread(req.next_chunk, num_retries=0), ctx=ctx, what="YouTube upload",
+                    classify=_classify, policy=self.policy)
+            except HttpError as exc:
+                if resuming and _status(exc) in (404, 410):
+                    # The upload session expired (they last about a week): start over, once.
+                    ctx.event("upload_restarted", "YouTube no longer holds the interrupted upload; starting again")
+                    resuming = False
+                    cp.update(uri=None, offset=0, file=fingerprint, bytes=size)
+                    req = new_request(None)
+                    continue
+                raise _problem(exc, "upload", sid) from None
+            except ProviderError as exc:
+                raise UploadError(str(exc), transient=exc.transient) from None
+            except Exception as exc:
+                raise _auth_problem(exc, sid) or exc
+            if not had_uri and req.resumable_uri:
+                cp["quota"]["videos.insert"] = int(cp["quota"].get("videos.insert", 0)) + QUOTA_UNITS["videos.insert"]
+            cp["uri"] = req.resumable_uri
+            cp["offset"] = size if response is not None else int(req.resumable_progress or 0)
+            _save(ctx)
+            pct = 100.0 * cp["offset"] / max(1, size)
+            ctx.progress(percent=pct, label=f"uploading to YouTube {pct:.0f}%")
+        video_id = (response or {}).get("id")
+        if not video_id:
+            raise UploadError(f"YouTube accepted the upload but returned no video id ({str(response)[:200]}); "
+                              "check YouTube Studio before resuming, to avoid a duplicate")
+        ctx.event("youtube_uploaded", f"video {video_id} uploaded ({size} bytes, {privacy})", video_id=video_id)
+        return str(video_id)
+
+    async def _set_thumbnail(self, ctx: Any, service: Any, video_id: str, thumbnail: Path,
+                             quota: dict[str, Any], sid: str) -> str:
+        from googleapiclient.errors import HttpError  # noqa: PLC0415
+        from googleapiclient.http import MediaFileUpload  # noqa: PLC0415
+
+        mimetype = "image/png" if thumbnail.suffix.lower() == ".png" else "image/jpeg"
+
+        def call() -> Any:
+            media = MediaFileUpload(str(thumbnail), mimetype=mimetype, resumable=False)
+            return service.thumbnails().set(videoId=video_id, media_body=media).execute(num_retries=0)
+
+        try:
+            await with_retries(lambda: asyncio.to_thread(call), ctx=ctx, what="YouTube thumbnail",
+                               classify=_classify, policy=self.policy)
+        except HttpError as exc:
+            quota["thumbnails.set"] = int(quota.get("thumbnails.set", 0)) + QUOTA_UNITS["thumbnails.set"]
+            reason = _reason(exc)
+            if _status(exc) in (401,) or reason in ("quotaExceeded", "dailyLimitExceeded"):
+                raise _problem(exc, "thumbnail", sid) from None
+            # The video is up; a channel not yet allowed custom thumbnails should not fail the run.
+            ctx.event("youtube_thumbnail_refused", f"YouTube did not take the thumbnail (HTTP {_status(exc)} "
+                      f"{reason}): custom thumbnails need a verified channel (https://www.youtube.com/verify)",
+                      status=_status(exc), reason=reason)
+            ctx.log("WARN", f"thumbnail not set: HTTP {_status(exc)} {reason}")
+            return "refused"
+        except ProviderError as exc:
+            raise UploadError(str(exc), transient=exc.transient) from None
+        except Exception as exc:
+            raise _auth_problem(exc, sid) or exc
+        quota["thumbnails.set"] = int(quota.get("thumbnails.set", 0)) + QUOTA_UNITS["thumbnails.set"]
+        ctx.event("youtube_thumbnail", f"thumbnail set on {video_id}", video_id=video_id)
+        return "set"
+
+    async def _add_to_playlist(self, ctx: Any, service: Any, video_id: str, quota: dict[str, Any], sid: str) -> str:
+        from googleapiclient.errors import HttpError  # noqa: PLC0415
+
+        body = {"snippet": {"playlistId": self.playlist_id,
+                            "resourceId": {"kind": "youtube#video", "videoId": video_id}}}
+
+        def call() -> Any:
+            return service.playlistItems().insert(part="snippet", body=body).execute(num_retries=0)
+
+        try:
+            item = await with_retries(lambda: asyncio.to_thread(call), ctx=ctx, what="YouTube playlist",
+                                      classify=_classify, policy=self.policy)
+        except HttpError as exc:
+            raise _problem(exc, "playlist", sid) from None
+        except ProviderError as exc:
+            raise UploadError(str(exc), transient=exc.transient) from None
+        except Exception as exc:
+            raise _auth_problem(exc, sid) or exc
+        finally:
+            quota["playlistItems.insert"] = int(quota.get("playlistItems.insert", 0)) + QUOTA_UNITS["playlistItems.insert"]
+        ctx.event("youtube_playlist", f"added to playlist {self.playlist_id}", playlist_id=self.playlist_id)
+        return str((item or {}).get("id") or "added")
+
+
+# ----------------------------------------------------------------------------- errors
+
+def _status(exc: Any) -> int:
+    resp = getattr(exc, "resp", None)
+    try:
+        return int(getattr(resp, "status", 0) or 0)
+    except (TypeError, ValueError):
+        return 0
+
+
+def _error_body(exc: Any) -> dict[str, Any]:
+    content = getattr(exc, "content", b"") or b""
+    try:
+        data = json.loads(content.decode("utf-8", "replace") if isinstance(content, bytes) else content)
+    except ValueError:
+        return {}
+    err = data.get("error") if isinstance(data, dict) else None
+    return err if isinstance(err, dict) else {}
+
+
+def _reason(exc: Any) -> str:
+    err = _error_body(exc)
+    errors = err.get("errors") or []
+    if errors and isinstance(errors[0], dict) and errors[0].get("reason"):
+        return str(errors[0]["reason"])
+    for detail in err.get("details") or []:
+        if isinstance(detail, dict) and detail.get("reason"):
+            return str(detail["reason"])
+    return str(err.get("status") or "")
+
+
+def _classify(exc: BaseException) -> Verdict | None:
+    from googleapiclient.errors import HttpError  # noqa: PLC0415
+
+    if isinstance(exc, HttpError):
+        status, reason = _status(exc), _reason(exc)
+        if status in TRANSIENT_STATUS or (status == 403 and reason in RATE_REASONS):
+            return Verdict(True, f"HTTP {status}" + (f" {reason}" if reason else ""))
+        return Verdict(False, f"HTTP {status} {reason}".strip())
+    try:
+        import httplib2  # noqa: PLC0415
+
+        if isinstance(exc, httplib2.HttpLib2Error):
+            return Verdict(True, f"connection problem ({type(exc).__name__})")
+    except ImportError:  # pragma: no cover
+        pass
+    return network_verdict(exc)
+
+
+def _problem(exc: Any, what: str, sid: str) -> UploadError:
+    """A permanent YouTube error as one line that says what to do next."""
+    status, reason = _status(exc), _reason(exc)
+    message = " ".join(str(_error_body(exc).get("message") or "").split())[:200]
+    resume = f"`python -m runner resume {sid}`"
+    if reason in ("quotaExceeded", "dailyLimitExceeded"):
+        return UploadError(f"YouTube API quota is used up for today ({reason}); it resets at midnight Pacific "
+                           f"time: run {resume} after that, or ask for more quota in the Google Cloud console",
+                           status=status)
+    if reason == "uploadLimitExceeded":
+        return UploadError("YouTube refused the upload: this channel has reached its upload limit "
+                           "(uploadLimitExceeded); unverified channels may upload videos of at most 15 minutes "
+                           "and only a few a day: verify the channel at https://www.youtube.com/verify or "
+                           f"wait a day, then run {resume}", status=status)
+    if status == 401:
+        return UploadError(f"YouTube rejected the saved authorisation (HTTP 401) and refreshing it did not help: "
+                           f"{youtube_auth.reauth_hint(sid)}", status=status)
+    if status == 403 and reason in ("insufficientPermissions", "forbidden", "ACCESS_TOKEN_SCOPE_INSUFFICIENT"):
+        extra = " (a playlist needs the wider 'youtube' scope)" if what == "playlist" else ""
+        return UploadError(f"YouTube refused the {what}: the authorisation lacks permission{extra}: "
+                           f"{youtube_auth.reauth_hint(sid)}", status=status)
+    if what == "playlist" and status == 404:
+        return UploadError("YOUTUBE_PLAYLIST_ID names a playlist this account cannot see (HTTP 404): fix it in "
+                           f".env or remove it, then run {resume}", status=status)
+    return UploadError(f"YouTube {what} failed: HTTP {status} {reason}: {message}".rstrip(": ")
+                       + f"; fix that, then run {resume}", status=status)
+
+
+def _auth_problem(exc: BaseException, sid: str) -> UploadError | None:
+    try:
+        from google.auth.exceptions import RefreshError  # noqa: PLC0415
+    except ImportError:  # pragma: no cover
+        return None
+    if isinstance(exc, RefreshError):
+        return UploadError(f"YouTube would not refresh the saved authorisation ({' '.join(str(exc).split())[:160]}): "
+                           f"{youtube_auth.reauth_hint(sid)}")
+    return None
+
+
+def _checkpoint(ctx: Any) -> dict[str, Any]:
+    checkpoint = getattr(ctx, "checkpoint", None)
+    if checkpoint is None:
+        store = getattr(ctx, "_youtube_checkpoint", None)
+        if store is None:
+            store = {}
+            setattr(ctx, "_youtube_checkpoint", store)
+        return store
+    return checkpoint()
+
+
+def _save(ctx: Any) -> None:
+    save = getattr(ctx, "save", None)
+    if callable(save):
+        save()
+
+
+def _sid(ctx: Any) -> str:
+    state = getattr(ctx, "state", None)
+    return str(state.get("id")) if isinstance(state, dict) and state.get("id") else "<session id>"
