@@ -11,9 +11,9 @@ from pathlib import Path
 # Every variable the runner reads; .env.example lists the same names (a test keeps them in step).
 VARIABLES = (
     "STUDIO_ROOT", "FFMPEG",
-    "FAL_KEY", "FAL_RUN_HOST", "FAL_QUEUE_RUN_HOST",
+    "FAL_KEY", "FAL_RUN_HOST", "FAL_QUEUE_RUN_HOST", "FAL_REST_HOST", "FAL_CDN_HOST",
     "ELEVENLABS_API_KEY", "ELEVENLABS_BASE_URL",
-    "YOUTUBE_CLIENT_SECRETS", "YOUTUBE_TOKEN_FILE", "YOUTUBE_API_ENDPOINT",
+    "YOUTUBE_CLIENT_SECRETS", "YOUTUBE_TOKEN_FILE", "YOUTUBE_PLAYLIST_ID", "YOUTUBE_API_ENDPOINT",
 )
 
 
