@@ -145,6 +145,9 @@ def authorize(env: Mapping[str, str], *, open_browser: bool | None = None, port:
         raise UploadError(f"{secrets} is not an OAuth client file for an installed app ({exc}): {SETUP_HINT}") from None
     if open_browser is None:
         open_browser = has_gui_browser()
+    # Google's consent screen lets a person untick scopes; oauthlib would then refuse the whole
+    # answer. Take what was granted and check below that uploading is among it.
+    os.environ.setdefault("OAUTHLIB_RELAX_TOKEN_SCOPE", "1")
     creds = flow.run_local_server(
         host="localhost", port=port, open_browser=open_browser, timeout_seconds=timeout_s,
         authorization_prompt_message="Open this address in a browser and allow access:\n{url}\n",
@@ -154,8 +157,15 @@ def authorize(env: Mapping[str, str], *, open_browser: bool | None = None, port:
     if creds is None or not getattr(creds, "refresh_token", None):
         raise UploadError("Google gave no refresh token; remove the app's access at "
                           "https://myaccount.google.com/permissions and run `python -m runner auth youtube` again")
+    granted = set(getattr(creds, "granted_scopes", None) or creds.scopes or [])
+    if granted and not granted & {SCOPE_UPLOAD, SCOPE_MANAGE}:
+        raise UploadError("permission to upload to YouTube was not granted: run `python -m runner auth youtube` "
+                          "again and allow it")
     path = token_path(env)
     write_token(path, creds.to_json())
+    if (env.get("YOUTUBE_PLAYLIST_ID") or "").strip() and granted and SCOPE_MANAGE not in granted:
+        print("warning: the 'youtube' scope was not granted, so adding uploads to YOUTUBE_PLAYLIST_ID will fail",
+              file=sys.stderr)
     return path
 
 
