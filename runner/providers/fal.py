@@ -22,7 +22,7 @@ import struct
 import uuid
 import weakref
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Awaitable, Callable, Mapping
 
 from .. import budget
 from . import download, prompts
@@ -103,9 +103,13 @@ class FalRequests:
 
     # -- the request lifecycle ------------------------------------------------------------
 
-    async def run_app(self, ctx: Any, app: str, arguments: dict[str, Any], *, what: str,
-                      call_key: str) -> dict[str, Any]:
-        """Run one fal request to its result JSON, re-attaching to a checkpointed request id."""
+    async def run_app(self, ctx: Any, app: str, arguments: dict[str, Any], *, what: str, call_key: str,
+                      prepare: Callable[[], Awaitable[dict[str, Any]]] | None = None) -> dict[str, Any]:
+        """Run one fal request to its result JSON, re-attaching to a checkpointed request id.
+
+        prepare() supplies arguments that only a fresh submission needs (the uploaded cover's
+        URL); a request that is re-attached to never calls it.
+        """
         import fal_client  # noqa: PLC0415
 
         client = self._client()
@@ -126,6 +130,8 @@ class FalRequests:
                                              "sending it again", request_id=handle.request_id)
                     handle = None
             if handle is None:
+                if prepare is not None:
+                    arguments = {**arguments, **await prepare()}
                 handle = await self._submit(ctx, client, app, arguments, what)
                 pending[call_key] = {"app": app, "request_id": handle.request_id}
                 _save(ctx)
@@ -244,10 +250,7 @@ class _FalProvider:
         key = call.cache_key()
 
         async def run() -> dict[str, Any]:
-            args = dict(arguments)
-            if before is not None:
-                args.update(await before())
-            result = await self.requests.run_app(ctx, app, args, what=call.label, call_key=key)
+            result = await self.requests.run_app(ctx, app, arguments, what=call.label, call_key=key, prepare=before)
             try:
                 url = pick_url(result)
             except (KeyError, IndexError, TypeError):
