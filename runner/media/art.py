@@ -64,6 +64,9 @@ class Scene:
     lamp_xy: tuple[float, float]
     lamp_color: np.ndarray
     tail: Tail | None
+    tint: np.ndarray                   # the grade's tint (see grade())
+    accent: np.ndarray
+    cup_xy: tuple[float, float]        # where floating notes leave the headphones
     blink: tuple[Box, np.ndarray] | None  # closed-eye patch (final colour) for a blink
     steam_xy: tuple[float, float] | None
     notes: bool                        # float little music notes (eyes-closed poses)
@@ -97,21 +100,23 @@ def _rot(xs: np.ndarray, ys: np.ndarray, px: float, py: float, ang: float) -> tu
 
 # ----------------------------------------------------------------------------- outside
 
-def _sky(pal: dict[str, str], rng: np.random.Generator, weather: str) -> np.ndarray:
+def _sky(pal: dict[str, str], rng: np.random.Generator, weather: str) -> Layer:
+    """The view is only ever seen through the glass, so it is painted on a glass-sized crop."""
     top, bottom = _col(pal, "sky"), _col(pal, "sky2")
-    y0, y1 = GLASS[1], GLASS[3]
-    t = np.clip((np.arange(H, dtype=np.float32) - y0) / (y1 - y0), 0, 1)[:, None, None] ** 1.4
-    img = np.broadcast_to(top * (1 - t) + bottom * t, (H, W, 3)).copy()
+    x0, y0, x1, y1 = GLASS
+    h, w = y1 - y0, x1 - x0
+    t = (np.arange(h, dtype=np.float32) / h)[:, None, None] ** 1.4
+    img = np.broadcast_to(top * (1 - t) + bottom * t, (h, w, 3)).astype(np.float32)
     # Clouds: soft lighter blobs, denser when it rains.
-    n = value_noise(rng, H // 4, W // 4, 60)
-    n2 = value_noise(rng, H // 4, W // 4, 22)
+    n = value_noise(rng, h // 4 + 1, w // 4 + 1, 60)
+    n2 = value_noise(rng, h // 4 + 1, w // 4 + 1, 22)
     clouds = smoothstep(0.45 if weather == "rain" else 0.6, 0.95, 0.7 * n + 0.3 * n2)
-    clouds = np.repeat(np.repeat(clouds, 4, 0), 4, 1)[:H, :W]
+    clouds = np.repeat(np.repeat(clouds, 4, 0), 4, 1)[:h, :w]
     img += clouds[..., None] * (mix(bottom, np.array([0.8, 0.8, 0.9]), 0.25) - img) * 0.35
-    return img.astype(np.float32)
+    return Layer(img, np.ones((h, w), np.float32), x0, y0)
 
 
-def _stars(img: np.ndarray, rng: np.random.Generator, n: int, lights: list) -> None:
+def _stars(img: Layer, rng: np.random.Generator, n: int, lights: list) -> None:
     x0, y0, x1, y1 = GLASS
     for _ in range(n):
         x, y = rng.uniform(x0, x1), rng.uniform(y0, y0 + (y1 - y0) * 0.45)
@@ -122,19 +127,15 @@ def _stars(img: np.ndarray, rng: np.random.Generator, n: int, lights: list) -> N
             lights.append((x, y, np.array([1.0, 0.97, 0.9], np.float32) * b * 0.8, r + 0.6))
 
 
-def _dot(img: np.ndarray, x: float, y: float, r: float, color: np.ndarray) -> None:
+def _dot(img: Layer, x: float, y: float, r: float, color: np.ndarray) -> None:
     R = int(r * 3) + 2
-    xi, yi = int(x), int(y)
-    ys = np.arange(yi - R, yi + R + 1)
-    xs = np.arange(xi - R, xi + R + 1)
-    if ys[0] < 0 or xs[0] < 0 or ys[-1] >= img.shape[0] or xs[-1] >= img.shape[1]:
-        return
-    d2 = (ys[:, None] + 0.5 - y) ** 2 + (xs[None, :] + 0.5 - x) ** 2
-    img[ys[0]:ys[-1] + 1, xs[0]:xs[-1] + 1] += np.exp(-d2 / (2 * r * r))[..., None] * color
+    xs, ys, b = img.grid((int(x) - R, int(y) - R, int(x) + R + 1, int(y) + R + 1))
+    d2 = (ys - y) ** 2 + (xs - x) ** 2
+    img.rgb[b[1]:b[3], b[0]:b[2]] += np.exp(-d2 / (2 * r * r))[..., None] * color
 
 
-def _moon(img: np.ndarray, x: float, y: float, r: float, hidden: float) -> None:
-    lay = Layer(img, np.ones(img.shape[:2], np.float32))
+def _moon(lay: Layer, x: float, y: float, r: float, hidden: float) -> None:
+    img = lay.rgb
     xs, ys, b = lay.grid((x - r * 6, y - r * 6, x + r * 6, y + r * 6))
     d = np.hypot(xs - x, ys - y)
     glow = np.exp(-np.maximum(d - r, 0) / (r * 1.6)) * (0.35 if hidden else 0.22)
@@ -147,10 +148,9 @@ def _moon(img: np.ndarray, x: float, y: float, r: float, hidden: float) -> None:
         lay.fill(b, disc, moon[None, None, :] * (1 - crater[..., None]))
 
 
-def _buildings(img: np.ndarray, rng: np.random.Generator, pal: dict[str, str], *, base_y: float,
+def _buildings(lay: Layer, rng: np.random.Generator, pal: dict[str, str], *, base_y: float,
                hmin: float, hmax: float, color: np.ndarray, lit: float, wsize: float,
                roofs: bool = False, lights: list | None = None, xrange: tuple[float, float] | None = None) -> None:
-    lay = Layer(img, np.ones(img.shape[:2], np.float32))
     x0, _, x1, _ = GLASS
     x = (xrange or (x0 - 40, x1 + 40))[0]
     end = (xrange or (x0 - 40, x1 + 40))[1]
@@ -196,7 +196,7 @@ def _buildings(img: np.ndarray, rng: np.random.Generator, pal: dict[str, str], *
 
 
 def _outside(pal: dict[str, str], scene: str, weather: str, rng: np.random.Generator,
-             lights: list) -> np.ndarray:
+             lights: list) -> Layer:
     img = _sky(pal, rng, weather)
     sky, sky2 = _col(pal, "sky"), _col(pal, "sky2")
     x0, y0, x1, y1 = GLASS
@@ -227,22 +227,20 @@ def _outside(pal: dict[str, str], scene: str, weather: str, rng: np.random.Gener
         _buildings(img, rng, pal, base_y=ground, hmin=120, hmax=300, color=near, lit=0.42, wsize=13, lights=lights)
     if weather == "snow":
         # Snow resting on the sill outside and a pale haze near the ground.
-        t = np.clip((np.arange(H, dtype=np.float32) - (y1 - 200)) / 200, 0, 1)[:, None, None]
-        img += t * 0.06
+        t = np.clip((np.arange(y0, y1, dtype=np.float32) - (y1 - 200)) / 200, 0, 1)[:, None, None]
+        img.rgb += t * 0.06
     return img
 
 
-def _hills(img: np.ndarray, rng: np.random.Generator, base: float, amp: float, color: np.ndarray) -> None:
-    x0, _, x1, y1 = GLASS
-    xs = np.arange(W, dtype=np.float32)
+def _hills(img: Layer, rng: np.random.Generator, base: float, amp: float, color: np.ndarray) -> None:
+    xs, ys, b = img.grid((0, 0, W, H))
     prof = base - amp * (0.5 + 0.3 * np.sin(xs / rng.uniform(140, 220) + rng.uniform(0, 6))
                          + 0.2 * np.sin(xs / rng.uniform(50, 80) + rng.uniform(0, 6)))
-    ys = np.arange(H, dtype=np.float32)[:, None]
-    a = np.clip(ys - prof[None, :] + 0.5, 0, 1)
-    img[:] = img * (1 - a[..., None]) + color * a[..., None]
+    a = np.clip(ys - prof + 0.5, 0, 1)
+    img.rgb[:] = img.rgb * (1 - a[..., None]) + color * a[..., None]
 
 
-def _town_lights(img: np.ndarray, rng: np.random.Generator, pal: dict[str, str], y: float, lights: list) -> None:
+def _town_lights(img: Layer, rng: np.random.Generator, pal: dict[str, str], y: float, lights: list) -> None:
     x0, _, x1, _ = GLASS
     lamp = _col(pal, "lamp")
     for _ in range(40):
@@ -250,8 +248,7 @@ def _town_lights(img: np.ndarray, rng: np.random.Generator, pal: dict[str, str],
         _dot(img, px, py, rng.uniform(0.8, 1.6), lamp * rng.uniform(0.3, 0.8))
 
 
-def _poles(img: np.ndarray, rng: np.random.Generator, color: np.ndarray) -> None:
-    lay = Layer(img, np.ones(img.shape[:2], np.float32))
+def _poles(lay: Layer, rng: np.random.Generator, color: np.ndarray) -> None:
     x0, y0, x1, y1 = GLASS
     px = x0 + rng.uniform(60, 200)
     prev = None
@@ -270,30 +267,29 @@ def _poles(img: np.ndarray, rng: np.random.Generator, color: np.ndarray) -> None
         px += rng.uniform(380, 460)
 
 
-def _sea(img: np.ndarray, rng: np.random.Generator, pal: dict[str, str], horizon: float) -> None:
+def _sea(img: Layer, rng: np.random.Generator, pal: dict[str, str], horizon: float) -> None:
     x0, y0, x1, y1 = GLASS
     sea = mix(_col(pal, "sky"), _col(pal, "ink"), 0.3)
-    ys = np.arange(H, dtype=np.float32)[:, None]
-    a = np.clip(ys - horizon, 0, 1)
-    img[:] = img * (1 - a[..., None]) + sea * a[..., None]
+    xs, ys, b = img.grid((0, 0, W, H))
+    a = np.clip(ys - horizon, 0, 1) * np.ones_like(xs)
+    img.rgb[:] = img.rgb * (1 - a[..., None]) + sea * a[..., None]
     # Moonlit glints on the water.
     glint = _col(pal, "accent") * 0.35
     for _ in range(160):
         gy = rng.uniform(horizon + 4, y1)
         gx = rng.normal((x0 + x1) / 2, 180)
         ln = rng.uniform(6, 26) * (0.6 + (gy - horizon) / 200)
-        lay = Layer(img, np.ones(img.shape[:2], np.float32))
-        lay.shape((gx - ln, gy - 2, gx + ln, gy + 2), lambda a, b, gx=gx, gy=gy, ln=ln: segment(a, b, gx - ln / 2, gy, gx + ln / 2, gy, 0.6),
+        img.shape((gx - ln, gy - 2, gx + ln, gy + 2), lambda a, b, gx=gx, gy=gy, ln=ln: segment(a, b, gx - ln / 2, gy, gx + ln / 2, gy, 0.6),
                   glint * rng.uniform(0.3, 1), alpha=0.7)
     _hills(img, rng, horizon + 2, 40, mix(sea, _col(pal, "ink"), 0.5))
 
 
-def _lighthouse(img: np.ndarray, rng: np.random.Generator, pal: dict[str, str], lights: list) -> None:
+def _lighthouse(lay: Layer, rng: np.random.Generator, pal: dict[str, str], lights: list) -> None:
     x0, y0, x1, y1 = GLASS
+    img = lay.rgb
     lx = x0 + rng.uniform(160, 320)
     base = y1 - 150
     ink = mix(_col(pal, "ink"), _col(pal, "sky"), 0.4)
-    lay = Layer(img, np.ones(img.shape[:2], np.float32))
     lay.shape((lx - 90, base - 40, lx + 90, y1), lambda a, b: ellipse(a, b, lx, base + 30, 95, 45), ink)
     lay.shape((lx - 30, base - 190, lx + 30, base), lambda a, b: polygon(a, b, [(lx - 16, base - 175), (lx + 16, base - 175), (lx + 24, base), (lx - 24, base)]),
               mix(ink, np.array([0.9, 0.9, 0.9]), 0.25))
@@ -306,13 +302,12 @@ def _lighthouse(img: np.ndarray, rng: np.random.Generator, pal: dict[str, str], 
     lights.append((lx, base - 192, lamp * 0.9, 6.0))
 
 
-def _street(img: np.ndarray, pal: dict[str, str], ground: float) -> None:
+def _street(img: Layer, pal: dict[str, str], ground: float) -> None:
     lamp = _col(pal, "lamp")
     x0, y0, x1, y1 = GLASS
-    xs = np.arange(x0, x1, dtype=np.float32)[None, :]
-    ys = np.arange(y1 - 120, y1, dtype=np.float32)[:, None]
+    xs, ys, b = img.grid((x0, y1 - 120, x1, y1))
     glow = np.exp(-((xs - (x0 + x1) * 0.45) / 300) ** 2) * np.exp(-(ys - y1) ** 2 / 4000)
-    img[int(y1 - 120):int(y1), int(x0):int(x1)] += glow[..., None] * lamp * 0.25
+    img.rgb[b[1]:b[3], b[0]:b[2]] += glow[..., None] * lamp * 0.25
 
 
 # ----------------------------------------------------------------------------- room
@@ -322,12 +317,15 @@ def _wall(room: Layer, pal: dict[str, str], rng: np.random.Generator, scene: str
     ys = np.arange(H, dtype=np.float32)[:, None]
     xs = np.arange(W, dtype=np.float32)[None, :]
     tex = value_noise(rng, H // 2, W // 2, 6)
-    tex = np.repeat(np.repeat(tex, 2, 0), 2, 1)[:H, :W]
-    stripes = 0.0
+    shade = np.repeat(np.repeat(tex, 2, 0), 2, 1)[:H, :W]
+    del tex
+    shade -= 0.5
+    shade *= 0.1
+    shade += 0.92 - 0.08 * (ys / H)
     if scene in ("attic desk", "bookshop corner", "lighthouse study"):
-        stripes = 0.025 * (np.sin(xs / 9.0) > 0.6)
-    shade = 0.92 + 0.1 * (tex - 0.5) + stripes - 0.08 * (ys / H)
-    room.rgb[:] = wall * shade[..., None]
+        shade += 0.025 * (np.sin(xs / 9.0) > 0.6)
+    for c in range(3):  # channel by channel: no full-size (H, W, 3) temporaries
+        np.multiply(shade, wall[c], out=room.rgb[..., c])
     room.alpha[:] = 1.0
     # Cut the glass out; the outside shows through.
     gx0, gy0, gx1, gy1 = GLASS
@@ -735,9 +733,9 @@ def _tail_drawer(pal: dict[str, str], lamp_x: float) -> Callable[[Layer, float],
     lamp = _col(pal, "lamp")
     root = (CAT_X + 130, DESK_Y + 22)
 
-    def draw(layer: Layer, swing: float) -> None:
-        # A chain of capsules along a curve that lies on the desk and curls upwards at the
-        # end; swing (-1..1) changes how far it curls, which is the loop's tail flick.
+    def points(swing: float) -> list[tuple[float, float]]:
+        # A curve that lies on the desk and curls upwards at the end; swing (-1..1) changes
+        # how far it curls, which is the loop's tail flick.
         n = 16
         pts = []
         x, y = root
@@ -747,16 +745,29 @@ def _tail_drawer(pal: dict[str, str], lamp_x: float) -> Callable[[Layer, float],
             ang = -(0.05 + (2.1 + 0.35 * swing) * u ** 2.2)
             x += math.cos(ang) * 15.5
             y += math.sin(ang) * 15.5
+        return pts
+
+    def draw(layer: Layer, swing: float) -> None:
+        pts = points(swing)
+        n = len(pts) - 1
         xs_all = [p[0] for p in pts]
         ys_all = [p[1] for p in pts]
         box = (min(xs_all) - 40, min(ys_all) - 40, max(xs_all) + 40, max(ys_all) + 40)
         xs, ys, b = layer.grid(box)
-        d = None
+        d = np.full((ys.shape[0], xs.shape[1]), 1e4, np.float32)
+        # Each capsule only within its own bounds: the tail is redrawn every loop frame.
         for i in range(n):
             r0 = 21 - 8 * i / n
             r1 = 21 - 8 * (i + 1) / n
-            di = segment(xs, ys, *pts[i], *pts[i + 1], (r0, r1))
-            d = di if d is None else np.minimum(d, di)
+            (ax, ay), (bx, by) = pts[i], pts[i + 1]
+            c0 = max(0, int(min(ax, bx) - r0 - 4 - xs[0, 0] + 0.5))
+            c1 = min(d.shape[1], int(max(ax, bx) + r0 + 5 - xs[0, 0] + 0.5))
+            q0 = max(0, int(min(ay, by) - r0 - 4 - ys[0, 0] + 0.5))
+            q1 = min(d.shape[0], int(max(ay, by) + r0 + 5 - ys[0, 0] + 0.5))
+            if c1 <= c0 or q1 <= q0:
+                continue
+            sub = d[q0:q1, c0:c1]
+            np.minimum(sub, segment(xs[:, c0:c1], ys[q0:q1], ax, ay, bx, by, (r0, r1)), out=sub)
         shade = FUR * (0.95 + 0.2 * np.clip((xs - root[0]) / 200, 0, 1))[..., None]
         rim = np.exp(-np.abs(d) / 8.0) * np.clip((xs - root[0]) / 150, 0, 1)
         col = shade + lamp * 0.3 * rim[..., None]
@@ -765,51 +776,97 @@ def _tail_drawer(pal: dict[str, str], lamp_x: float) -> Callable[[Layer, float],
         col = col * (1 - tip[..., None]) + CREAM * tip[..., None]
         layer.fill(b, coverage(d - 2.6, 1.2), ink)
         layer.fill(b, coverage(d, 1.2), col)
+    def bounds() -> Box:
+        """A box (even coordinates) holding the tail at every swing."""
+        pts = points(-1.0) + points(1.0) + points(0.0)
+        x0 = int(min(p[0] for p in pts) - 30) & ~1
+        y0 = int(min(p[1] for p in pts) - 30) & ~1
+        x1 = (int(max(p[0] for p in pts) + 32) + 1) & ~1
+        y1 = (int(max(p[1] for p in pts) + 32) + 1) & ~1
+        return (x0, y0, x1, y1)
+
+    draw.bounds = bounds  # type: ignore[attr-defined]
     return draw
 
 
 # ----------------------------------------------------------------------------- lighting
 
-def _light_map(lamp_xy: tuple[float, float], lamp_col: np.ndarray, room_alpha: np.ndarray,
-               scene: str) -> tuple[np.ndarray, np.ndarray]:
-    """Multiplicative lighting of the room and the lamp's additive glow, both (H, W, 3)."""
+def _light_map(lamp_xy: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
+    """How much lamp light falls on the room, and the bulb's own glow: two (H, W) maps.
+
+    Both are scalars times the lamp's colour; keeping them scalar saves two full-size
+    colour images.
+    """
     lx, ly = lamp_xy
-    ys = np.arange(H, dtype=np.float32)[:, None]
-    xs = np.arange(W, dtype=np.float32)[None, :]
-    r2 = (xs - lx) ** 2 + (ys - ly) ** 2
-    pool = np.exp(-r2 / (2 * 430.0 ** 2))
+    ys = np.arange(H, dtype=np.float32)[:, None] - np.float32(ly)
+    xs = np.arange(W, dtype=np.float32)[None, :] - np.float32(lx)
+    r2 = xs * xs + ys * ys
+    warm = np.exp(r2 * np.float32(-1 / (2 * 430.0 ** 2))) * np.float32(0.95)
     # A cone of light below the shade, pooling on the desk.
-    ang = np.arctan2(ys - ly, xs - lx)
-    cone = np.exp(-((ang - math.radians(118)) / 0.55) ** 2) * (ys > ly) * np.exp(-np.sqrt(r2) / 900)
-    warm = 0.95 * pool + 0.55 * cone
-    ambient = 0.5
-    light = ambient + warm[..., None] * lamp_col[None, None, :] * 1.05
-    glow = (np.exp(-np.sqrt(r2) / 55.0) * 0.8 + np.exp(-r2 / (2 * 160.0 ** 2)) * 0.18)[..., None] * lamp_col
-    del room_alpha, scene
-    return light.astype(np.float32), glow.astype(np.float32)
+    cone = np.arctan2(ys, xs)
+    cone -= np.float32(math.radians(118))
+    cone /= np.float32(0.55)
+    np.square(cone, out=cone)
+    np.negative(cone, out=cone)
+    np.exp(cone, out=cone)
+    r = np.sqrt(r2)
+    cone *= np.exp(r * np.float32(-1 / 900)) * (ys > 0)
+    warm += np.float32(0.55) * cone
+    del cone
+    glow = np.exp(r * np.float32(-1 / 55.0)) * np.float32(0.8)
+    glow += np.exp(r2 * np.float32(-1 / (2 * 160.0 ** 2))) * np.float32(0.18)
+    return warm, glow
+
+
+AMBIENT = 0.5
+LAMP_GAIN = 1.05
 
 
 def _vignette() -> np.ndarray:
     ys = (np.arange(H, dtype=np.float32)[:, None] - H / 2) / (H / 2)
     xs = (np.arange(W, dtype=np.float32)[None, :] - W / 2) / (W / 2)
-    r = np.sqrt(xs * xs * 0.8 + ys * ys)
-    return (1.0 - 0.38 * smoothstep(0.45, 1.45, r)).astype(np.float32)
+    r = np.sqrt(xs * xs * np.float32(0.8) + ys * ys)
+    r -= np.float32(0.45)
+    r *= np.float32(1 / 1.0)
+    np.clip(r, 0, 1, out=r)
+    v = r * r
+    v *= 3 - 2 * r
+    v *= np.float32(-0.38)
+    v += np.float32(1.0)
+    return v
 
 
-def _bloom(img: np.ndarray) -> np.ndarray:
+def _bloom_small(img: np.ndarray) -> np.ndarray:
+    """Bloom at quarter resolution (it is a blur; full resolution would only cost memory)."""
     small = img[::4, ::4]
     lum = small @ np.array([0.2126, 0.7152, 0.0722], np.float32)
     bright = small * smoothstep(0.55, 1.1, lum)[..., None]
-    b = blur(bright, 14)
-    big = np.repeat(np.repeat(b, 4, 0), 4, 1)[:H, :W]
-    return (big * 0.55).astype(np.float32)
+    return (blur(bright, 14) * 0.55).astype(np.float32)
 
 
-def _grade(img: np.ndarray, pal: dict[str, str]) -> np.ndarray:
-    """The lofi finish: lifted blacks, soft highlights, a tint from the palette's sky."""
-    tint = _col(pal, "sky2")
-    out = img / (1 + 0.35 * np.maximum(img - 0.75, 0))  # roll off highlights
-    return out * 0.93 + 0.028 + tint * 0.03
+def _add_upsampled(dst: np.ndarray, small: np.ndarray, f: int = 4) -> None:
+    """dst += small scaled up f times (nearest), without a full-size temporary."""
+    h, w = dst.shape[:2]
+    for dy in range(f):
+        for dx in range(f):
+            part = dst[dy::f, dx::f]
+            part += small[:part.shape[0], :part.shape[1]]
+
+
+def _upsampled_crop(small: np.ndarray, sl: tuple[slice, slice], f: int = 4) -> np.ndarray:
+    ys = np.arange(sl[0].start, sl[0].stop) // f
+    xs = np.arange(sl[1].start, sl[1].stop) // f
+    return small[ys][:, xs]
+
+
+def grade(img: np.ndarray, tint: np.ndarray) -> np.ndarray:
+    """The lofi finish, in place: lifted blacks, soft highlights, a tint from the palette's sky."""
+    for c in range(3):
+        ch = img[..., c]
+        ch /= 1 + 0.35 * np.maximum(ch - 0.75, 0)  # roll off highlights
+        ch *= 0.93
+        ch += 0.028 + float(tint[c]) * 0.03
+    return img
 
 
 # ----------------------------------------------------------------------------- build
@@ -853,84 +910,115 @@ def build_scene(variation: dict[str, Any]) -> Scene:
     else:
         _cassette(room, pal, 650, DESK_Y + 36)
     lamp_col = _col(pal, "lamp")
-    light, glow = _light_map((lamp_xy[0], lamp_xy[1]), lamp_col, room.alpha, scene)
+    tint = _col(pal, "sky2")
+    warm, glow = _light_map((lamp_xy[0], lamp_xy[1]))
     vig = _vignette()
     grain = np.random.default_rng([seed, 9]).normal(0, 0.012, (H, W)).astype(np.float32)
 
-    # Lit composite without the tail; the tail is laid over it (and re-laid per frame in the loop).
-    lit = outside * (1 - room.alpha[..., None]) + room.rgb * light
-    lamp_lit = room.rgb * (light - 0.5)  # what the lamp adds to lit surfaces (the rest is ambient)
-    tail_layer = Layer(lit.copy(), np.ones((H, W), np.float32))
-    tail_draw(tail_layer, 0.0)
-    tail_lit = tail_layer.rgb
-    # The lamp's contribution to the tail: redraw it in the lamp light only.
-    withtail = tail_lit
-    bloom = _bloom(withtail + glow)
-    final = _grade((withtail + glow + bloom) * vig[..., None], pal) + grain[..., None]
+    def light(sl: tuple[slice, slice]) -> np.ndarray:
+        return AMBIENT + LAMP_GAIN * warm[sl][..., None] * lamp_col
 
-    # Precipitation behind the glass, the artwork showing it at t = 0.
-    gx0, gy0, gx1, gy1 = GLASS
-    gw, gh = gx1 - gx0, gy1 - gy0
-    precip = wx.make_layers(weather, gw, gh, seed ^ 0x5EED)
-    rain_gain = ((1 - room.alpha[gy0:gy1, gx0:gx1]) * vig[gy0:gy1, gx0:gx1] * 0.93).astype(np.float32)
-    rain_color = (np.array([0.78, 0.84, 0.95], np.float32) if weather == "rain"
-                  else np.array([0.95, 0.96, 1.0], np.float32))
-    p0 = wx.composite(precip, 0.0)
-    base = final.copy()
-    final[gy0:gy1, gx0:gx1] += (p0 * rain_gain)[..., None] * rain_color
-
-    # The lamp's share of the picture, for the glow's slow breathing in the loop.
-    lb = (max(0, int(lamp_xy[0] - 700)), max(0, int(lamp_xy[1] - 600)), W, H)
-    lamp_contrib = ((lamp_lit[lb[1]:lb[3], lb[0]:lb[2]] + glow[lb[1]:lb[3], lb[0]:lb[2]])
-                    * vig[lb[1]:lb[3], lb[0]:lb[2], None] * 0.93).astype(np.float32)
-
-    tail = Tail(box=(CAT_X + 100, DESK_Y - 260, CAT_X + 420, DESK_Y + 80),
-                under=np.empty(0), finish_add=np.empty(0), vig=np.empty(0), grain=np.empty(0),
-                light=np.empty(0), draw=tail_draw)
-    tb = tail.box
-    tail.under = lit[tb[1]:tb[3], tb[0]:tb[2]].copy()
-    tail.finish_add = (glow + bloom)[tb[1]:tb[3], tb[0]:tb[2]].copy()
-    tail.vig = vig[tb[1]:tb[3], tb[0]:tb[2]].copy()
-    tail.grain = grain[tb[1]:tb[3], tb[0]:tb[2]].copy()
-    tail.light = light[tb[1]:tb[3], tb[0]:tb[2]].copy()
-
-    blink = None
+    # Arrays are reused in place from here on: an hour-long session runs this next to the
+    # music synthesis, and every full-size float colour image is 25 MB.
+    blink_src = None
     if not cat["closed"] and cat["eyes"]:
         eb = cat["eye_box"]
-        patch_room = Layer(room.rgb[eb[1]:eb[3], eb[0]:eb[2]].copy(), room.alpha[eb[1]:eb[3], eb[0]:eb[2]].copy())
-        _closed_eyes(patch_room, pal, cat, eb, lamp_xy[0])
         sl = (slice(eb[1], eb[3]), slice(eb[0], eb[2]))
-        plit = outside[sl] * (1 - patch_room.alpha[..., None]) + patch_room.rgb * light[sl]
-        patch = _grade((plit + glow[sl] + bloom[sl]) * vig[sl][..., None], pal) + grain[sl][..., None]
-        blink = (eb, np.clip(patch, 0, 1).astype(np.float32))
+        patch_room = Layer(room.rgb[sl].copy(), room.alpha[sl].copy(), eb[0], eb[1])
+        _closed_eyes(patch_room, pal, cat, lamp_xy[0])
+        blink_src = (eb, sl, _view_of(outside, eb) * (1 - patch_room.alpha[..., None]) + patch_room.rgb * light(sl))
+    lb = (max(0, int(lamp_xy[0] - 700)), max(0, int(lamp_xy[1] - 600)), W, H)
+    lsl = (slice(lb[1], lb[3]), slice(lb[0], lb[2]))
+    lamp_lit = room.rgb[lsl] * (LAMP_GAIN * warm[lsl][..., None] * lamp_col)  # the lamp's share of lit surfaces
+    tb = tail_draw.bounds()  # type: ignore[attr-defined]
+    tsl = (slice(tb[1], tb[3]), slice(tb[0], tb[2]))
+    tail_light = light(tsl)
 
-    still = to_u8(final)
-    return Scene(still=still, base=np.clip(base, 0, 1).astype(np.float32), glass_box=GLASS,
+    lit = room.rgb
+    for c in range(3):
+        lit[..., c] *= AMBIENT + (LAMP_GAIN * float(lamp_col[c])) * warm
+    del warm
+    gx0, gy0, gx1, gy1 = GLASS
+    gsl = (slice(gy0, gy1), slice(gx0, gx1))
+    lit[gsl] += outside.rgb * (1 - room.alpha[gsl])[..., None]
+    rain_gain = ((1 - room.alpha[gsl]) * vig[gsl] * 0.93).astype(np.float32)
+    del outside, room
+
+    tail = Tail(box=tb, under=lit[tsl].copy(), finish_add=np.empty(0), vig=vig[tsl].copy(),
+                grain=grain[tsl].copy(), light=tail_light, draw=tail_draw)
+    tail_draw(Layer(lit[tsl], np.ones(lit[tsl].shape[:2], np.float32), tb[0], tb[1]), 0.0)
+    for c in range(3):
+        lit[..., c] += glow * float(lamp_col[c])
+    bloom = _bloom_small(lit)
+    _add_upsampled(lit, bloom)
+    tail.finish_add = glow[tsl][..., None] * lamp_col + _upsampled_crop(bloom, tsl)
+    lamp_contrib = ((lamp_lit + glow[lsl][..., None] * lamp_col) * vig[lsl][..., None] * 0.93).astype(np.float32)
+    del lamp_lit
+    blink = None
+    if blink_src is not None:
+        eb, sl, plit = blink_src
+        patch = plit + glow[sl][..., None] * lamp_col + _upsampled_crop(bloom, sl)
+        patch *= vig[sl][..., None]
+        patch = grade(patch, tint) + grain[sl][..., None]
+        blink = (eb, np.clip(patch, 0, 1).astype(np.float32))
+    del glow, bloom
+    base = lit
+    for c in range(3):
+        base[..., c] *= vig
+    grade(base, tint)
+    for c in range(3):
+        base[..., c] += grain
+    np.clip(base, 0, 1, out=base)
+    del grain
+
+    # Precipitation behind the glass; the artwork shows it at t = 0.
+    gw, gh = gx1 - gx0, gy1 - gy0
+    precip = wx.make_layers(weather, gw, gh, seed ^ 0x5EED)
+    rain_color = (np.array([0.78, 0.84, 0.95], np.float32) if weather == "rain"
+                  else np.array([0.95, 0.96, 1.0], np.float32))
+    still = to_u8(base)
+    p0 = wx.composite(precip, 0.0)
+    still[gy0:gy1, gx0:gx1] = to_u8(base[gy0:gy1, gx0:gx1] + (p0 * rain_gain)[..., None] * rain_color)
+
+    return Scene(still=still, base=base, glass_box=GLASS,
                  rain_gain=rain_gain, rain_color=rain_color, precip=precip, lamp_box=lb,
                  lamp_contrib=lamp_contrib, lamp_xy=lamp_xy, lamp_color=lamp_col, tail=tail, blink=blink,
+                 tint=tint, accent=_col(pal, "accent"), cup_xy=(float(cat["cup_light"][0]), float(cat["cup_light"][1])),
                  steam_xy=steam, notes=bool(cat["closed"]), lights=lights, seed=seed, weather=weather)
 
 
-def _closed_eyes(patch: Layer, pal: dict[str, str], cat: dict[str, Any], eb: Box, lamp_x: float) -> None:
-    """Lids over the open eyes, drawn into a patch whose origin is eb's corner."""
+def _closed_eyes(patch: Layer, pal: dict[str, str], cat: dict[str, Any], lamp_x: float) -> None:
+    """Lids over the open eyes, drawn into a patch layer cropped around them."""
     ink = _col(pal, "ink")
     hx, hy, pivot, tilt = cat["head"]
-    ox, oy = eb[0], eb[1]
-    h, w = patch.alpha.shape
-    xs = np.arange(w, dtype=np.float32)[None, :] + ox + 0.5
-    ys = np.arange(h, dtype=np.float32)[:, None] + oy + 0.5
+    xs, ys, b = patch.grid((patch.ox, patch.oy, patch.ox + patch.w, patch.oy + patch.h))
     rx, ry = _rot(xs, ys, pivot[0], pivot[1], tilt)
     shade = _fur_shader(hx, hy, 160, FUR, _col(pal, "lamp"), lamp_x)
     eye_y = cat["eye_y"]
     for ex in cat["eyes"]:
         d = circle(rx, ry, ex, eye_y, 34.5)
-        patch.fill((0, 0, w, h), coverage(d, 1.2), shade(rx, ry, d))
+        patch.fill(b, coverage(d, 1.2), shade(rx, ry, d))
         arc = np.maximum(np.abs(circle(rx, ry, ex, eye_y - 10, 26)) - 2.6, eye_y - 2 - ry)
-        patch.fill((0, 0, w, h), coverage(arc, 1.2), ink)
+        patch.fill(b, coverage(arc, 1.2), ink)
+
+
+def _view_of(layer: Layer, box: Box) -> np.ndarray:
+    """layer's pixels over a canvas box, zero where the (cropped) layer does not reach."""
+    x0, y0, x1, y1 = box
+    out = np.zeros((y1 - y0, x1 - x0, 3), np.float32)
+    ax0, ay0 = max(x0, layer.ox), max(y0, layer.oy)
+    ax1, ay1 = min(x1, layer.ox + layer.w), min(y1, layer.oy + layer.h)
+    if ax1 > ax0 and ay1 > ay0:
+        out[ay0 - y0:ay1 - y0, ax0 - x0:ax1 - x0] = layer.rgb[ay0 - layer.oy:ay1 - layer.oy, ax0 - layer.ox:ax1 - layer.ox]
+    return out
 
 
 def to_u8(img: np.ndarray) -> np.ndarray:
-    return (np.clip(img, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    out = np.empty(img.shape, np.uint8)
+    for r in range(0, img.shape[0], 128):  # in bands: no full-size float temporaries
+        band = np.clip(img[r:r + 128], 0.0, 1.0) * 255.0 + 0.5
+        out[r:r + 128] = band
+    return out
 
 
 # ----------------------------------------------------------------------------- files

@@ -105,6 +105,8 @@ class Layer:
 
     rgb: np.ndarray
     alpha: np.ndarray
+    ox: int = 0  # canvas position of this layer's top-left pixel (a layer may be a crop)
+    oy: int = 0
 
     @classmethod
     def empty(cls, w: int, h: int) -> "Layer":
@@ -125,12 +127,14 @@ class Layer:
         return self.rgb.shape[0]
 
     def grid(self, box: Box) -> tuple[np.ndarray, np.ndarray, Box]:
+        """Canvas coordinates of the pixels in box, and box in this layer's own indices."""
         x0, y0, x1, y1 = box
-        x0, y0 = max(0, int(x0)), max(0, int(y0))
-        x1, y1 = min(self.w, int(np.ceil(x1))), min(self.h, int(np.ceil(y1)))
-        ys = np.arange(y0, max(y0, y1), dtype=np.float32)[:, None] + 0.5
-        xs = np.arange(x0, max(x0, x1), dtype=np.float32)[None, :] + 0.5
-        return xs, ys, (x0, y0, max(x0, x1), max(y0, y1))
+        x0, y0 = max(self.ox, int(x0)), max(self.oy, int(y0))
+        x1, y1 = min(self.ox + self.w, int(np.ceil(x1))), min(self.oy + self.h, int(np.ceil(y1)))
+        x1, y1 = max(x0, x1), max(y0, y1)
+        ys = np.arange(y0, y1, dtype=np.float32)[:, None] + 0.5
+        xs = np.arange(x0, x1, dtype=np.float32)[None, :] + 0.5
+        return xs, ys, (x0 - self.ox, y0 - self.oy, x1 - self.ox, y1 - self.oy)
 
     def fill(self, box: Box, a: np.ndarray, color: np.ndarray | tuple) -> None:
         """Paint colour (a 3-vector or an (h, w, 3) array) with coverage a inside box."""
