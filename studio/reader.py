@@ -246,6 +246,7 @@ class SessionIndex:
         self.generation = 0
         self._ordered: list[Entry] = []
         self._order_gen = -1
+        self._populated = False
 
     # ------------------------------------------------------------------ reading
 
@@ -281,8 +282,11 @@ class SessionIndex:
                 self._last_full = mono
             if changes:
                 self.generation += 1
-        if changes and self.listener is not None:
-            self.listener(changes)
+            # The first sweep finds everything; that is the starting point, not news.
+            news = self._populated
+            self._populated = True
+            if changes and news and self.listener is not None:
+                self.listener(changes)
         return changes
 
     def _refresh_locked(self, now: _dt.datetime, full: bool) -> list[Change]:

@@ -1,0 +1,439 @@
+"""The studio application: guards first, then a table of routes to small handlers.
+
+`App.handle(Request) -> Response` is the whole server minus the socket, so tests call it
+directly; studio/server.py only moves bytes. Everything time-dependent gets its clock from
+the constructor (`now` for wall time, `mono` for intervals).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import re
+import sys
+import threading
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator, Mapping
+
+from runner import store
+
+from . import csvexport, kpis, query, sse
+from .detail import AMBER_AT, DEFAULT_TIMELINE, MAX_TIMELINE, RED_AT, calls_from_ledger, session_detail
+from .launcher import Launcher, Refused, default_command
+from .logs import DEFAULT_LIMIT as LOG_DEFAULT_LIMIT, LEVELS, MAX_LIMIT as LOG_MAX_LIMIT, LogReader
+from .media import PREFIX as MEDIA_PREFIX, serve_media
+from .reader import ROW_FIELDS, SessionIndex
+from .redact import Redactor
+from .security import SECURITY_HEADERS, TOKEN_HEADER, Guard, is_json_content_type, new_token
+from .static import is_page_route, serve_index, serve_static
+from .watch import Watcher, session_publisher
+from .web import Request, Response, error, json_response
+
+VERSION = "0.1.0"
+MAX_BODY = 64 * 1024
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+_ID = r"(?P<id>[0-9]{8}-[0-9]{6}-[a-z0-9][a-z0-9-]{0,60})"
+NO_STORE = ("Cache-Control", "no-store")
+
+
+@dataclass
+class Config:
+    root: Path
+    static_dir: Path = STATIC_DIR
+    host: str = "127.0.0.1"
+    port: int = 8765
+    launcher: bool = True
+    max_runs: int = 1
+    quick_interval: float = 0.25     # how stale the session list may be for requests
+    full_interval: float = 3.0
+    tick: float = 0.25               # the live watcher's poll period
+    heartbeat_s: float = sse.HEARTBEAT_S
+    stream_poll_s: float = 0.5       # how often an idle stream checks that its client is there
+    max_streams: int = 200
+    quiet: bool = True
+
+
+Handler = Callable[[Request, "re.Match[str]"], Response]
+
+
+class App:
+    def __init__(self, config: Config, *, now: Callable[[], _dt.datetime] = store.utc_now,
+                 mono: Callable[[], float] = time.monotonic, env: Mapping[str, str] | None = None,
+                 home: str | None = None, token: str | None = None,
+                 command: Callable[[], list[str]] = default_command,
+                 launcher_options: dict[str, Any] | None = None) -> None:
+        self.config = config
+        self.root = store.data_root(config.root)
+        self.now = now
+        self.mono = mono
+        self.token = token or new_token()
+        self.guard = Guard(config.host, config.port, self.token)
+        self.redactor = Redactor(env=env, home=home)
+        self.hub = sse.Hub(start_seq=int(now().timestamp() * 1_000_000))
+        self.index = SessionIndex(self.root, self.redactor, quick_interval=config.quick_interval,
+                                  full_interval=config.full_interval,
+                                  listener=session_publisher(self.hub, self.redactor))
+        self.logs = LogReader(self.root, self.redactor)
+        self.watcher = Watcher(self.index, self.hub, self.logs, self.redactor, now=now, mono=mono,
+                               tick=config.tick)
+        self.hub.on_subscribers = self.watcher.on_subscribers
+        self.launcher = Launcher(self.root, self.redactor, enabled=config.launcher, max_runs=config.max_runs,
+                                 command=command, busy_sessions=self._busy_sessions,
+                                 mono=mono, **(launcher_options or {}))
+        self._kpi_cache: tuple[tuple[int, int], dict[str, Any]] | None = None
+        self._kpi_lock = threading.Lock()
+        self.routes: list[tuple[str, re.Pattern[str], Handler]] = [
+            ("GET", re.compile(r"/api/health"), self.get_health),
+            ("GET", re.compile(r"/api/config"), self.get_config),
+            ("GET", re.compile(r"/api/sessions"), self.get_sessions),
+            ("GET", re.compile(r"/api/sessions\.csv"), self.get_sessions_csv),
+            ("GET", re.compile(r"/api/sessions\.json"), self.get_sessions_json),
+            ("GET", re.compile(rf"/api/sessions/{_ID}"), self.get_session),
+            ("GET", re.compile(rf"/api/sessions/{_ID}/events"), self.get_session_events),
+            ("GET", re.compile(rf"/api/sessions/{_ID}/ledger"), self.get_session_ledger),
+            ("GET", re.compile(r"/api/kpis"), self.get_kpis),
+            ("GET", re.compile(r"/api/logs"), self.get_logs),
+            ("GET", re.compile(r"/api/stream"), self.get_stream),
+            ("GET", re.compile(r"/api/estimate"), self.get_estimate),
+            ("GET", re.compile(r"/api/launcher"), self.get_launcher),
+            ("POST", re.compile(r"/api/launch"), self.post_launch),
+            ("POST", re.compile(rf"/api/sessions/{_ID}/approve"), self.post_approve),
+            ("POST", re.compile(rf"/api/sessions/{_ID}/resume"), self.post_resume),
+        ]
+
+    def bind(self, host: str, port: int) -> None:
+        """Called once the socket is bound (port 0 becomes a real port)."""
+        self.config.host, self.config.port = host, port
+        self.guard = Guard(host, port, self.token)
+
+    def close(self) -> None:
+        self.hub.close()
+
+    # ------------------------------------------------------------------ dispatch
+
+    def handle(self, req: Request) -> Response:
+        try:
+            resp = self._dispatch(req)
+        except Exception:  # noqa: BLE001 - one bad request must not take the server down
+            if not self.config.quiet:
+                traceback.print_exc(file=sys.stderr)
+            resp = error(500, "internal error")
+        resp.headers.extend(SECURITY_HEADERS)
+        return resp
+
+    def _dispatch(self, req: Request) -> Response:
+        h = req.headers
+        if not self.guard.host_ok(h):
+            # DNS rebinding: a foreign page reached us under its own name.
+            return error(403, "unexpected Host header")
+        method = "GET" if req.method == "HEAD" else req.method
+        if method not in ("GET", "POST"):
+            return Response(405, [("Allow", "GET, HEAD, POST"), ("Content-Type", "text/plain")], b"method not allowed")
+        path = req.path
+        if path.startswith("/api/"):
+            if not self.guard.read_ok(h):
+                return error(403, "cross-site request refused")
+            if method == "POST":
+                refusal = self._check_write(req)
+                if refusal is not None:
+                    return refusal
+            allowed = []
+            for m, pattern, handler in self.routes:
+                match = pattern.fullmatch(path)
+                if match:
+                    if m == method:
+                        resp = handler(req, match)
+                        resp.headers.append(NO_STORE)
+                        return resp
+                    allowed.append(m)
+            if allowed:
+                return Response(405, [("Allow", ", ".join(allowed)), ("Content-Type", "text/plain")],
+                                b"method not allowed")
+            return error(404, "no such API route")
+        if method != "GET":
+            return Response(405, [("Allow", "GET, HEAD"), ("Content-Type", "text/plain")], b"method not allowed")
+        if path.startswith(MEDIA_PREFIX):
+            resp = serve_media(self.root, path, h.get("Range"), h.get("If-None-Match"))
+        elif path == "/index.html" or is_page_route(path):
+            resp = serve_index(self.config.static_dir, self.token)
+        else:
+            resp = serve_static(self.config.static_dir, path, h.get("Range"), h.get("If-None-Match"))
+        return resp or Response(404, [("Content-Type", "text/plain; charset=utf-8")], b"not found")
+
+    def _check_write(self, req: Request) -> Response | None:
+        h = req.headers
+        if not self.guard.origin_ok(h):
+            return error(403, "cross-origin write refused")
+        if not self.guard.token_ok(h):
+            return error(403, f"missing or wrong {TOKEN_HEADER} header (GET /api/config gives the token)")
+        if not is_json_content_type(h.get("Content-Type")):
+            return error(415, "writes must be sent as application/json")
+        if len(req.body) > MAX_BODY:
+            return error(413, "request body too large")
+        return None
+
+    @staticmethod
+    def _json_body(req: Request) -> dict[str, Any] | Response:
+        if not req.body.strip():
+            return {}
+        try:
+            body = json.loads(req.body)
+        except ValueError:
+            return error(400, "the body is not valid JSON")
+        if not isinstance(body, dict):
+            return error(400, "the body must be a JSON object")
+        return body
+
+    def _fresh(self) -> list[Any]:
+        self.index.ensure_fresh(self.now(), self.mono())
+        return self.index.entries()
+
+    def _busy_sessions(self) -> list[str]:
+        return [e.id for e in self._fresh() if e.row["status"] in ("running", "queued")]
+
+    # ------------------------------------------------------------------ reads
+
+    def get_health(self, req: Request, m: re.Match[str]) -> Response:
+        return json_response({"ok": True, "version": VERSION})
+
+    def get_config(self, req: Request, m: re.Match[str]) -> Response:
+        return json_response({
+            "version": VERSION,
+            "token": self.token,
+            "token_header": TOKEN_HEADER,
+            "root": self.redactor.text(str(self.root)),
+            "launcher": {"enabled": self.launcher.enabled, "max_runs": self.launcher.max_runs},
+            "steps": list(store.STEPS),
+            "statuses": [*store.SESSION_STATUSES, "unreadable"],
+            "step_statuses": list(store.STEP_STATUSES),
+            "assets": list(store.ASSETS),
+            "choices": {"season": list(store.SEASONS), "atmosphere": list(store.ATMOSPHERES),
+                        "provider": list(store.PROVIDERS), "privacy": list(store.PRIVACIES)},
+            "defaults": store.DEFAULTS,
+            "limits": {"theme_chars": store.MAX_THEME_CHARS, "minutes": store.MAX_MINUTES,
+                       "tracks": store.MAX_TRACKS},
+            "spend_levels": {"amber": AMBER_AT, "red": RED_AT},
+            "sortable": list(query.SORTABLE),
+            "log_levels": list(LEVELS),
+            "heartbeat_s": self.config.heartbeat_s,
+        })
+
+    def _view(self, req: Request) -> query.View | Response:
+        try:
+            return query.parse_view(req.arg, req.args)
+        except query.BadQuery as exc:
+            return error(400, str(exc))
+
+    def get_sessions(self, req: Request, m: re.Match[str]) -> Response:
+        view = self._view(req)
+        if isinstance(view, Response):
+            return view
+        entries = self._fresh()
+        selected = query.select(entries, view)
+        return json_response({**query.page(selected, view), "all_total": len(entries),
+                              "generation": self.index.generation})
+
+    def _export_name(self, ext: str) -> str:
+        return f"badger-sessions-{self.now():%Y%m%d-%H%M%S}.{ext}"
+
+    def get_sessions_csv(self, req: Request, m: re.Match[str]) -> Response:
+        view = self._view(req)
+        if isinstance(view, Response):
+            return view
+        selected = query.select(self._fresh(), view)
+        body = csvexport.to_csv((e.row for e in selected), ROW_FIELDS)
+        return Response(200, [("Content-Type", "text/csv; charset=utf-8"),
+                              ("Content-Disposition", f'attachment; filename="{self._export_name("csv")}"')], body)
+
+    def get_sessions_json(self, req: Request, m: re.Match[str]) -> Response:
+        view = self._view(req)
+        if isinstance(view, Response):
+            return view
+        selected = query.select(self._fresh(), view)
+        return json_response(
+            {"exported_at": store.iso(self.now()), "filters": view.echo, "total": len(selected),
+             "columns": list(ROW_FIELDS), "items": [e.row for e in selected]},
+            headers=[("Content-Disposition", f'attachment; filename="{self._export_name("json")}"')])
+
+    def get_session(self, req: Request, m: re.Match[str]) -> Response:
+        try:
+            limit = int(req.arg("timeline_limit", str(DEFAULT_TIMELINE)) or DEFAULT_TIMELINE)
+        except ValueError:
+            return error(400, "timeline_limit must be a whole number")
+        limit = max(0, min(limit, MAX_TIMELINE))
+        detail = session_detail(self.root, m["id"], self.now(), self.redactor, timeline_limit=limit,
+                                include_progress=req.arg("progress") in ("1", "true"))
+        if detail is None:
+            return error(404, "no such session")
+        return json_response(detail)
+
+    def get_session_events(self, req: Request, m: re.Match[str]) -> Response:
+        sid = m["id"]
+        if not store.session_dir(self.root, sid).is_dir():
+            return error(404, "no such session")
+        try:
+            after = int(req.arg("after", "0") or 0)
+            limit = max(1, min(int(req.arg("limit", "1000") or 1000), MAX_TIMELINE))
+        except ValueError:
+            return error(400, "after and limit must be whole numbers")
+        types = set(req.args("type"))
+        events = store.read_events(self.root, sid, after_seq=after)
+        if types:
+            events = [e for e in events if e.get("type") in types]
+        page = events[:limit]
+        return json_response({"id": sid, "events": self.redactor.value(page),
+                              "next_after": page[-1]["seq"] if page else after,
+                              "has_more": len(events) > len(page)})
+
+    def get_session_ledger(self, req: Request, m: re.Match[str]) -> Response:
+        sid = m["id"]
+        if not store.session_dir(self.root, sid).is_dir():
+            return error(404, "no such session")
+        ledger = store.read_ledger(self.root, sid)
+        return json_response({"id": sid, "ledger": self.redactor.value(ledger),
+                              "calls": self.redactor.value(calls_from_ledger(ledger))})
+
+    def get_kpis(self, req: Request, m: re.Match[str]) -> Response:
+        try:
+            series = int(req.arg("series", str(kpis.DEFAULT_SERIES)) or kpis.DEFAULT_SERIES)
+        except ValueError:
+            return error(400, "series must be a whole number")
+        series = max(0, min(series, kpis.MAX_SERIES))
+        entries = self._fresh()
+        key = (self.index.generation, series)
+        with self._kpi_lock:
+            if self._kpi_cache is None or self._kpi_cache[0] != key:
+                self._kpi_cache = (key, {**kpis.compute(entries, series), "generated_at": store.iso(self.now())})
+            body = self._kpi_cache[1]
+        return json_response(body)
+
+    def get_logs(self, req: Request, m: re.Match[str]) -> Response:
+        levels = frozenset(x.upper() for x in req.args("level"))
+        if levels - set(LEVELS):
+            return error(400, f"unknown level; choose from: {', '.join(LEVELS)}")
+        session = req.arg("session") or None
+        if session is not None and not store.is_session_id(session):
+            return error(400, "session must be a session id")
+        try:
+            before = int(req.arg("before")) if req.arg("before") else None
+            after = int(req.arg("after")) if req.arg("after") else None
+            limit = int(req.arg("limit", str(LOG_DEFAULT_LIMIT)) or LOG_DEFAULT_LIMIT)
+        except ValueError:
+            return error(400, "before, after and limit must be whole numbers")
+        if (before is not None and before < 0) or (after is not None and after < 0):
+            return error(400, "offsets cannot be negative")
+        limit = max(1, min(limit, LOG_MAX_LIMIT))
+        page = self.logs.page(before=before, after=after, limit=limit, levels=levels, session=session,
+                              text=(req.arg("q") or "").strip().lower()[:200])
+        return json_response(page)
+
+    def get_stream(self, req: Request, m: re.Match[str]) -> Response:
+        if self.hub.subscribers >= self.config.max_streams:
+            return error(503, "too many live streams open", retry_after_s=5)
+        # Index what is on disk now, so that whatever changes next is news to this client.
+        self._fresh()
+        session = req.arg("session") or None
+        if session is not None and not store.is_session_id(session):
+            return error(400, "session must be a session id")
+        topics = set(req.args("topics")) or {"session", "timeline", "log"}
+        last_id = sse.parse_last_id(req.headers.get("Last-Event-ID") or req.arg("last_event_id"))
+        # Events about the stream itself always pass; others by topic and session.
+        kinds = {"session": "session", "session_removed": "session", "timeline": "timeline",
+                 "log": "log", "log_gap": "log"}
+
+        def accept(ev: sse.Event) -> bool:
+            topic = kinds.get(ev.type)
+            if topic is None:
+                return True
+            if topic not in topics:
+                return False
+            return session is None or ev.session == session or ev.session is None
+
+        gen = sse.stream(self.hub, last_id=last_id, accept=accept, client_gone=req.client_gone,
+                         mono=self.mono, heartbeat_s=self.config.heartbeat_s, poll_s=self.config.stream_poll_s,
+                         hello=lambda: {"server_time": store.iso(self.now()), "version": VERSION})
+        return Response(200, [("Content-Type", "text/event-stream; charset=utf-8"),
+                              ("X-Accel-Buffering", "no")], self._subscribed(gen), length=None)
+
+    def _subscribed(self, gen: Iterator[bytes]) -> Iterator[bytes]:
+        self.hub.subscribe()
+        try:
+            yield from gen
+        finally:
+            # Runs on a normal end, on a broken pipe (the server closes the generator) and at
+            # garbage collection, so a vanished client always lets the watcher stop.
+            gen.close()
+            self.hub.unsubscribe()
+
+    def get_launcher(self, req: Request, m: re.Match[str]) -> Response:
+        return json_response(self.launcher.status())
+
+    # ------------------------------------------------------------------ launcher
+
+    def _refused(self, exc: Refused) -> Response:
+        return json_response({"error": exc.message, "reason": exc.reason, **exc.extra}, exc.status)
+
+    def get_estimate(self, req: Request, m: re.Match[str]) -> Response:
+        # It starts a process, so it is guarded like a write (a token only our page has).
+        if not self.guard.token_ok(req.headers):
+            return error(403, f"missing or wrong {TOKEN_HEADER} header")
+        raw: dict[str, Any] = {}
+        for name in ("theme", "season", "atmosphere", "minutes", "tracks", "cap", "provider", "privacy"):
+            if req.arg(name) not in (None, ""):
+                raw[name] = req.arg(name)
+        for flag in ("upload", "review"):
+            value = req.arg(flag)
+            if value not in (None, ""):
+                if value.lower() not in ("1", "0", "true", "false", "yes", "no"):
+                    return error(400, f"{flag} must be true or false", field=flag)
+                raw[flag] = value.lower() in ("1", "true", "yes")
+        try:
+            return json_response(self.launcher.estimate(raw))
+        except Refused as exc:
+            return self._refused(exc)
+
+    def post_launch(self, req: Request, m: re.Match[str]) -> Response:
+        body = self._json_body(req)
+        if isinstance(body, Response):
+            return body
+        try:
+            started = self.launcher.launch(body)
+        except Refused as exc:
+            return self._refused(exc)
+        return json_response({**started, "url": f"/api/sessions/{started['id']}"}, 202)
+
+    def _status_of(self, session_id: str) -> str | None:
+        if not store.session_dir(self.root, session_id).is_dir():
+            return None
+        state = store.read_state(self.root, session_id)
+        return "unreadable" if state is None else store.effective_status(state, self.now())
+
+    def post_approve(self, req: Request, m: re.Match[str]) -> Response:
+        body = self._json_body(req)
+        if isinstance(body, Response):
+            return body
+        status = self._status_of(m["id"])
+        if status is None:
+            return error(404, "no such session")
+        privacy = body.get("privacy")
+        if privacy is not None and not isinstance(privacy, str):
+            return error(400, "privacy must be a string", field="privacy")
+        try:
+            return json_response(self.launcher.approve(m["id"], status, privacy), 202)
+        except Refused as exc:
+            return self._refused(exc)
+
+    def post_resume(self, req: Request, m: re.Match[str]) -> Response:
+        body = self._json_body(req)
+        if isinstance(body, Response):
+            return body
+        status = self._status_of(m["id"])
+        if status is None:
+            return error(404, "no such session")
+        try:
+            return json_response(self.launcher.resume(m["id"], status, body.get("cap")), 202)
+        except Refused as exc:
+            return self._refused(exc)
