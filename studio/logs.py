@@ -39,6 +39,19 @@ def _blank(data: bytes) -> bool:
     return not data.strip(b"\x00 \t\r")
 
 
+def _pieces(start: int, line: bytes, partial: bool) -> list[Raw]:
+    """One line (with its newline) as a Raw, or as MAX_LINE fragments when it is too long."""
+    end = start + len(line)
+    body = line.rstrip(b"\n")
+    if len(body) <= MAX_LINE:
+        return [Raw(start, end, body, partial)]
+    out = []
+    for k in range(0, len(body), MAX_LINE):
+        last = k + MAX_LINE >= len(body)
+        out.append(Raw(start + k, end if last else start + k + MAX_LINE, body[k:k + MAX_LINE], True))
+    return out
+
+
 def scan_back(fh: Any, end: int, budget: int) -> Iterator[Raw]:
     """Lines ending at or before `end`, newest first, reading at most ~budget bytes.
 
@@ -71,7 +84,7 @@ def scan_back(fh: Any, end: int, budget: int) -> Iterator[Raw]:
         j = len(buf)
         i = buf.rfind(b"\n", 0, j - 1 if buf.endswith(b"\n") else j)
         while i >= 0:
-            yield Raw(pos + i + 1, pos + j, buf[i + 1: j].rstrip(b"\n"), frag)
+            yield from reversed(_pieces(pos + i + 1, buf[i + 1: j], frag))
             frag = False
             j = i + 1
             i = buf.rfind(b"\n", 0, i)
@@ -141,7 +154,7 @@ def scan_forward(fh: Any, start: int, size: int, budget: int) -> Iterator[Raw]:
             skipping = False
         nl = buf.find(b"\n", begin)
         while nl >= 0:
-            yield Raw(carry_start + begin, carry_start + nl + 1, buf[begin:nl], frag)
+            yield from _pieces(carry_start + begin, buf[begin:nl + 1], frag)
             frag = False
             begin = nl + 1
             nl = buf.find(b"\n", begin)
