@@ -293,3 +293,41 @@ def test_the_page_gets_the_token_in_a_meta_tag_and_is_not_cached(root):
 def test_the_server_binds_loopback_by_default():
     from studio.__main__ import parse_args
     assert parse_args([]).host == "127.0.0.1" and parse_args([]).port == 8765
+
+
+# ------------------------------------------------------------------ each layer on its own
+
+@pytest.mark.parametrize("raw", ["..", "../x.png", "a/../../x.png", "%2e%2e/x.png", "%2E%2e%2fx.png", ".%2e/x",
+                                 "./x.png", "a//b.png", "a\\..\\b.png", "%00x.png", ".env", "x/.env",
+                                 "client_secret.png", "youtube-token.json", "key.pem", ""])
+def test_path_splitting_refuses_dots_hidden_names_and_secret_names(raw):
+    from studio.files import split_safe
+    assert split_safe(raw) is None, raw
+
+
+def test_path_splitting_keeps_ordinary_media_paths():
+    from studio.files import split_safe
+    assert split_safe("tracks/01.wav") == ["tracks", "01.wav"]
+    assert split_safe("%252e%252e") is None       # decoded once to "%2e%2e", and "%" is no name character
+
+
+def test_resolving_refuses_a_link_out_even_for_an_innocent_name(tmp_path):
+    from studio.files import resolve_inside
+    base = tmp_path / "base"
+    base.mkdir()
+    (tmp_path / "outside.png").write_bytes(b"x")
+    os.symlink(tmp_path / "outside.png", base / "innocent.png")
+    assert resolve_inside(base, ["innocent.png"]) is None
+    assert resolve_inside(base, ["..", "outside.png"]) is None
+
+
+def test_the_origin_check_alone_refuses_cross_site_fetch_metadata():
+    from studio.security import Guard
+    from studio.web import Headers
+    g = Guard("127.0.0.1", 8765, "tok")
+    assert g.origin_ok(Headers({"Origin": ORIGIN, "Sec-Fetch-Site": "same-origin"}))
+    assert g.origin_ok(Headers({"Origin": "http://localhost:8765"}))
+    assert not g.origin_ok(Headers({"Origin": ORIGIN, "Sec-Fetch-Site": "cross-site"}))
+    assert not g.origin_ok(Headers({"Origin": ORIGIN, "Sec-Fetch-Site": "same-site"}))
+    assert not g.origin_ok(Headers({}))
+    assert not g.token_ok(Headers({"X-Studio-Token": "tok2"})) and g.token_ok(Headers({"X-Studio-Token": "tok"}))
