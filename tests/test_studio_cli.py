@@ -1,0 +1,54 @@
+"""`python -m studio`: starts on the port it prints, refuses bad arguments with one line."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+from helpers import REPO
+from studio.__main__ import main
+from test_studio_support import fetch
+
+
+def _env():
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
+    return env
+
+
+def test_python_m_studio_prints_its_address_and_serves_until_interrupted(root):
+    proc = subprocess.Popen([sys.executable, "-m", "studio", "--port", "0", "--root", str(root)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env(), cwd=str(root))
+    try:
+        line = proc.stdout.readline().decode()
+        m = re.fullmatch(r"http://127\.0\.0\.1:(\d+)/\n", line)
+        assert m, line
+        port = int(m.group(1))
+        status, headers, body = fetch(port, "GET", "/api/health")
+        assert status == 200 and headers["content-type"].startswith("application/json")
+    finally:
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(10) == 0
+        proc.stdout.close()
+        proc.stderr.close()
+
+
+def test_a_missing_root_or_a_bad_run_limit_is_refused(tmp_path, capsys):
+    assert main(["--root", str(tmp_path / "nope")]) == 2
+    assert "is not a folder" in capsys.readouterr().err
+    assert main(["--root", str(tmp_path), "--max-runs", "0"]) == 2
+
+
+def test_a_port_in_use_is_refused_with_one_line(root, capsys):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        assert main(["--root", str(root), "--port", str(port)]) == 2
+    err = capsys.readouterr().err
+    assert f"cannot listen on 127.0.0.1:{port}" in err and err.count("\n") == 1
