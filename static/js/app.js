@@ -1,0 +1,86 @@
+// Boot: wire the shell that index.html already painted (header, nav, launcher button), then
+// load each view on demand. Views are modules with mount(root, ctx) -> {unmount, update?}.
+
+import { h } from "./dom.js";
+import { openLauncher } from "./launcher.js";
+import * as router from "./router.js";
+import * as stream from "./stream.js";
+
+const VIEWS = {
+  overview: () => import("./views/overview.js"),
+  sessions: () => import("./views/sessions.js"),
+  session: () => import("./views/session.js"),
+  gallery: () => import("./views/gallery.js"),
+  live: () => import("./views/live.js"),
+  logs: () => import("./views/logs.js"),
+};
+const TITLES = { overview: "Overview", sessions: "Sessions", session: "Session", gallery: "Gallery", live: "Live", logs: "Logs", notfound: "Not found" };
+// Which nav entry is lit for each route.
+const NAV_FOR = { overview: "overview", sessions: "sessions", session: "sessions", gallery: "gallery", live: "live", logs: "logs" };
+
+const main = document.getElementById("main");
+let active = null;         // {name, id, instance}
+let token = 0;
+
+const ctx = {
+  route: null,
+  openLauncher: () => openLauncher(document.getElementById("launch")),
+};
+
+function markNav(name) {
+  for (const a of document.querySelectorAll("[data-nav]")) {
+    if (a.dataset.nav === NAV_FOR[name]) a.setAttribute("aria-current", "page");
+    else a.removeAttribute("aria-current");
+  }
+}
+
+async function show(route) {
+  ctx.route = route;
+  markNav(route.name);
+  document.title = `${TITLES[route.name] || "Studio"} · Badger Tape Studio`;
+  if (active && active.name === route.name && active.id === route.id && active.instance && active.instance.update) {
+    active.instance.update(route);
+    return;
+  }
+  const mine = ++token;
+  if (active && active.instance) active.instance.unmount();
+  active = null;
+  const loader = VIEWS[route.name];
+  if (!loader) {
+    main.replaceChildren(h("div.empty", h("h1", "Nothing here"), h("a.btn.btn--ghost", { href: "/" }, "Back to the overview")));
+    return;
+  }
+  const mod = await loader();
+  if (mine !== token) return;
+  main.replaceChildren();
+  main.dataset.view = route.name;
+  active = { name: route.name, id: route.id, instance: mod.mount(main, ctx) };
+  // Move focus to the page for keyboard and screen-reader users, but not on first load.
+  if (show.started) main.focus({ preventScroll: true });
+  show.started = true;
+  window.scrollTo({ top: 0 });
+}
+
+function connectionPill() {
+  const pill = document.getElementById("conn");
+  const text = pill.querySelector(".conn__text");
+  const labels = { connected: "Live", reconnecting: "Reconnecting…", connecting: "Connecting…", offline: "Offline" };
+  stream.onConnection((state) => {
+    pill.className = `conn conn--${state}`;
+    text.textContent = labels[state] || state;
+    pill.title = state === "connected" ? "Receiving live updates" : "Live updates paused; retrying";
+  });
+}
+
+document.getElementById("launch").addEventListener("click", (e) => openLauncher(e.currentTarget));
+document.addEventListener("keydown", (e) => {
+  // "n" starts a new session from anywhere (not while typing).
+  if (e.key === "n" && !e.ctrlKey && !e.metaKey && !e.altKey && !e.target.closest("input, textarea, select, [contenteditable], dialog")) {
+    e.preventDefault();
+    openLauncher(document.getElementById("launch"));
+  }
+});
+connectionPill();
+stream.connect();
+router.onRoute(show);
+router.start();

@@ -1,0 +1,94 @@
+// Human formats for numbers, money, durations and times. Pure functions: no DOM.
+
+const nf = new Intl.NumberFormat("en-US");
+
+export function num(n) {
+  return n === null || n === undefined || Number.isNaN(n) ? "–" : nf.format(n);
+}
+
+/** $1.23; sub-cent amounts keep a third decimal so a $0.004 call is not shown as $0.00. */
+export function money(usd) {
+  if (usd === null || usd === undefined || Number.isNaN(usd)) return "–";
+  const abs = Math.abs(usd);
+  const digits = abs > 0 && abs < 0.1 ? 3 : 2;
+  return (usd < 0 ? "-$" : "$") + abs.toFixed(digits);
+}
+
+export function pct(ratio, digits = 0) {
+  if (ratio === null || ratio === undefined || Number.isNaN(ratio)) return "–";
+  return (ratio * 100).toFixed(digits) + "%";
+}
+
+/** 4 s, 3m 05s, 1h 02m: a step's or a run's wall time. */
+export function duration(seconds) {
+  if (seconds === null || seconds === undefined || Number.isNaN(seconds)) return "–";
+  const s = Math.max(0, seconds);
+  if (s < 10) return s.toFixed(1) + " s";
+  if (s < 60) return Math.round(s) + " s";
+  const m = Math.floor(s / 60), r = Math.round(s % 60);
+  if (m < 60) return `${m}m ${String(r).padStart(2, "0")}s`;
+  const hrs = Math.floor(m / 60);
+  return `${hrs}h ${String(m % 60).padStart(2, "0")}m`;
+}
+
+/** A video's target length from its minutes: 1h, 1h 30m, 45m, 6 s. */
+export function length(minutes) {
+  if (minutes === null || minutes === undefined) return "–";
+  if (minutes < 1) return Math.round(minutes * 60) + " s";
+  const m = Math.round(minutes);
+  if (m < 60) return m + "m";
+  const hrs = Math.floor(m / 60), rest = m % 60;
+  return rest ? `${hrs}h ${rest}m` : `${hrs}h`;
+}
+
+/** mm:ss for track lengths and chapter marks. */
+export function clock(seconds) {
+  if (seconds === null || seconds === undefined) return "–";
+  const s = Math.max(0, Math.round(seconds));
+  const hrs = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
+  const mm = String(m).padStart(hrs ? 2 : 1, "0"), ss = String(sec).padStart(2, "0");
+  return hrs ? `${hrs}:${mm}:${ss}` : `${mm}:${ss}`;
+}
+
+export function parseTime(iso) {
+  if (!iso) return null;
+  const t = Date.parse(iso);
+  return Number.isNaN(t) ? null : t;
+}
+
+const dtf = new Intl.DateTimeFormat(undefined, { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" });
+const dtfFull = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "medium" });
+const tf = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+
+export function dateTime(iso) { const t = parseTime(iso); return t === null ? "–" : dtf.format(t); }
+export function dateTimeFull(iso) { const t = parseTime(iso); return t === null ? "" : dtfFull.format(t); }
+export function timeOfDay(iso) { const t = parseTime(iso); return t === null ? "" : tf.format(t); }
+
+/** "3 min ago", "yesterday": how long since a time, for table cells and the hero. */
+export function ago(iso, now = Date.now()) {
+  const t = parseTime(iso);
+  if (t === null) return "–";
+  const s = Math.round((now - t) / 1000);
+  if (s < 45) return "just now";
+  if (s < 3600) return Math.round(s / 60) + " min ago";
+  if (s < 86400) return Math.round(s / 3600) + " h ago";
+  const d = Math.round(s / 86400);
+  if (d === 1) return "yesterday";
+  if (d < 30) return d + " days ago";
+  return dateTime(iso);
+}
+
+export const STATUS_LABEL = {
+  queued: "Queued", running: "Running", awaiting_review: "Review", completed: "Completed",
+  failed: "Failed", halted_budget: "Budget halt", interrupted: "Interrupted", unreadable: "Unreadable",
+};
+
+export function statusLabel(status) { return STATUS_LABEL[status] || String(status || "unknown"); }
+
+export function cap(word) { return word ? word[0].toUpperCase() + word.slice(1) : ""; }
+
+/** The dashboard's spend colour: amber from 70 % of the cap, red from 90 %. */
+export function spendLevel(ratio) {
+  if (ratio === null || ratio === undefined) return "ok";
+  return ratio >= 0.9 ? "red" : ratio >= 0.7 ? "amber" : "ok";
+}

@@ -1,0 +1,221 @@
+// The "Start pipeline" modal. A native <dialog> opened with showModal() gives the focus trap,
+// Escape to close and an inert page behind it for free. Fields are checked here with the
+// same rules as runner/store.validate_params (so mistakes show at once, next to the field),
+// and the server checks again: its refusal names the field, and the message lands there too.
+
+import { api, ApiError } from "./api.js";
+import { h, icon } from "./dom.js";
+import { money, pct, spendLevel } from "./format.js";
+import { navigate } from "./router.js";
+import { toast } from "./ui.js";
+
+const SEASONS = ["spring", "summer", "autumn", "winter"];
+const ATMOSPHERES = ["rain", "cafe", "fireplace", "forest", "none"];
+const DEFAULTS = { season: "autumn", atmosphere: "rain", minutes: 60, tracks: 10, cap: 2, provider: "local", privacy: "private", upload: true, review: false };
+
+let dialog = null;
+let opener = null;
+
+function autumnOrNow() {
+  const m = new Date().getMonth();
+  return m < 2 || m === 11 ? "winter" : m < 5 ? "spring" : m < 8 ? "summer" : "autumn";
+}
+
+/** Client-side twin of store.validate_params: {field: message} for what is wrong. */
+export function validate(v) {
+  const errors = {};
+  const theme = (v.theme || "").trim();
+  if (!theme) errors.theme = "Give the session a theme, e.g. “rainy night”.";
+  else if (theme.length > 80) errors.theme = `The theme is ${theme.length} characters; the limit is 80.`;
+  else if (/[\u0000-\u001f\u007f-\u009f]/.test(theme)) errors.theme = "The theme must not contain control characters.";
+  else if (/[<>]/.test(theme)) errors.theme = "The theme must not contain < or > (YouTube refuses them in titles).";
+  const minutes = Number(v.minutes);
+  if (v.minutes === "" || !Number.isFinite(minutes)) errors.minutes = "Length must be a number of minutes.";
+  else if (minutes <= 0 || minutes > 720) errors.minutes = "Length must be more than 0 and at most 720 minutes.";
+  const tracks = Number(v.tracks);
+  if (v.tracks === "" || !Number.isInteger(tracks) || tracks < 1 || tracks > 30) errors.tracks = "Tracks must be a whole number from 1 to 30.";
+  const capUsd = Number(v.cap);
+  if (v.cap === "" || !Number.isFinite(capUsd) || capUsd <= 0) errors.cap = "The cap must be more than $0.";
+  return errors;
+}
+
+function field(name, label, control, hint) {
+  const id = "f-" + name;
+  control.id = control.id || id;
+  const err = h("p.field__error", { id: id + "-err", "data-error-for": name, role: "alert" });
+  const help = hint ? h("p.field__hint", { id: id + "-hint" }, hint) : null;
+  control.setAttribute("aria-describedby", [help && id + "-hint", id + "-err"].filter(Boolean).join(" "));
+  return h("div", { class: `field field--${name}` }, h("label.field__label", { for: control.id }, label), control, help, err);
+}
+
+function radios(name, values, checked, labels = {}) {
+  return h("div", { class: `seg seg--${name}`, role: "radiogroup", "aria-label": name },
+    values.map((v) => h("label.seg__opt",
+      h("input", { type: "radio", name, value: v, checked: v === checked }),
+      h("span", labels[v] || v))));
+}
+
+function build() {
+  const theme = h("input.input", { name: "theme", type: "text", maxlength: "120", required: true, autocomplete: "off",
+    placeholder: "rainy night in the city", spellcheck: "false" });
+  const minutes = h("input.input", { name: "minutes", type: "number", min: "0.1", max: "720", step: "any", inputmode: "decimal", value: String(DEFAULTS.minutes) });
+  const tracks = h("input.input", { name: "tracks", type: "number", min: "1", max: "30", step: "1", inputmode: "numeric", value: String(DEFAULTS.tracks) });
+  const capIn = h("input.input", { name: "cap", type: "number", min: "0.01", step: "0.01", inputmode: "decimal", value: DEFAULTS.cap.toFixed(2) });
+  const atmosphere = h("select.input", { name: "atmosphere" }, ATMOSPHERES.map((a) => h("option", { value: a, selected: a === DEFAULTS.atmosphere }, a)));
+  const privacy = h("select.input", { name: "privacy" }, ["private", "unlisted", "public"].map((p) => h("option", { value: p, selected: p === DEFAULTS.privacy }, p)));
+  const upload = h("input", { type: "checkbox", name: "upload", checked: DEFAULTS.upload });
+  const review = h("input", { type: "checkbox", name: "review", checked: DEFAULTS.review });
+  const seasonGroup = radios("season", SEASONS, autumnOrNow());
+  const providerGroup = radios("provider", ["local", "fal"], DEFAULTS.provider, { local: "Local · free", fal: "fal.ai · paid" });
+  const estimate = h("div.estimate", { role: "status", "aria-live": "polite" }, h("p.muted", "Estimate appears here."));
+  const formError = h("p.form__error", { role: "alert" });
+  const submit = h("button.btn.btn--primary", { type: "submit" }, icon("play"), "Start pipeline");
+  const cancel = h("button.btn.btn--ghost", { type: "button", value: "cancel" }, "Cancel");
+  const closeX = h("button.modal__close", { type: "button", "aria-label": "Close" }, icon("close"));
+
+  const form = h("form.form", { method: "dialog", novalidate: true },
+    h("header.modal__head",
+      h("div", h("p.eyebrow", "New session"), h("h2.modal__title", { id: "launch-title" }, "Start pipeline")), closeX),
+    h("div.form__body", h("div.form__grid",
+      field("theme", "Theme", theme, "What the hour feels like. Up to 80 characters."),
+      h("fieldset.field.field--season", h("legend.field__label", "Season"), seasonGroup,
+        h("p.field__error", { "data-error-for": "season", role: "alert" })),
+      field("atmosphere", "Atmosphere", atmosphere),
+      field("minutes", "Length (minutes)", minutes, "60 is an hour; 0.1 makes a six-second test."),
+      field("tracks", "Tracks", tracks),
+      field("privacy", "Privacy", privacy),
+      h("fieldset.field.field--provider", h("legend.field__label", "Provider"), providerGroup,
+        h("p.field__error", { "data-error-for": "provider", role: "alert" })),
+      h("div.field.field--toggles",
+        h("label.toggle", upload, h("span", "Upload to YouTube")),
+        h("label.toggle", review, h("span", "Stop for review before upload")),
+        h("p.field__error", { "data-error-for": "upload", role: "alert" }),
+        h("p.field__error", { "data-error-for": "review", role: "alert" })),
+      h("div.field.field--budget",
+        field("cap", "Spend cap (US $)", capIn, "No paid call is ever made past it."), estimate)),
+    formError),
+    h("footer.modal__foot", cancel, submit));
+
+  const d = h("dialog.modal", { "aria-labelledby": "launch-title" }, form);
+  const controls = { theme, minutes, tracks, cap: capIn, atmosphere, privacy, upload, review };
+
+  function values() {
+    const fd = new FormData(form);
+    return {
+      theme: theme.value, season: fd.get("season"), atmosphere: atmosphere.value, minutes: minutes.value.trim(),
+      tracks: tracks.value.trim(), cap: capIn.value.trim(), provider: fd.get("provider"), privacy: privacy.value,
+      upload: upload.checked, review: review.checked,
+    };
+  }
+
+  function showErrors(errors, touchedOnly) {
+    for (const el of form.querySelectorAll("[data-error-for]")) {
+      const name = el.dataset.errorFor;
+      const msg = errors[name] && (!touchedOnly || touched.has(name)) ? errors[name] : "";
+      el.textContent = msg;
+      const ctl = controls[name];
+      if (ctl) { if (msg) ctl.setAttribute("aria-invalid", "true"); else ctl.removeAttribute("aria-invalid"); }
+    }
+  }
+
+  const touched = new Set();
+  let estTimer = 0;
+  let estSeq = 0;
+
+  async function refreshEstimate() {
+    const v = values();
+    const errors = validate({ ...v, theme: v.theme || "estimate" });
+    if (errors.minutes || errors.tracks || errors.cap) {
+      estimate.replaceChildren(h("p.muted", "Fix the fields above to see the estimate."));
+      return;
+    }
+    const seq = ++estSeq;
+    estimate.classList.add("is-busy");
+    try {
+      const res = await api.get("/api/estimate", { ...v, theme: v.theme.trim() || "estimate", upload: String(v.upload), review: String(v.review) });
+      if (seq !== estSeq) return;
+      const e = res.estimate || {};
+      const total = e.total_usd || 0, capUsd = e.cap_usd ?? Number(v.cap);
+      const ratio = capUsd ? total / capUsd : 0;
+      const level = e.over_cap ? "red" : spendLevel(ratio);
+      estimate.replaceChildren(
+        h("div.estimate__row", h("span.label", "Estimate"),
+          h("strong", { class: `estimate__total lvl--${level}`, "data-estimate": String(total) }, money(total)),
+          h("span.muted", `of ${money(capUsd)} cap · ${pct(ratio)}`)),
+        h("span", { class: `spend spend--${level} spend--big` }, h("span.spend__track",
+          h("span.spend__fill", { style: { "--w": Math.min(100, ratio * 100).toFixed(1) + "%" } }))),
+        h("p.estimate__assets.muted", Object.entries(e.by_asset || {}).filter(([, usd]) => usd > 0)
+          .map(([a, usd]) => `${a} ${money(usd)}`).join(" · ") || "Local providers: nothing to pay."),
+        ...(e.over_cap ? [h("p.field__error", "This estimate is over the cap: raise the cap or choose fewer tracks.")] : []));
+    } catch (err) {
+      if (seq !== estSeq) return;
+      if (err instanceof ApiError && err.field) { touched.add(err.field); showErrors({ [err.field]: err.message }, false); }
+      estimate.replaceChildren(h("p.field__error", `No estimate: ${err.message}`));
+    } finally {
+      if (seq === estSeq) estimate.classList.remove("is-busy");
+    }
+  }
+
+  function onChange(e) {
+    if (e && e.target && e.target.name) touched.add(e.target.name);
+    showErrors(validate(values()), true);
+    clearTimeout(estTimer);
+    estTimer = setTimeout(refreshEstimate, 250);
+  }
+  form.addEventListener("input", onChange);
+  form.addEventListener("change", onChange);
+
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const v = values();
+    const errors = validate(v);
+    for (const k of Object.keys(controls)) touched.add(k);
+    showErrors(errors, false);
+    formError.textContent = "";
+    if (Object.keys(errors).length) {
+      const first = controls[Object.keys(errors)[0]];
+      if (first) first.focus();
+      return;
+    }
+    submit.disabled = true;
+    submit.classList.add("is-busy");
+    try {
+      const body = { ...v, theme: v.theme.trim(), minutes: Number(v.minutes), tracks: Number(v.tracks), cap: Number(v.cap) };
+      const res = await api.post("/api/launch", body);
+      d.close("started");
+      toast(`Started “${body.theme}”`, "ok");
+      navigate("/live/" + encodeURIComponent(res.id));
+    } catch (err) {
+      if (err instanceof ApiError && err.field && form.querySelector(`[data-error-for="${err.field}"]`)) {
+        showErrors({ [err.field]: err.message }, false);
+        if (controls[err.field]) controls[err.field].focus();
+      } else {
+        formError.textContent = err.message;
+      }
+    } finally {
+      submit.disabled = false;
+      submit.classList.remove("is-busy");
+    }
+  });
+
+  cancel.addEventListener("click", () => d.close("cancel"));
+  closeX.addEventListener("click", () => d.close("cancel"));
+  // A click on the backdrop (outside the form) closes, like Escape.
+  d.addEventListener("click", (e) => { if (e.target === d) d.close("cancel"); });
+  d.addEventListener("close", () => { if (opener && opener.isConnected) opener.focus(); });
+  d.resetForOpen = () => {
+    touched.clear();
+    formError.textContent = "";
+    showErrors({}, false);
+    refreshEstimate();
+  };
+  return d;
+}
+
+export function openLauncher(from) {
+  if (!dialog) { dialog = build(); document.body.append(dialog); }
+  opener = from || document.activeElement;
+  dialog.resetForOpen();
+  dialog.showModal();
+  dialog.querySelector('input[name="theme"]').focus();
+}

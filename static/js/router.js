@@ -1,0 +1,68 @@
+// History-API routing: real links (so middle-click and "copy link" work), one listener that
+// turns same-origin clicks into pushState, and filters kept in the query string so a view
+// can be bookmarked or reloaded as it was.
+
+const ID = "([0-9]{8}-[0-9]{6}-[a-z0-9][a-z0-9-]{0,60})";
+const ROUTES = [
+  { name: "overview", re: /^\/(?:overview\/?)?$/ },
+  { name: "sessions", re: /^\/sessions\/?$/ },
+  { name: "session", re: new RegExp(`^/sessions?/${ID}/?$`) },
+  { name: "gallery", re: /^\/gallery\/?$/ },
+  { name: "live", re: new RegExp(`^/live(?:/${ID})?/?$`) },
+  { name: "logs", re: /^\/logs\/?$/ },
+];
+
+const listeners = new Set();
+
+export function match(path) {
+  for (const r of ROUTES) {
+    const m = r.re.exec(path);
+    if (m) return { name: r.name, id: m[1] || null };
+  }
+  return { name: "notfound", id: null };
+}
+
+export function current() {
+  const { pathname, search } = window.location;
+  return { ...match(pathname), path: pathname, query: new URLSearchParams(search) };
+}
+
+function emit() { const r = current(); for (const fn of listeners) fn(r); }
+
+export function onRoute(fn) { listeners.add(fn); return () => listeners.delete(fn); }
+
+export function navigate(url, { replace = false } = {}) {
+  const target = new URL(url, window.location.href);
+  if (target.href === window.location.href && !replace) return;
+  window.history[replace ? "replaceState" : "pushState"](null, "", target.pathname + target.search + target.hash);
+  emit();
+}
+
+/** Change only the query string (filters); replaceState so typing does not flood history. */
+export function setQuery(params, { replace = true } = {}) {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) {
+    if (v === null || v === undefined || v === "" || (Array.isArray(v) && !v.length)) continue;
+    q.set(k, Array.isArray(v) ? v.join(",") : String(v));
+  }
+  const text = q.toString();
+  const url = window.location.pathname + (text ? "?" + text : "");
+  if (url === window.location.pathname + window.location.search) return;
+  window.history[replace ? "replaceState" : "pushState"](null, "", url);
+}
+
+export function start() {
+  window.addEventListener("popstate", emit);
+  document.addEventListener("click", (e) => {
+    if (e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
+    const a = e.target.closest("a[href]");
+    if (!a || a.target || a.hasAttribute("download") || a.dataset.external !== undefined) return;
+    // getAttribute: an SVG <a> (a chart bar) has no string .href.
+    const url = new URL(a.getAttribute("href"), window.location.href);
+    if (url.origin !== window.location.origin) return;
+    if (url.pathname.startsWith("/api/") || url.pathname.startsWith("/media/")) return;
+    e.preventDefault();
+    navigate(url.href);
+  });
+  emit();
+}

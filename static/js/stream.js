@@ -1,0 +1,70 @@
+// One EventSource for the whole page, shared by every view. The browser reconnects on its
+// own and sends Last-Event-ID, so the server replays what we missed; when it cannot (a
+// "reset"), views reload their data. The connection state is public so the header and the
+// Live view can show "connected" / "reconnecting".
+
+const TYPES = ["hello", "session", "session_removed", "timeline", "log", "log_gap", "reset", "heartbeat", "error"];
+
+let source = null;
+let state = "connecting";           // connecting | connected | reconnecting | offline
+let lastMessage = 0;
+const handlers = new Map();          // type -> Set(fn)
+const stateListeners = new Set();
+
+function setState(next) {
+  if (next === state) return;
+  state = next;
+  for (const fn of stateListeners) fn(state);
+}
+
+function dispatch(type, data) {
+  const set = handlers.get(type);
+  if (!set) return;
+  for (const fn of [...set]) {
+    try { fn(data); } catch (err) { console.warn("stream handler failed", type, err); }
+  }
+}
+
+export function connect() {
+  if (source) return;
+  source = new EventSource("/api/stream");
+  source.addEventListener("open", () => setState("connected"));
+  source.addEventListener("error", () => {
+    // CONNECTING means the browser is retrying by itself; CLOSED means it gave up (for
+    // example the server answered 503), so try again later ourselves.
+    if (source.readyState === EventSource.CLOSED) {
+      setState("offline");
+      source = null;
+      setTimeout(connect, 4000);
+    } else {
+      setState("reconnecting");
+    }
+  });
+  for (const type of TYPES) {
+    source.addEventListener(type, (ev) => {
+      // The server's own "error" events share their name with the connection's error
+      // event; only a MessageEvent carries data from the server.
+      if (!(ev instanceof MessageEvent)) return;
+      lastMessage = Date.now();
+      if (state !== "connected") setState("connected");
+      let data = null;
+      try { data = ev.data ? JSON.parse(ev.data) : null; } catch { return; }
+      dispatch(type, data);
+    });
+  }
+}
+
+export function on(type, fn) {
+  if (!handlers.has(type)) handlers.set(type, new Set());
+  handlers.get(type).add(fn);
+  return () => handlers.get(type).delete(fn);
+}
+
+export function connection() { return state; }
+export function lastMessageAt() { return lastMessage; }
+
+export function onConnection(fn) {
+  stateListeners.add(fn);
+  fn(state);
+  return () => stateListeners.delete(fn);
+}

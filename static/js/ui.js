@@ -1,0 +1,76 @@
+// Small shared pieces of the interface: badges, spend bars, toasts, empty and error states.
+
+import { h, icon } from "./dom.js";
+import { money, pct, spendLevel, statusLabel } from "./format.js";
+
+export function statusBadge(status) {
+  const s = status || "unreadable";
+  return h("span", { class: `badge s-${s}` }, h("span.badge__dot", { "aria-hidden": "true" }), statusLabel(s));
+}
+
+export function seasonChip(season) {
+  if (!season) return h("span.muted", "–");
+  return h("span", { class: `season se-${season}` }, season);
+}
+
+/** A thin bar of spend against the cap, amber from 70 % and red from 90 %. */
+export function spendBar(spent, cap, { label = true, big = false } = {}) {
+  const ratio = cap ? (spent || 0) / cap : null;
+  const level = spendLevel(ratio);
+  const width = ratio === null ? 0 : Math.min(100, ratio * 100);
+  const bar = h("span", { class: ["spend", `spend--${level}`, big && "spend--big"], role: "meter",
+    "aria-valuemin": "0", "aria-valuemax": String(cap || 0), "aria-valuenow": String(spent || 0),
+    "aria-label": `spent ${money(spent)} of ${money(cap)} cap` },
+  h("span.spend__track",
+    h("span.spend__fill", { style: { "--w": width.toFixed(1) + "%" } }),
+    h("span.spend__tick.spend__tick--70", { "aria-hidden": "true" }),
+    h("span.spend__tick.spend__tick--90", { "aria-hidden": "true" })));
+  if (label) {
+    bar.append(h("span.spend__label",
+      h("strong", money(spent)), h("span.muted", " / " + money(cap)),
+      ratio !== null && big ? h("span.spend__pct", pct(ratio)) : null));
+  }
+  return bar;
+}
+
+let toastHost = null;
+
+/** A short message in the corner; errors stay until dismissed, the rest fade. */
+export function toast(message, kind = "info") {
+  if (!toastHost) toastHost = document.getElementById("toasts");
+  const close = h("button.toast__close", { type: "button", "aria-label": "Dismiss" }, icon("close"));
+  const el = h("div", { class: `toast toast--${kind}`, role: kind === "error" ? "alert" : "status" },
+    icon(kind === "error" ? "alert" : "check"), h("span", message), close);
+  close.addEventListener("click", () => el.remove());
+  toastHost.append(el);
+  if (kind !== "error") setTimeout(() => el.remove(), 5000);
+}
+
+export function emptyState(title, detail, action) {
+  return h("div.empty",
+    h("div.empty__art", { "aria-hidden": "true" }),
+    h("h3", title), detail ? h("p.muted", detail) : null, action || null);
+}
+
+export function errorState(err, retry) {
+  const btn = retry ? h("button.btn.btn--ghost", { type: "button", on: { click: retry } }, "Try again") : null;
+  return h("div.empty.empty--error", { role: "alert" },
+    icon("alert", "icon icon--xl"), h("h3", "Could not load this"),
+    h("p.muted", String((err && err.message) || err)), btn);
+}
+
+export function card(title, body, { cls = "", extra = null, id = null } = {}) {
+  const headId = id ? id + "-title" : null;
+  return h("section", { class: ["card", cls], "aria-labelledby": headId },
+    title ? h("header.card__head", h("h2.card__title", { id: headId }, title), extra) : null,
+    body);
+}
+
+export function skeleton(lines = 3) {
+  return h("div.skeleton", { "aria-hidden": "true" },
+    Array.from({ length: lines }, (_, i) => h("span.skeleton__line", { style: { "--w": 60 + ((i * 17) % 40) + "%" } })));
+}
+
+/** Session links: the detail page of a session. */
+export function sessionHref(id) { return "/sessions/" + encodeURIComponent(id); }
+export function liveHref(id) { return id ? "/live/" + encodeURIComponent(id) : "/live"; }

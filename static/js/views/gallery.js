@@ -1,0 +1,74 @@
+// Gallery: the artwork of every session as cards, newest first. Thumbnails load lazily (the
+// browser fetches only what scrolls into view) and more cards arrive as the end comes near.
+
+import { api, aborted } from "../api.js";
+import { h, icon } from "../dom.js";
+import { ago, cap, length } from "../format.js";
+import { emptyState, errorState, sessionHref, statusBadge } from "../ui.js";
+
+const PAGE = 48;
+
+export function mount(root, ctx) {
+  const ctl = new AbortController();
+  const grid = h("div.gallery", { role: "list" });
+  const more = h("button.btn.btn--ghost.gallery__more", { type: "button", hidden: true }, "Load more");
+  const count = h("p.toolbar__count", { role: "status" }, "Loading…");
+  const view = h("div.view.view--gallery",
+    h("header.view__head", h("div", h("h1.view__title", "Gallery"), count)),
+    grid, more);
+  root.append(view);
+  let offset = 0;
+  let total = null;
+  let busy = false;
+
+  async function loadMore() {
+    if (busy || (total !== null && offset >= total)) return;
+    busy = true;
+    try {
+      const page = await api.get("/api/sessions", { offset, limit: PAGE, status: ["completed", "awaiting_review", "running", "failed", "halted_budget", "interrupted", "queued"] }, ctl.signal);
+      total = page.total;
+      offset += page.items.length;
+      if (!total) grid.replaceWith(emptyState("No artwork yet", "Start a pipeline and its cover art appears here.",
+        h("button.btn.btn--primary", { type: "button", on: { click: () => ctx.openLauncher() } }, icon("plus"), "Start pipeline")));
+      for (const r of page.items) grid.append(cardFor(r));
+      count.textContent = `${total} sessions`;
+      more.hidden = offset >= total;
+    } catch (err) {
+      if (!aborted(err)) view.replaceChildren(errorState(err, () => location.reload()));
+    } finally {
+      busy = false;
+    }
+  }
+
+  // Fetch the next page before the reader reaches the end.
+  const io = new IntersectionObserver((entries) => { if (entries.some((e) => e.isIntersecting)) loadMore(); },
+    { rootMargin: "600px 0px" });
+  io.observe(more);
+  more.addEventListener("click", loadMore);
+  loadMore();
+  return { unmount() { ctl.abort(); io.disconnect(); } };
+}
+
+function cardFor(r) {
+  const ribbons = h("div.ribbons",
+    r.youtube_url ? h("span.ribbon.ribbon--yt", icon("play"), "YouTube") : null,
+    r.has_loop ? h("span.ribbon.ribbon--loop", "Loop") : null,
+    r.minutes != null && r.has_final ? h("span.ribbon.ribbon--len", length(r.minutes)) : null);
+  const media = h("div.tile__media");
+  if (r.thumbnail_url) {
+    const img = h("img.tile__img", { src: r.thumbnail_url, alt: "", loading: "lazy", decoding: "async", width: "320", height: "180" });
+    img.addEventListener("load", () => img.classList.add("is-loaded"));
+    img.addEventListener("error", () => img.remove());
+    media.append(img);
+  } else {
+    media.classList.add("tile__media--none");
+    media.append(h("span.tile__none", r.readable ? "No artwork yet" : "Unreadable session"));
+  }
+  media.append(ribbons);
+  return h("a", { class: `tile tile--${r.status}`, href: sessionHref(r.id), role: "listitem",
+    "aria-label": `${r.theme || r.id}, ${r.status}` },
+  media,
+  h("div.tile__body",
+    h("h2.tile__title", r.theme || r.id),
+    h("p.tile__meta", statusBadge(r.status), h("span", [cap(r.season || ""), ago(r.created_at)].filter(Boolean).join(" · ")))));
+}

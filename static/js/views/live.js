@@ -1,0 +1,221 @@
+// Live: one run as it happens. The seven-step rail, the spend against the cap and the
+// activity log are first drawn from the session's detail, then moved by the event stream
+// ("session" events carry the steps and spend; "log" events the activity lines).
+
+import { api, aborted } from "../api.js";
+import { h, icon } from "../dom.js";
+import { duration, length, money, num, parseTime, pct, spendLevel, timeOfDay } from "../format.js";
+import { navigate } from "../router.js";
+import * as stream from "../stream.js";
+import { emptyState, errorState, sessionHref, statusBadge } from "../ui.js";
+
+const STEPS = ["variation", "artwork", "motion", "music", "render", "metadata", "upload"];
+const STEP_LABEL = { variation: "Variation", artwork: "Artwork", motion: "Motion", music: "Music", render: "Render", metadata: "Metadata", upload: "Upload" };
+const STEP_ICON = { done: "check", failed: "cross", skipped: "skip" };
+const MOVING = new Set(["queued", "running", "awaiting_review"]);
+const MAX_LINES = 800;
+
+export function mount(root, ctx) {
+  const ctl = new AbortController();
+  const view = h("div.view.view--live");
+  root.append(view);
+  const disposers = [];
+  let sid = ctx.route.id;
+  let detail = null;
+  let timer = 0;
+  let poll = 0;
+  const follow = { on: true };
+
+  async function pickSession() {
+    if (sid) return sid;
+    const moving = await api.get("/api/sessions", { limit: 1, status: ["running", "queued", "awaiting_review"] }, ctl.signal);
+    if (moving.items.length) return moving.items[0].id;
+    const any = await api.get("/api/sessions", { limit: 1 }, ctl.signal);
+    return any.items.length ? any.items[0].id : null;
+  }
+
+  // Parts of the page that change; built once, updated in place.
+  const conn = h("span.conn", { role: "status", "aria-live": "polite" });
+  const title = h("h1.view__title.live__title");
+  const sub = h("p.live__sub");
+  const badge = h("span.live__badge");
+  const rail = h("ol.rail", { "aria-label": "Pipeline steps" });
+  const railItems = {};
+  for (const [i, name] of STEPS.entries()) {
+    const time = h("span.rail__time", "–");
+    const note = h("span.rail__note");
+    const bar = h("span.rail__bar", { "aria-hidden": "true" }, h("span.rail__barfill"));
+    const node = h("span.rail__node", { "aria-hidden": "true" }, h("span.rail__num", String(i + 1)));
+    const state = h("span.rail__state", "pending");
+    const li = h("li.rail__step", { "data-step": name, "data-status": "pending" },
+      node, h("span.rail__label", STEP_LABEL[name]), state, time, bar, note);
+    railItems[name] = { li, node, time, note, bar, state };
+    rail.append(li);
+  }
+  const capFill = h("span.capbar__fill");
+  const capText = h("p.capbar__text");
+  const capBar = h("div.capbar", { role: "meter", "aria-label": "Spend against the cap", "aria-valuemin": "0" },
+    h("div.capbar__track", capFill, h("span.capbar__mark.capbar__mark--70", h("span", "70%")),
+      h("span.capbar__mark.capbar__mark--90", h("span", "90%"))));
+  const assets = h("dl.assets");
+  const logList = h("ol.loglines.loglines--live", { "aria-label": "Activity", "aria-live": "off" });
+  const followBtn = h("button.btn.btn--ghost.btn--sm", { type: "button", "aria-pressed": "true" }, icon("pause"), "Pause");
+  const preview = h("div.live__preview");
+  const actions = h("div.live__actions");
+
+  function layout() {
+    view.replaceChildren(
+      h("header.view__head.live__head",
+        h("div.live__heading", h("p.eyebrow", "Live run", conn), title, sub),
+        h("div.view__actions", badge, actions)),
+      h("section.card.card--rail", { "aria-labelledby": "rail-title" },
+        h("h2.sr-only", { id: "rail-title" }, "Steps"), rail),
+      h("div.grid.grid--live",
+        h("section.card.card--activity", { "aria-labelledby": "act-title" },
+          h("header.card__head", h("h2.card__title", { id: "act-title" }, "Activity"), followBtn),
+          h("div.logscroll", logList)),
+        h("div.live__side",
+          h("section.card.card--cap", { "aria-labelledby": "cap-title" },
+            h("header.card__head", h("h2.card__title", { id: "cap-title" }, "Spend against cap")),
+            capBar, capText, assets),
+          h("section.card.card--preview", { "aria-labelledby": "pv-title" },
+            h("header.card__head", h("h2.card__title", { id: "pv-title" }, "Artwork")), preview))));
+  }
+
+  function setConn(state) {
+    const labels = { connected: "Connected", reconnecting: "Reconnecting…", connecting: "Connecting…", offline: "Offline" };
+    conn.className = `conn conn--${state}`;
+    conn.replaceChildren(h("span.conn__dot", { "aria-hidden": "true" }), labels[state] || state);
+  }
+
+  function applyRow(row) {
+    if (!row) return;
+    title.textContent = row.theme || row.id;
+    sub.replaceChildren(h("span.mono", row.id), ` · ${length(row.minutes)} · ${num(row.tracks)} tracks · ${row.provider || "local"}`);
+    badge.replaceChildren(statusBadge(row.status));
+    view.dataset.sessionStatus = row.status;
+    actions.replaceChildren(h("a.btn.btn--ghost.btn--sm", { href: sessionHref(row.id) }, "Session details", icon("arrow")));
+    if (row.thumbnail_url && !preview.dataset.src) {
+      preview.dataset.src = row.thumbnail_url;
+      preview.replaceChildren(h("img.live__art", { src: row.artwork_url || row.thumbnail_url, alt: `Artwork for ${row.theme || row.id}` }));
+    }
+    if (!row.thumbnail_url && !preview.dataset.src) preview.replaceChildren(h("p.muted.live__wait", "The cover appears when the artwork step is done."));
+  }
+
+  function applySteps(steps) {
+    if (!steps) return;
+    for (const s of steps) {
+      const it = railItems[s.name];
+      if (!it) continue;
+      it.li.dataset.status = s.status;
+      it.li.dataset.started = s.started_at || "";
+      it.state.textContent = s.status;
+      it.node.replaceChildren(STEP_ICON[s.status] ? icon(STEP_ICON[s.status]) : h("span.rail__num", String(STEPS.indexOf(s.name) + 1)));
+      const p = s.progress;
+      it.note.textContent = s.status === "failed" ? (s.error || "failed") : s.status === "skipped" ? (s.note || "skipped")
+        : s.status === "running" && p ? (p.label || (p.percent != null ? pct(p.percent / 100) : "")) : (s.status === "done" && s.cost_usd ? money(s.cost_usd) : "");
+      it.note.title = it.note.textContent;
+      const percent = s.status === "done" ? 100 : s.status === "running" && p && p.percent != null ? p.percent : 0;
+      it.bar.firstChild.style.setProperty("--w", percent + "%");
+      it.li.setAttribute("aria-label", `${STEP_LABEL[s.name]}: ${s.status}${s.duration_s != null ? ", " + duration(s.duration_s) : ""}`);
+      if (s.status !== "running") it.time.textContent = s.duration_s != null ? duration(s.duration_s) : s.status === "skipped" ? "skipped" : "–";
+    }
+    tick();
+  }
+
+  // Running steps show a live stopwatch.
+  function tick() {
+    const now = Date.now();
+    for (const name of STEPS) {
+      const it = railItems[name];
+      if (it.li.dataset.status === "running") {
+        const t = parseTime(it.li.dataset.started);
+        it.time.textContent = t ? duration((now - t) / 1000) : "…";
+      }
+    }
+  }
+
+  function applySpend(spend) {
+    if (!spend) return;
+    const ratio = spend.cap_usd ? spend.spent_usd / spend.cap_usd : 0;
+    const level = spendLevel(ratio);
+    capBar.className = `capbar capbar--${level}`;
+    capBar.setAttribute("aria-valuemax", String(spend.cap_usd || 0));
+    capBar.setAttribute("aria-valuenow", String(spend.spent_usd || 0));
+    capBar.dataset.level = level;
+    capFill.style.setProperty("--w", Math.min(100, ratio * 100).toFixed(1) + "%");
+    capText.replaceChildren(h("strong", money(spend.spent_usd)), ` of ${money(spend.cap_usd)} cap · `, h("span", { class: `lvl lvl--${level}` }, pct(ratio)));
+    assets.replaceChildren(...Object.entries(spend.by_asset || {}).map(([k, v]) => h("div", h("dt", k), h("dd", money(v)))));
+  }
+
+  function logLine(rec) {
+    const lvl = (rec.level || "INFO").toUpperCase();
+    return h("li", { class: `logline logline--${lvl.toLowerCase()}` },
+      h("time.logline__time", { datetime: rec.time || "" }, timeOfDay(rec.time)),
+      h("span", { class: `lvl lvl--${lvl.toLowerCase()}` }, lvl),
+      rec.step ? h("span.logline__step", rec.step) : null,
+      h("span.logline__msg", rec.message || ""));
+  }
+
+  function addLines(recs) {
+    if (!recs.length) return;
+    const box = logList.parentElement;
+    logList.append(...recs.map(logLine));
+    while (logList.childElementCount > MAX_LINES) logList.firstElementChild.remove();
+    if (follow.on && box) box.scrollTop = box.scrollHeight;
+  }
+
+  followBtn.addEventListener("click", () => {
+    follow.on = !follow.on;
+    followBtn.setAttribute("aria-pressed", String(follow.on));
+    followBtn.replaceChildren(icon(follow.on ? "pause" : "play"), follow.on ? "Pause" : "Follow");
+    if (follow.on) { const box = logList.parentElement; box.scrollTop = box.scrollHeight; }
+  });
+
+  async function loadDetail() {
+    detail = await api.get(`/api/sessions/${sid}`, { timeline_limit: 0 }, ctl.signal);
+    applyRow(detail.row);
+    applySteps(detail.steps);
+    applySpend(detail.spend);
+    return detail;
+  }
+
+  async function start() {
+    try {
+      sid = await pickSession();
+      if (!sid) {
+        view.replaceChildren(emptyState("Nothing on air", "Start a pipeline to watch it here, step by step.",
+          h("button.btn.btn--primary", { type: "button", on: { click: () => ctx.openLauncher() } }, icon("plus"), "Start pipeline")));
+        return;
+      }
+      layout();
+      disposers.push(stream.onConnection(setConn));
+      await loadDetail();
+      const logs = await api.get("/api/logs", { session: sid, limit: 300 }, ctl.signal);
+      addLines(logs.lines);
+      disposers.push(stream.on("session", (ev) => {
+        if (ev.id !== sid) {
+          // Watching "whatever is live": follow a new run when it starts.
+          if (!ctx.route.id && ev.row && MOVING.has(ev.row.status) && !MOVING.has(view.dataset.sessionStatus)) navigate("/live/" + ev.id, { replace: true });
+          return;
+        }
+        applyRow(ev.row);
+        applySteps(ev.steps);
+        applySpend(ev.spend);
+      }));
+      disposers.push(stream.on("log", (rec) => { if (rec.session === sid) addLines([rec]); }));
+      disposers.push(stream.on("reset", () => loadDetail().catch(() => {})));
+      timer = setInterval(tick, 1000);
+      // Without the stream (proxy, server restarting), fall back to polling the detail.
+      poll = setInterval(() => {
+        if (stream.connection() !== "connected" && MOVING.has(view.dataset.sessionStatus)) loadDetail().catch(() => {});
+      }, 3000);
+    } catch (err) {
+      if (!aborted(err)) view.replaceChildren(errorState(err, () => { view.replaceChildren(); start(); }));
+    }
+  }
+  start();
+  return {
+    unmount() { ctl.abort(); clearInterval(timer); clearInterval(poll); for (const d of disposers) d(); },
+  };
+}

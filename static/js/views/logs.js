@@ -1,0 +1,171 @@
+// Logs: the runner's log, newest at the bottom, with level badges and session markers. The
+// server redacts every line before sending it; this view only filters and follows. Older
+// lines page in by byte offset; new ones arrive on the event stream while following.
+
+import { api, aborted } from "../api.js";
+import { h, icon } from "../dom.js";
+import { dateTimeFull, timeOfDay } from "../format.js";
+import { setQuery } from "../router.js";
+import * as stream from "../stream.js";
+import { errorState, sessionHref } from "../ui.js";
+
+const LEVELS = ["DEBUG", "INFO", "WARN", "ERROR"];
+const MAX_LINES = 3000;
+
+function filtersFrom(query) {
+  const levels = (query.get("level") || "").split(",").map((x) => x.trim().toUpperCase()).filter((x) => LEVELS.includes(x));
+  return { level: levels, q: query.get("q") || "", session: query.get("session") || "" };
+}
+
+export function mount(root, ctx) {
+  let f = filtersFrom(ctx.route.query);
+  let ctl = new AbortController();
+  let start = 0;           // byte offset of the oldest line shown
+  let following = true;
+  let buffered = [];       // lines that arrived while paused
+
+  const list = h("ol.loglines", { "aria-label": "Log lines" });
+  const box = h("div.logscroll.logscroll--page", { tabindex: "0", "aria-label": "Log" }, list);
+  const older = h("button.btn.btn--ghost.btn--sm.logs__older", { type: "button", hidden: true }, "Load older lines");
+  const status = h("p.toolbar__count", { role: "status", "aria-live": "polite" });
+  const search = h("input.input.input--search", { type: "search", placeholder: "Search messages", "aria-label": "Search log messages", value: f.q, autocomplete: "off" });
+  const levelChips = LEVELS.map((lv) => h("button", { class: `chip chip--lvl l-${lv.toLowerCase()}`, type: "button", "data-level": lv, "aria-pressed": "false" }, lv));
+  const sessionChip = h("span.session-filter");
+  const followBtn = h("button.btn.btn--ghost.btn--sm.btn--follow", { type: "button", "aria-pressed": "true" });
+  const jump = h("button.logs__jump", { type: "button", hidden: true });
+
+  const view = h("div.view.view--logs",
+    h("header.view__head", h("div", h("h1.view__title", "Logs"), status),
+      h("div.view__actions", followBtn)),
+    h("div.card.toolbar", { role: "search" },
+      h("div.toolbar__row", h("label.field.field--search", icon("search"), search),
+        h("div.toolbar__chips", { role: "group", "aria-label": "Levels" }, levelChips), sessionChip)),
+    h("section.card.card--logs", older, box, jump));
+  root.append(view);
+
+  function matches(rec) {
+    if (f.level.length && !f.level.includes(rec.level)) return false;
+    if (f.session && rec.session !== f.session) return false;
+    if (f.q && !(rec.message || "").toLowerCase().includes(f.q.toLowerCase())) return false;
+    return true;
+  }
+
+  function line(rec) {
+    const lvl = rec.level || "INFO";
+    const marker = rec.session
+      ? h("a.logline__session", { href: "/logs?session=" + encodeURIComponent(rec.session), title: "Only this session", "data-session": rec.session }, rec.session)
+      : null;
+    return h("li", { class: `logline logline--${lvl.toLowerCase()}` },
+      h("time.logline__time", { datetime: rec.time || "", title: dateTimeFull(rec.time) }, timeOfDay(rec.time)),
+      h("span", { class: `lvl lvl--${lvl.toLowerCase()}` }, lvl), marker,
+      rec.step ? h("span.logline__step", rec.step) : null,
+      h("span.logline__msg", rec.message || ""));
+  }
+
+  function atBottom() { return box.scrollHeight - box.scrollTop - box.clientHeight < 40; }
+
+  function append(recs) {
+    if (!recs.length) return;
+    list.append(...recs.map(line));
+    while (list.childElementCount > MAX_LINES) list.firstElementChild.remove();
+    if (following) box.scrollTop = box.scrollHeight;
+  }
+
+  function params() { return { level: f.level, q: f.q.trim(), session: f.session }; }
+
+  function syncControls() {
+    for (const c of levelChips) c.setAttribute("aria-pressed", String(f.level.includes(c.dataset.level)));
+    if (search.value !== f.q && document.activeElement !== search) search.value = f.q;
+    sessionChip.replaceChildren();
+    if (f.session) {
+      const x = h("button.chip.chip--session", { type: "button", "aria-pressed": "true", title: "Show every session" },
+        h("span.mono", f.session), icon("close"));
+      x.addEventListener("click", () => apply({ session: "" }));
+      sessionChip.append(x, h("a.btn.btn--ghost.btn--sm", { href: sessionHref(f.session) }, "Open session"));
+    }
+    followBtn.setAttribute("aria-pressed", String(following));
+    followBtn.replaceChildren(icon(following ? "pause" : "play"), following ? "Pause" : "Follow");
+    view.dataset.following = String(following);
+  }
+
+  async function load() {
+    ctl.abort();
+    ctl = new AbortController();
+    buffered = [];
+    jump.hidden = true;
+    syncControls();
+    status.textContent = "Loading…";
+    try {
+      const page = await api.get("/api/logs", { ...params(), limit: 400 }, ctl.signal);
+      list.replaceChildren();
+      start = page.start;
+      older.hidden = !page.has_more_before;
+      append(page.lines);
+      box.scrollTop = box.scrollHeight;
+      status.textContent = page.lines.length ? `${page.lines.length} lines${page.has_more_before ? " (older lines above)" : ""}` : "No lines match";
+    } catch (err) {
+      if (!aborted(err)) list.replaceChildren(h("li", errorState(err, load)));
+    }
+  }
+
+  async function loadOlder() {
+    const before = box.scrollHeight;
+    const page = await api.get("/api/logs", { ...params(), before: start, limit: 400 }, ctl.signal);
+    start = page.start;
+    older.hidden = !page.has_more_before;
+    list.prepend(...page.lines.map(line));
+    box.scrollTop += box.scrollHeight - before;   // keep the reader's place
+  }
+
+  function apply(change) {
+    f = { ...f, ...change };
+    setQuery({ level: f.level, q: f.q.trim(), session: f.session });
+    load();
+  }
+
+  function setFollowing(on) {
+    following = on;
+    if (on) {
+      append(buffered);
+      buffered = [];
+      jump.hidden = true;
+      box.scrollTop = box.scrollHeight;
+    }
+    syncControls();
+  }
+
+  const off = stream.on("log", (rec) => {
+    if (!matches(rec)) return;
+    if (following) append([rec]);
+    else {
+      buffered.push(rec);
+      if (buffered.length > MAX_LINES) buffered.shift();
+      jump.hidden = false;
+      jump.textContent = `${buffered.length} new line${buffered.length === 1 ? "" : "s"} · follow`;
+    }
+  });
+  const offReset = stream.on("reset", load);
+
+  let typing = 0;
+  search.addEventListener("input", () => { clearTimeout(typing); typing = setTimeout(() => apply({ q: search.value }), 250); });
+  for (const c of levelChips) c.addEventListener("click", () => {
+    const lv = c.dataset.level;
+    apply({ level: f.level.includes(lv) ? f.level.filter((x) => x !== lv) : [...f.level, lv] });
+  });
+  followBtn.addEventListener("click", () => setFollowing(!following));
+  jump.addEventListener("click", () => setFollowing(true));
+  older.addEventListener("click", () => loadOlder().catch(() => {}));
+  // Scrolling up to read pauses following; coming back to the bottom resumes it.
+  box.addEventListener("scroll", () => {
+    if (following && !atBottom()) setFollowing(false);
+  }, { passive: true });
+
+  load();
+  return {
+    update(route) {
+      const next = filtersFrom(route.query);
+      if (JSON.stringify(next) !== JSON.stringify(f)) { f = next; search.value = f.q; load(); }
+    },
+    unmount() { ctl.abort(); off(); offReset(); clearTimeout(typing); },
+  };
+}

@@ -1,0 +1,141 @@
+// Overview: the hero (what is happening now, or the latest session), the headline numbers,
+// cost per run, upload success, the season mix and where the time goes.
+
+import { api, aborted } from "../api.js";
+import { costChart, ring, shareBars } from "../charts.js";
+import { h, icon } from "../dom.js";
+import { cap, duration, length, money, num, pct, ago } from "../format.js";
+import { countUp } from "../motion.js";
+import * as stream from "../stream.js";
+import { card, errorState, liveHref, sessionHref, skeleton, statusBadge } from "../ui.js";
+
+const SEASON_ORDER = ["spring", "summer", "autumn", "winter"];
+
+export function mount(root, ctx) {
+  const ctl = new AbortController();
+  const view = h("div.view.view--overview");
+  root.append(view);
+  view.append(h("div.hero.hero--loading", skeleton(3)), h("div.kpis",
+    Array.from({ length: 4 }, () => h("div.card.kpi", skeleton(2)))));
+  let charts = [];
+  let reloadTimer = 0;
+
+  async function load() {
+    try {
+      const [k, latest, moving] = await Promise.all([
+        api.get("/api/kpis", { series: 60 }, ctl.signal),
+        api.get("/api/sessions", { limit: 1, status: ["completed", "awaiting_review"] }, ctl.signal),
+        api.get("/api/sessions", { limit: 1, status: ["running", "queued"] }, ctl.signal),
+      ]);
+      render(k, moving.items[0] || null, latest.items[0] || null);
+    } catch (err) {
+      if (aborted(err)) return;
+      view.replaceChildren(errorState(err, load));
+    }
+  }
+
+  function render(k, live, latest) {
+    for (const c of charts) c.dispose && c.dispose();
+    charts = [];
+    const cost = costChart(k.series, { href: sessionHref });
+    charts.push(cost);
+    view.replaceChildren(
+      hero(live, latest, ctx),
+      h("div.kpis", kpiCards(k)),
+      h("div.grid.grid--overview",
+        card("Cost per run", k.series.length ? cost : h("p.muted", "No sessions yet."), {
+          cls: "card--chart", id: "cost",
+          extra: h("div.legend", { "aria-hidden": "true" },
+            ["completed", "failed", "halted_budget", "interrupted"].map((st) =>
+              h("span", { class: `legend__item s-${st}` }, h("i"), st === "halted_budget" ? "budget halt" : st))),
+        }),
+        card("Upload success", h("div.ring-wrap",
+          ring(k.upload.rate, { label: "Upload success", sub: `${num(k.upload.succeeded)} of ${num(k.upload.attempted)} uploads` }),
+          h("dl.mini-stats",
+            h("div", h("dt", "Uploaded"), h("dd", num(k.upload.succeeded))),
+            h("div", h("dt", "Failed"), h("dd", num(k.upload.failed))),
+            h("div", h("dt", "Skipped"), h("dd", num(k.upload.skipped))))), { id: "uploads", cls: "card--ring" }),
+        card("Seasons", shareBars(SEASON_ORDER.map((season) => ({
+          label: cap(season), value: k.seasons[season] || 0, cls: `se-${season}`,
+        })), { format: (v, total) => `${num(v)} · ${total ? pct(v / total) : "0%"}` }), { id: "seasons", cls: "card--seasons" }),
+        card("Median step time", shareBars(Object.entries(k.step_median_s).map(([name, v]) => ({
+          label: name, value: v || 0, cls: "share--step",
+        })), { format: (v) => (v ? duration(v) : "–") }), { id: "steps", cls: "card--steps" }),
+      ));
+  }
+
+  // The numbers follow the runs: reload (coalesced) when a session changes.
+  const off = stream.on("session", () => {
+    clearTimeout(reloadTimer);
+    reloadTimer = setTimeout(load, 1500);
+  });
+  const offReset = stream.on("reset", load);
+  load();
+  return {
+    unmount() { ctl.abort(); off(); offReset(); clearTimeout(reloadTimer); for (const c of charts) c.dispose && c.dispose(); },
+  };
+}
+
+function hero(live, latest, ctx) {
+  const focus = live || latest;
+  const art = focus && focus.artwork_url;
+  const el = h("section", { class: ["hero", live && "hero--live"], "aria-labelledby": "hero-title" });
+  if (art) {
+    const img = h("img.hero__art", { src: art, alt: "", decoding: "async", fetchpriority: "high" });
+    img.addEventListener("error", () => img.remove());
+    el.append(img);
+  }
+  el.append(h("div.hero__veil", { "aria-hidden": "true" }));
+  const body = h("div.hero__body");
+  if (live) {
+    body.append(
+      h("p.eyebrow", h("span.pulse", { "aria-hidden": "true" }), "On air now"),
+      h("h1.hero__title", { id: "hero-title" }, live.theme || live.id),
+      h("p.hero__meta", statusBadge(live.status),
+        live.current_step ? h("span", `${live.current_step}${live.progress_percent != null ? " · " + Math.round(live.progress_percent) + "%" : ""}`) : null,
+        h("span", `${length(live.minutes)} · ${num(live.tracks)} tracks`)),
+      h("div.hero__actions",
+        h("a.btn.btn--primary", { href: liveHref(live.id) }, icon("live"), "Watch live"),
+        h("a.btn.btn--ghost", { href: sessionHref(live.id) }, "Session details")));
+  } else if (latest) {
+    body.append(
+      h("p.eyebrow", "Latest tape · ", ago(latest.finished_at || latest.created_at)),
+      h("h1.hero__title", { id: "hero-title" }, latest.title || latest.theme || latest.id),
+      h("p.hero__meta", statusBadge(latest.status),
+        h("span", `${cap(latest.season || "")} · ${length(latest.minutes)} · ${num(latest.tracks_rendered)} tracks`),
+        h("span", money(latest.spent_usd) + " spent")),
+      h("div.hero__actions",
+        h("a.btn.btn--ghost", { href: sessionHref(latest.id) }, icon("play"), "Open session"),
+        h("button.btn.btn--primary", { type: "button", on: { click: () => ctx.openLauncher() } }, icon("plus"), "Start pipeline")));
+  } else {
+    body.append(
+      h("p.eyebrow", "Badger Tape Studio"),
+      h("h1.hero__title", { id: "hero-title" }, "Your first tape is one theme away"),
+      h("p.hero__meta", "Type a theme and get an hour of lofi with cover art, a loop and a private upload."),
+      h("div.hero__actions",
+        h("button.btn.btn--primary", { type: "button", on: { click: () => ctx.openLauncher() } }, icon("plus"), "Start pipeline")));
+  }
+  el.append(body);
+  return el;
+}
+
+function kpiCards(k) {
+  const defs = [
+    { key: "sessions", label: "Sessions", icon: "sessions", value: k.sessions, fmt: (v) => num(Math.round(v)),
+      sub: `${num(k.completed)} completed · ${num(k.failed)} failed` },
+    { key: "tracks", label: "Tracks rendered", icon: "music", value: k.tracks_rendered, fmt: (v) => num(Math.round(v)),
+      sub: `${num(k.rendered)} videos rendered` },
+    { key: "uploads", label: "Upload success", icon: "upload", value: k.upload.rate, fmt: (v) => pct(v),
+      sub: k.upload.attempted ? `${num(k.upload.succeeded)} of ${num(k.upload.attempted)} uploads` : "no uploads yet" },
+    { key: "spend", label: "Spend", icon: "coin", value: k.spend.total_usd, fmt: (v) => money(v),
+      sub: k.spend.average_usd != null ? `${money(k.spend.average_usd)} per run on average` : "nothing spent yet" },
+  ];
+  return defs.map((d, i) => {
+    const value = h("strong.kpi__value", { "data-kpi": d.key });
+    const el = h("article", { class: `card kpi kpi--${d.key}`, style: { "--i": String(i) } },
+      h("div.kpi__head", h("span.kpi__icon", icon(d.icon)), h("h2.kpi__label", d.label)),
+      value, h("p.kpi__sub", d.sub));
+    countUp(value, d.value, d.fmt);
+    return el;
+  });
+}

@@ -1,0 +1,201 @@
+// Session detail: everything one run made and did. The artwork with its loop playing, the
+// final video (the server answers Range requests, so the player seeks), the YouTube link,
+// tracks with where each came from, the timeline, the ledger, and approve / resume.
+
+import { api, aborted } from "../api.js";
+import { h, icon } from "../dom.js";
+import { cap, clock, dateTime, dateTimeFull, duration, length, money, num, statusLabel, timeOfDay } from "../format.js";
+import { reducedMotion } from "../motion.js";
+import { navigate } from "../router.js";
+import * as stream from "../stream.js";
+import { card, errorState, liveHref, skeleton, spendBar, statusBadge, toast } from "../ui.js";
+
+export function mount(root, ctx) {
+  const ctl = new AbortController();
+  const sid = ctx.route.id;
+  const view = h("div.view.view--session", h("div.card", skeleton(5)));
+  root.append(view);
+  let audio = null;
+  let reloadTimer = 0;
+
+  async function load() {
+    try {
+      const d = await api.get(`/api/sessions/${sid}`, { timeline_limit: 400 }, ctl.signal);
+      render(d);
+    } catch (err) {
+      if (aborted(err)) return;
+      view.replaceChildren(err.status === 404
+        ? h("div.empty", h("h3", "No such session"), h("a.btn.btn--ghost", { href: "/sessions" }, "All sessions"))
+        : errorState(err, load));
+    }
+  }
+
+  async function act(action, btn) {
+    btn.disabled = true;
+    try {
+      await api.post(`/api/sessions/${sid}/${action}`, {});
+      toast(action === "approve" ? "Approved: the upload is starting" : "Resumed: the run continues", "ok");
+      navigate(liveHref(sid));
+    } catch (err) {
+      toast(err.message, "error");
+      btn.disabled = false;
+    }
+  }
+
+  function render(d) {
+    const row = d.row || {};
+    const media = d.media || {};
+    const stage = h("div.stage");
+    if (media.artwork && media.artwork.exists) {
+      stage.append(h("img.stage__art", { src: media.artwork.url, alt: `Artwork for ${row.theme || sid}` }));
+    } else {
+      stage.append(h("div.stage__none", d.readable ? "No artwork yet" : "This session's state.json cannot be read"));
+    }
+    if (media.loop && media.loop.exists) {
+      // The loop plays over the still (muted, as browsers require for autoplay), unless
+      // the person asked for less motion: then it waits for a click.
+      const loop = h("video.stage__loop", { src: media.loop.url, muted: true, loop: true, playsinline: true,
+        preload: "metadata", "aria-label": "Motion loop", props: { muted: true } });
+      stage.append(loop);
+      const toggle = h("button.stage__toggle", { type: "button" });
+      const setToggle = () => {
+        toggle.replaceChildren(icon(loop.paused ? "play" : "pause"), loop.paused ? "Play loop" : "Pause loop");
+        stage.classList.toggle("is-playing", !loop.paused);
+      };
+      toggle.addEventListener("click", () => { if (loop.paused) loop.play().catch(() => {}); else loop.pause(); });
+      loop.addEventListener("play", setToggle);
+      loop.addEventListener("pause", setToggle);
+      if (!reducedMotion()) { loop.autoplay = true; loop.play().catch(() => {}); }
+      setToggle();
+      stage.append(toggle);
+    }
+    stage.append(h("div.stage__ribbons.ribbons",
+      d.youtube && d.youtube.url ? h("span.ribbon.ribbon--yt", icon("play"), "YouTube") : null,
+      media.loop && media.loop.exists ? h("span.ribbon.ribbon--loop", "Loop") : null,
+      media.final && media.final.exists && row.minutes != null ? h("span.ribbon.ribbon--len", length(row.minutes)) : null));
+
+    const actions = h("div.detail__actions");
+    if (d.actions && d.actions.approve) {
+      const b = h("button.btn.btn--primary", { type: "button", "data-action": "approve" }, icon("approve"), "Approve upload");
+      b.addEventListener("click", () => act("approve", b));
+      actions.append(b);
+    }
+    if (d.actions && d.actions.resume) {
+      const b = h("button.btn.btn--primary", { type: "button", "data-action": "resume" }, icon("resume"), "Resume run");
+      b.addEventListener("click", () => act("resume", b));
+      actions.append(b);
+    }
+    if (d.live) actions.append(h("a.btn.btn--ghost", { href: liveHref(sid) }, icon("live"), "Watch live"));
+    if (d.youtube && d.youtube.url) {
+      actions.append(h("a.btn.btn--yt", { href: d.youtube.url, target: "_blank", rel: "noopener noreferrer", "data-external": "" },
+        icon("play"), "Open on YouTube", icon("external", "icon icon--sm")));
+    }
+
+    const p = d.params || {};
+    const facts = h("dl.facts",
+      fact("Season", cap(p.season || row.season || "–")), fact("Atmosphere", cap(p.atmosphere || "–")),
+      fact("Length", length(p.minutes)), fact("Tracks", p.tracks != null ? `${num(row.tracks_rendered)}/${num(p.tracks)}` : "–"),
+      fact("Provider", p.provider || "–"), fact("Privacy", p.privacy || "–"),
+      fact("Started", dateTime(d.created_at || row.created_at)), fact("Duration", duration(row.duration_s)));
+
+    const problems = [];
+    if (d.error) problems.push(h("p.notice.notice--error", { role: "alert" }, icon("alert"), String(d.error)));
+    if (d.halt && d.halt.message) problems.push(h("p.notice.notice--amber", { role: "alert" }, icon("coin"), d.halt.message));
+    if (!d.readable) problems.push(h("p.notice.notice--error", { role: "alert" }, icon("alert"), d.error || "unreadable"));
+
+    const header = h("section.detail__hero", stage,
+      h("div.detail__info",
+        h("a.backlink", { href: "/sessions" }, icon("back"), "Sessions"),
+        h("p.eyebrow.mono", sid),
+        h("h1.view__title.detail__title", d.title || row.theme || sid),
+        d.title && row.theme ? h("p.muted", `Theme: ${row.theme}`) : null,
+        h("div.detail__status", statusBadge(d.status)),
+        problems, actions,
+        d.spend ? h("div.detail__spend", h("h2.label", "Spend against cap"), spendBar(d.spend.spent_usd, d.spend.cap_usd, { big: true })) : null,
+        facts));
+
+    const blocks = [header];
+    if (media.final && media.final.exists) {
+      blocks.push(card("Final video", h("video.player", { src: media.final.url, controls: true, preload: "metadata",
+        poster: media.artwork && media.artwork.exists ? media.artwork.url : null, "aria-label": "Final video" }), { id: "final", cls: "card--player" }));
+    }
+    blocks.push(h("div.grid.grid--detail",
+      card("Tracks", tracksList(d.tracks || []), { id: "tracks", cls: "card--tracks" }),
+      card("Steps", stepsList(d.steps || []), { id: "steps-d", cls: "card--steps-d" })));
+    blocks.push(h("div.grid.grid--detail",
+      card("Timeline", timeline(d.timeline || [], d.timeline_total), { id: "timeline", cls: "card--timeline" }),
+      card("Ledger", ledger(d.calls || [], d.ledger_total_usd), { id: "ledger", cls: "card--ledger" })));
+    if (d.metadata && (d.metadata.description || (d.metadata.tags || []).length)) {
+      blocks.push(card("YouTube metadata", h("div.meta",
+        d.metadata.description ? h("pre.meta__desc", d.metadata.description) : null,
+        h("p.meta__tags", (d.metadata.tags || []).map((t) => h("span.tag", t)))), { id: "meta" }));
+    }
+    view.replaceChildren(...blocks);
+  }
+
+  function fact(label, value) { return h("div", h("dt", label), h("dd", value)); }
+
+  function tracksList(tracks) {
+    if (!tracks.length) return h("p.muted", "No tracks yet.");
+    return h("ol.tracks", tracks.map((t) => {
+      const play = h("button.track__play", { type: "button", "aria-label": `Play ${t.title || "track " + t.index}`, disabled: !t.url }, icon("play"));
+      play.addEventListener("click", () => playTrack(t, play));
+      return h("li.track", play,
+        h("span.track__idx", String(t.index).padStart(2, "0")),
+        h("span.track__main", h("span.track__title", t.title || `Track ${t.index}`),
+          h("span.track__prov", [t.provider, t.model].filter(Boolean).join(" · "))),
+        h("span.track__tags", [t.bpm ? `${t.bpm} bpm` : null, t.key].filter(Boolean).join(" · ")),
+        h("span.track__len", clock(t.seconds)));
+    }));
+  }
+
+  // One audio element for the whole list: starting a track stops the previous one.
+  function playTrack(t, btn) {
+    if (!audio) { audio = new Audio(); audio.addEventListener("ended", () => reset()); }
+    const reset = () => view.querySelectorAll(".track__play.is-playing").forEach((b) => { b.classList.remove("is-playing"); b.replaceChildren(icon("play")); });
+    if (btn.classList.contains("is-playing")) { audio.pause(); reset(); return; }
+    reset();
+    audio.src = t.url;
+    audio.play().then(() => { btn.classList.add("is-playing"); btn.replaceChildren(icon("pause")); }).catch((e) => toast(`Cannot play: ${e.message}`, "error"));
+  }
+
+  function stepsList(steps) {
+    return h("ol.steplist", steps.map((s) => h("li", { class: `steplist__item steplist--${s.status}` },
+      h("span.steplist__dot", { "aria-hidden": "true" }),
+      h("span.steplist__name", s.name),
+      h("span.steplist__status", s.status),
+      h("span.steplist__time", s.duration_s != null ? duration(s.duration_s) : ""),
+      h("span.steplist__cost", s.cost_usd ? money(s.cost_usd) : ""),
+      s.error || s.note ? h("span.steplist__note", s.error || s.note) : null)));
+  }
+
+  function timeline(events, total) {
+    if (!events.length) return h("p.muted", "No events recorded.");
+    const list = h("ol.timeline", events.slice().reverse().map((e) => h("li", { class: `tl tl--${e.type}` },
+      h("time.tl__time", { datetime: e.ts || "", title: dateTimeFull(e.ts) }, timeOfDay(e.ts)),
+      h("span.tl__type", (e.type || "").replace(/_/g, " ")),
+      e.step ? h("span.tl__step", e.step) : null,
+      h("span.tl__msg", e.message || ""))));
+    return h("div.scrollbox", list,
+      total > events.length ? h("p.muted.small", `${events.length} of ${total} events shown (progress ticks hidden)`) : null);
+  }
+
+  function ledger(calls, total) {
+    if (!calls.length) return h("p.muted", "No provider calls: a local run costs nothing.");
+    return h("div.scrollbox", h("table.ledger",
+      h("thead", h("tr", ["Call", "Asset", "Model", "Estimate", "Paid"].map((c) => h("th", { scope: "col" }, c)))),
+      h("tbody", calls.map((c) => h("tr", null,
+        h("td", c.label || c.call_id), h("td", c.asset || "–"), h("td.mono.small", c.model || "–"),
+        h("td.num", money(c.estimate_usd)), h("td.num", c.actual_usd == null ? "not paid" : money(c.actual_usd))))),
+      h("tfoot", h("tr", h("th", { scope: "row", colspan: "4" }, "Total paid"), h("td.num", money(total))))));
+  }
+
+  // A running session re-renders as it moves (coalesced: at most every 2 s).
+  const off = stream.on("session", (ev) => {
+    if (ev.id !== sid) return;
+    clearTimeout(reloadTimer);
+    reloadTimer = setTimeout(load, 2000);
+  });
+  load();
+  return { unmount() { ctl.abort(); off(); clearTimeout(reloadTimer); if (audio) audio.pause(); } };
+}

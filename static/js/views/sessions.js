@@ -1,0 +1,194 @@
+// Sessions: every run in a filterable, sortable table. Filters live in the URL (bookmarkable,
+// survive reloads); the server filters and sorts, so the table and the exports show the same
+// rows, and the virtualised body keeps 10,000 sessions as smooth as 10.
+
+import { api, qs } from "../api.js";
+import { h, icon } from "../dom.js";
+import { ago, dateTimeFull, duration, length, num, statusLabel } from "../format.js";
+import { navigate, setQuery } from "../router.js";
+import * as stream from "../stream.js";
+import { errorState, seasonChip, sessionHref, spendBar, statusBadge } from "../ui.js";
+import { VirtualRows } from "../vtable.js";
+
+const STATUSES = ["completed", "running", "awaiting_review", "queued", "failed", "halted_budget", "interrupted", "unreadable"];
+const SEASONS = ["spring", "summer", "autumn", "winter"];
+const COLUMNS = [
+  { key: "status", label: "Status", sort: "status" },
+  { key: "theme", label: "Theme", sort: "theme" },
+  { key: "season", label: "Season", sort: "season", cls: "col--opt" },
+  { key: "length", label: "Length", sort: "minutes", cls: "col--opt col--num" },
+  { key: "tracks", label: "Tracks", sort: "tracks_rendered", cls: "col--opt col--num" },
+  { key: "spend", label: "Spend / cap", sort: "spent_usd" },
+  { key: "started", label: "Started", sort: "created_at", cls: "col--opt2" },
+  { key: "duration", label: "Duration", sort: "duration_s", cls: "col--opt col--num" },
+];
+const ROW_H = 56;
+
+function filtersFrom(query) {
+  const list = (k) => (query.get(k) || "").split(",").map((x) => x.trim()).filter(Boolean);
+  return {
+    status: list("status").filter((x) => STATUSES.includes(x)),
+    season: list("season").filter((x) => SEASONS.includes(x)),
+    q: query.get("q") || "",
+    from: query.get("from") || "",
+    to: query.get("to") || "",
+    sort: query.get("sort") || "-created_at",
+  };
+}
+
+export function mount(root, ctx) {
+  let f = filtersFrom(ctx.route.query);
+  const view = h("div.view.view--sessions");
+  root.append(view);
+
+  const count = h("p.toolbar__count", { role: "status", "aria-live": "polite" }, "Loading…");
+  const search = h("input.input.input--search", { type: "search", name: "q", placeholder: "Search theme, title or id",
+    "aria-label": "Search sessions", autocomplete: "off", value: f.q });
+  const fromInput = h("input.input.input--date", { type: "date", name: "from", "aria-label": "Started from", value: f.from });
+  const toInput = h("input.input.input--date", { type: "date", name: "to", "aria-label": "Started until", value: f.to });
+  const failedOnly = h("button.chip.chip--failed-only.s-failed", { type: "button", "aria-pressed": "false" }, icon("alert"), "Failed only");
+  const statusChips = STATUSES.map((st) => h("button", { class: `chip s-${st}`, type: "button", "data-status": st,
+    "aria-pressed": "false" }, h("span.chip__dot", { "aria-hidden": "true" }), statusLabel(st)));
+  const seasonChips = SEASONS.map((se) => h("button", { class: `chip se-${se}`, type: "button", "data-season": se,
+    "aria-pressed": "false" }, se));
+  const clearBtn = h("button.btn.btn--ghost.btn--sm", { type: "button" }, "Clear filters");
+  const csv = h("a.btn.btn--ghost.btn--sm", { download: "", "data-export": "csv" }, icon("download"), "CSV");
+  const json = h("a.btn.btn--ghost.btn--sm", { download: "", "data-export": "json" }, icon("download"), "JSON");
+
+  const head = h("div.vtable__head", { role: "row", "aria-rowindex": "1" });
+  const table = h("div.vtable", { role: "table", "aria-label": "Sessions", "aria-rowcount": "0" }, head);
+  const rows = new VirtualRows({
+    rowHeight: ROW_H,
+    label: "Session rows",
+    fetchBlock: (offset, limit, signal) => api.get("/api/sessions", { ...apiFilters(), offset, limit }, signal),
+    renderRow,
+    placeholder: (i) => h("div.vrow.vrow--ghost", { role: "row" }, h("span.skeleton__line", { style: { "--w": 30 + ((i * 37) % 50) + "%" } })),
+    onTotal: (total, page) => {
+      table.setAttribute("aria-rowcount", String(total + 1));
+      count.replaceChildren(h("strong", num(total)), ` of ${num(page.all_total)} sessions`);
+      empty.hidden = total !== 0;
+      rows.el.hidden = total === 0;
+    },
+  });
+  const empty = h("div.empty", { hidden: true },
+    h("div.empty__art", { "aria-hidden": "true" }), h("h3", "No sessions match these filters"),
+    h("button.btn.btn--ghost", { type: "button", on: { click: () => apply({ status: [], season: [], q: "", from: "", to: "" }) } }, "Clear filters"));
+  table.append(rows.el);
+
+  view.append(
+    h("header.view__head",
+      h("div", h("h1.view__title", "Sessions"), count),
+      h("div.view__actions", h("span.muted.export-label", "Export view"), csv, json)),
+    h("div.card.toolbar", { role: "search" },
+      h("div.toolbar__row",
+        h("label.field.field--search", icon("search"), search),
+        h("div.toolbar__dates", h("label.dfield", h("span", "From"), fromInput),
+          h("label.dfield", h("span", "To"), toInput)),
+        failedOnly, clearBtn),
+      h("div.toolbar__row.toolbar__chips", { role: "group", "aria-label": "Status" }, statusChips),
+      h("div.toolbar__row.toolbar__chips", { role: "group", "aria-label": "Season" }, seasonChips)),
+    h("div.card.card--table", table, empty));
+
+  function apiFilters() {
+    return { status: f.status, season: f.season, q: f.q.trim(), from: f.from, to: f.to, sort: f.sort };
+  }
+
+  function renderHead() {
+    const [dir, key] = f.sort.startsWith("-") ? ["descending", f.sort.slice(1)] : ["ascending", f.sort.replace(/^\+/, "")];
+    head.replaceChildren(...COLUMNS.map((c) => {
+      const active = c.sort === key;
+      const btn = h("button.sort", { type: "button", "data-sort": c.sort },
+        c.label, h("span.sort__arrow", { "aria-hidden": "true" }, active ? (dir === "descending" ? "↓" : "↑") : ""));
+      btn.addEventListener("click", () => {
+        const next = active && dir === "descending" ? c.sort : "-" + c.sort;
+        apply({ sort: active ? next : (["theme", "season", "status"].includes(c.sort) ? c.sort : "-" + c.sort) });
+      });
+      return h("div", { class: ["cell", "cell--head", `col--${c.key}`, c.cls], role: "columnheader",
+        "aria-sort": active ? dir : "none" }, btn);
+    }));
+  }
+
+  function renderRow(r) {
+    const href = sessionHref(r.id);
+    const link = h("a.vrow__link", { href, "data-focus-key": r.id }, r.theme || r.id);
+    const row = h("div", { class: `vrow vrow--${r.status}`, role: "row", "data-id": r.id },
+      h("div.cell.col--status", { role: "cell" }, statusBadge(r.status)),
+      h("div.cell.col--theme", { role: "cell" }, link,
+        h("span.vrow__sub", r.error || r.title || r.id)),
+      h("div.cell.col--season.col--opt", { role: "cell" }, seasonChip(r.season)),
+      h("div.cell.col--length.col--opt.col--num", { role: "cell" }, length(r.minutes)),
+      h("div.cell.col--tracks.col--opt.col--num", { role: "cell" },
+        r.tracks != null ? `${num(r.tracks_rendered)}/${num(r.tracks)}` : "–"),
+      h("div.cell.col--spend", { role: "cell" }, r.cap_usd != null ? spendBar(r.spent_usd, r.cap_usd) : "–"),
+      h("div.cell.col--started.col--opt2", { role: "cell", title: dateTimeFull(r.created_at) }, ago(r.created_at)),
+      h("div.cell.col--duration.col--opt.col--num", { role: "cell" }, duration(r.duration_s)));
+    row.addEventListener("click", (e) => { if (!e.target.closest("a")) navigate(href); });
+    return row;
+  }
+
+  function syncControls() {
+    if (search.value !== f.q && document.activeElement !== search) search.value = f.q;
+    fromInput.value = f.from; toInput.value = f.to;
+    for (const c of statusChips) c.setAttribute("aria-pressed", String(f.status.includes(c.dataset.status)));
+    for (const c of seasonChips) c.setAttribute("aria-pressed", String(f.season.includes(c.dataset.season)));
+    const onlyFailed = f.status.length === 1 && f.status[0] === "failed";
+    failedOnly.setAttribute("aria-pressed", String(onlyFailed));
+    const any = f.status.length || f.season.length || f.q || f.from || f.to;
+    clearBtn.disabled = !any;
+    const params = apiFilters();
+    csv.href = "/api/sessions.csv" + qs(params);
+    json.href = "/api/sessions.json" + qs(params);
+    renderHead();
+  }
+
+  function apply(change) {
+    f = { ...f, ...change };
+    setQuery({ status: f.status, season: f.season, q: f.q.trim(), from: f.from, to: f.to,
+      sort: f.sort === "-created_at" ? "" : f.sort });
+    refresh();
+  }
+
+  function refresh() {
+    syncControls();
+    count.textContent = "Loading…";
+    rows.reset().catch((err) => view.replaceChildren(errorState(err, () => { view.replaceChildren(); mount(root, ctx); })));
+  }
+
+  let typing = 0;
+  search.addEventListener("input", () => { clearTimeout(typing); typing = setTimeout(() => apply({ q: search.value }), 200); });
+  fromInput.addEventListener("change", () => apply({ from: fromInput.value }));
+  toInput.addEventListener("change", () => apply({ to: toInput.value }));
+  for (const c of statusChips) c.addEventListener("click", () => {
+    const st = c.dataset.status;
+    apply({ status: f.status.includes(st) ? f.status.filter((x) => x !== st) : [...f.status, st] });
+  });
+  for (const c of seasonChips) c.addEventListener("click", () => {
+    const se = c.dataset.season;
+    apply({ season: f.season.includes(se) ? f.season.filter((x) => x !== se) : [...f.season, se] });
+  });
+  failedOnly.addEventListener("click", () => {
+    const on = failedOnly.getAttribute("aria-pressed") === "true";
+    apply({ status: on ? [] : ["failed"] });
+  });
+  clearBtn.addEventListener("click", () => apply({ status: [], season: [], q: "", from: "", to: "" }));
+
+  // New or changed sessions: refresh the rows in place (coalesced), keeping the scroll.
+  let pending = 0;
+  const off = stream.on("session", () => {
+    clearTimeout(pending);
+    pending = setTimeout(() => {
+      const keep = rows.el.scrollTop;
+      rows.reset().then(() => { rows.el.scrollTop = keep; rows.schedule(); });
+    }, 1200);
+  });
+
+  refresh();
+  return {
+    update(route) {
+      const next = filtersFrom(route.query);
+      if (JSON.stringify(next) !== JSON.stringify(f)) { f = next; refresh(); }
+    },
+    unmount() { off(); clearTimeout(pending); clearTimeout(typing); rows.dispose(); },
+    rows,
+  };
+}
