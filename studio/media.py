@@ -6,6 +6,7 @@ only from inside that one session's folder, with Range support so players can se
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -39,6 +40,15 @@ def media_type(name: str) -> str | None:
     return MEDIA_TYPES.get(name[dot:].lower()) if dot > 0 else None
 
 
+@lru_cache(maxsize=4096)
+def _servable_tail(rel: str) -> str | None:
+    # Outputs repeat across sessions ("artwork.png", "tracks/01.wav"): check each name once.
+    parts = split_safe(rel)
+    if parts is None or media_type(parts[-1]) is None:
+        return None
+    return "/".join(quote(p) for p in parts)
+
+
 def media_url(session_id: str, rel: Any) -> str | None:
     """The URL of a step output, or None when the recorded path is not a servable media file.
 
@@ -47,10 +57,8 @@ def media_url(session_id: str, rel: Any) -> str | None:
     """
     if not isinstance(rel, str) or not store.is_session_id(session_id):
         return None
-    parts = split_safe(rel)
-    if parts is None or media_type(parts[-1]) is None:
-        return None
-    return PREFIX + session_id + "/" + "/".join(quote(p) for p in parts)
+    tail = _servable_tail(rel)
+    return None if tail is None else PREFIX + session_id + "/" + tail
 
 
 def serve_media(root: Path, url_path: str, range_header: str | None,

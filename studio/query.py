@@ -112,23 +112,32 @@ def parse_view(arg: Any, args: Any) -> View:
     return View(statuses, seasons, providers, text, date_from, date_to, sort, offset, limit, echo)
 
 
-def select(entries: list[Entry], view: View) -> list[Entry]:
-    """The entries the view shows, in its order (entries arrive newest first)."""
-    filtered = [e for e in entries if view.matches(e)] if _filters(view) else list(entries)
-    key = view.sort.lstrip("-+")
-    desc = view.sort.startswith("-")
+def sort_entries(entries: list[Entry], sort: str) -> list[Entry]:
+    """All entries in the order `sort` asks for; rows without a value go last either way."""
+    key = sort.lstrip("-+")
+    desc = sort.startswith("-")
     if key == "id":
         # Entries arrive sorted by id, newest first.
-        if not desc:
-            filtered.reverse()
-        return filtered
-    present = [e for e in filtered if e.row[key] is not None]
-    missing = [e for e in filtered if e.row[key] is None]
+        return list(entries) if desc else entries[::-1]
+    present = [e for e in entries if e.row[key] is not None]
+    missing = [e for e in entries if e.row[key] is None]
     if key in ("theme", "title"):
         present.sort(key=lambda e: str(e.row[key]).lower(), reverse=desc)
     else:
         present.sort(key=lambda e: e.row[key], reverse=desc)
-    return present + missing  # rows without a value go last either way
+    return present + missing
+
+
+def select(entries: list[Entry], view: View, presorted: list[Entry] | None = None) -> list[Entry]:
+    """The entries the view shows, in its order (entries arrive newest first).
+
+    presorted, when given, is `sort_entries(entries, view.sort)` from a cache: filtering keeps
+    order, so a cached sort serves every filter.
+    """
+    ordered = presorted if presorted is not None else sort_entries(entries, view.sort)
+    if not _filters(view):
+        return ordered
+    return [e for e in ordered if view.matches(e)]
 
 
 def _filters(view: View) -> bool:

@@ -16,12 +16,13 @@ Both report what changed to a listener (the live stream), whoever triggered them
 from __future__ import annotations
 
 import datetime as _dt
+import json
 import os
 import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable, Iterator
 
 from runner import store
 
@@ -42,6 +43,12 @@ ROW_FIELDS: tuple[str, ...] = (
     "artwork_url", "has_loop", "has_final", "error",
 )
 MAX_ERROR_CHARS = 300
+# Fields with a handful of values, shared across rows instead of copied per row.
+_ENUM_FIELDS = frozenset({"status", "season", "atmosphere", "provider", "privacy", "current_step", "upload_status"})
+MAX_STATES_KEPT = 200   # per refresh, for the live stream's step details
+MAX_STATE_BYTES = 8 * 1024 * 1024   # a bigger state.json is not one the runner wrote
+PREFETCH_FROM = 64
+PREFETCH_BATCH = 512
 
 
 def _intern(v: Any) -> Any:
@@ -83,13 +90,26 @@ def time_from_id(session_id: str) -> str | None:
     return store.iso(t)
 
 
+def _naive(text: Any) -> _dt.datetime | None:
+    # The runner's own format ("2026-11-21T03:15:04.210Z", always UTC) parses on a fast path.
+    if isinstance(text, str) and len(text) == 24 and text[23] == "Z":
+        try:
+            return _dt.datetime.fromisoformat(text[:23])
+        except ValueError:
+            return None
+    t = store.parse_iso(text)
+    if t is None:
+        return None
+    return t.astimezone(_dt.timezone.utc).replace(tzinfo=None) if t.tzinfo else t
+
+
 def step_seconds(step: Any) -> float | None:
     if not isinstance(step, dict):
         return None
-    a, b = store.parse_iso(step.get("started_at")), store.parse_iso(step.get("finished_at"))
+    a, b = _naive(step.get("started_at")), _naive(step.get("finished_at"))
     if a is None or b is None:
         return None
-    return max(0.0, (b - a).total_seconds())
+    return round(max(0.0, (b - a).total_seconds()), 3)
 
 
 def _num(v: Any) -> float | int | None:
@@ -199,7 +219,7 @@ def build_entry(session_id: str, key: tuple[int, int, int] | None, state: dict[s
     for k, v in row.items():
         if not (v is None or isinstance(v, (str, int, float, bool))):
             row[k] = None
-        elif isinstance(v, str):
+        elif k in _ENUM_FIELDS:
             row[k] = _intern(v)
     step_s = tuple(step_seconds(steps.get(n)) if (steps.get(n) or {}).get("status") == "done" else None
                    for n in store.STEPS)
@@ -247,6 +267,8 @@ class SessionIndex:
         self._ordered: list[Entry] = []
         self._order_gen = -1
         self._populated = False
+        # Sessions worth a look on every quick sweep: in motion, or unreadable for now.
+        self._watch: set[str] = set()
 
     # ------------------------------------------------------------------ reading
 
@@ -259,15 +281,18 @@ class SessionIndex:
 
     def entries(self) -> list[Entry]:
         """All entries, newest first (ids begin with their UTC start time). Do not mutate."""
-        ordered = self._ordered
-        if self._order_gen != self.generation:
+        return self.snapshot()[0]
+
+    def snapshot(self) -> tuple[list[Entry], int]:
+        """(entries newest first, the generation they belong to), consistent with each other."""
+        ordered, gen = self._ordered, self._order_gen
+        if gen != self.generation:
             with self._lock:
                 if self._order_gen != self.generation:
-                    ordered = sorted(self._entries.values(), key=lambda e: e.id, reverse=True)
-                    self._ordered, self._order_gen = ordered, self.generation
-                else:
-                    ordered = self._ordered
-        return ordered
+                    self._ordered = sorted(self._entries.values(), key=lambda e: e.id, reverse=True)
+                    self._order_gen = self.generation
+                ordered, gen = self._ordered, self._order_gen
+        return ordered, gen
 
     def get(self, session_id: str) -> Entry | None:
         return self._entries.get(session_id)
@@ -303,36 +328,112 @@ class SessionIndex:
             self._dir_key = dir_key
             for gone in [sid for sid in entries if sid not in names]:
                 del entries[gone]
+                self._watch.discard(gone)
                 changes.append(Change("removed", gone, None, None))
         if full:
-            candidates = names or set()
+            candidates: Iterable[str] = names or ()
         else:
-            candidates = {sid for sid, e in entries.items()
-                          if e.raw_status == UNREADABLE or (e.live is not None and e.row["status"] in MOVING)}
+            candidates = set(self._watch)
             if names is not None:
-                candidates |= names - set(entries)
+                candidates |= names - entries.keys()
         sep = os.sep
+        stale: list[tuple[str, tuple[int, int, int] | None]] = []
         for sid in candidates:
             key = _stat_key(self._dir + sep + sid + sep + "state.json")
             old = entries.get(sid)
-            if old is not None and key is not None and old.key == key:
+            if old is not None and old.key == key and (key is not None or old.raw_status == UNREADABLE):
                 continue
-            if old is not None and key is None and old.raw_status == UNREADABLE:
-                continue
-            state = store.read_state(self.root, sid) if key is not None else None
-            entry = build_entry(sid, key, state, now, self.redactor)
+            stale.append((sid, key))
+        for sid, key, data in _read_all(self._dir, stale):
+            state = parse_state(data) if data is not None else None
+            old = entries.get(sid)
             if old is not None and state is None and old.raw_status == UNREADABLE:
                 old.key = key  # still unreadable: nothing a reader would notice changed
                 continue
+            entry = build_entry(sid, key, state, now, self.redactor)
             entries[sid] = entry
-            changes.append(Change("changed", sid, entry, state))
+            if entry.raw_status == UNREADABLE or entry.live is not None:
+                self._watch.add(sid)
+            else:
+                self._watch.discard(sid)
+            # Keep the parsed state only for a listener that will use it, and only for a
+            # few: holding ten thousand parsed states at once would set the peak memory.
+            keep = state if self._populated and len(changes) < MAX_STATES_KEPT else None
+            changes.append(Change("changed", sid, entry, keep))
         # Time alone can turn a running session into an interrupted one (its runner died).
         reread = {c.session_id for c in changes}
-        for sid, e in entries.items():
-            if e.live is None or sid in reread or e.row["status"] not in MOVING:
+        for sid in list(self._watch):
+            e = entries.get(sid)
+            if e is None or e.live is None or sid in reread:
+                continue
+            if e.row["status"] not in MOVING:
+                self._watch.discard(sid)   # its runner is gone; a full sweep notices a resume
                 continue
             status = effective(e.live, now)
             if status != e.row["status"]:
                 e.row = {**e.row, "status": _intern(status)}
                 changes.append(Change("changed", sid, e, None))
         return changes
+
+
+def parse_state(data: bytes) -> dict[str, Any] | None:
+    """store.read_state's answer for these bytes: the state, or None if unreadable."""
+    try:
+        state = json.loads(data)
+    except ValueError:
+        return None
+    return state if _looks_like_state(state) else None
+
+
+def _looks_like_state(state: Any) -> bool:
+    # The same shape check as store.read_state (a test keeps the two in step).
+    return (
+        isinstance(state, dict)
+        and isinstance(state.get("id"), str)
+        and state.get("status") in store.SESSION_STATUSES
+        and isinstance(state.get("steps"), dict)
+        and isinstance(state.get("params"), dict)
+        and isinstance(state.get("cost"), dict)
+    )
+
+
+def _read_file(path: str) -> bytes | None:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(MAX_STATE_BYTES + 1)
+    except OSError:
+        return None
+
+
+def _prefetch(paths: list[str]) -> None:
+    """Ask the kernel to start reading these files now (readahead without threads)."""
+    for path in paths:
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_WILLNEED)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+
+
+def _read_all(folder: str, items: list[tuple[str, Any]]) -> Iterator[tuple[str, Any, bytes | None]]:
+    """(id, key, bytes of state.json) for each item, in order.
+
+    On a cold start the files are not in the page cache and one read at a time waits on the
+    disk for each. So the kernel is told one batch ahead which files come next (WILLNEED);
+    its readahead then overlaps with our parsing. Threads would fight the parser for the GIL.
+    """
+    sep = os.sep
+    paths = [folder + sep + sid + sep + "state.json" for sid, _ in items]
+    ahead = len(items) >= PREFETCH_FROM and hasattr(os, "posix_fadvise")
+    if ahead:
+        _prefetch(paths[:PREFETCH_BATCH])
+    for i, ((sid, key), path) in enumerate(zip(items, paths)):
+        if ahead and i % PREFETCH_BATCH == 0:
+            _prefetch(paths[i + PREFETCH_BATCH: i + 2 * PREFETCH_BATCH])
+        data = _read_file(path)
+        yield sid, key, data if data is None or len(data) <= MAX_STATE_BYTES else None

@@ -49,6 +49,9 @@ _NAMED_VALUE = (
     r"(?:(?:bearer|basic|key)\s+)?)|\b(?:bearer|basic)\s+)"
     r"(?P<value>(?!\[redacted\])[A-Za-z0-9._~+/=:-]{8,})"
 )
+# The shortest unbroken run of token characters any key shape contains ("eyJ" + 8 in a JWT).
+_RUN_RE = re.compile(r"[A-Za-z0-9_-]{11,}")
+_SCHEME_RE = re.compile(r"(?i)\b(?:bearer|basic)\s")
 # Dict keys whose values are secrets whatever they look like.
 _SECRET_FIELD_RE = re.compile(
     r"(?i)(^|[_-])(api[_-]?key|key|token|secret|password|passwd|authorization|credentials?)$"
@@ -75,23 +78,30 @@ class Redactor:
             {v for k, v in env.items() if is_secret_env_name(k) and v and len(v) >= MIN_SECRET_VALUE_CHARS},
             key=len, reverse=True,  # longest first, so a secret containing another goes whole
         )
-        parts = [re.escape(s) for s in secrets] + _KEY_SHAPES
-        self._secret_re = re.compile("|".join(f"(?:{p})" for p in parts))
+        self._secrets = tuple(secrets)
+        self._secrets_re = re.compile("|".join(re.escape(s) for s in secrets)) if secrets else None
+        self._shapes_re = re.compile("|".join(f"(?:{p})" for p in _KEY_SHAPES))
         self._named_re = re.compile(_NAMED_VALUE)
         home = home.rstrip("/")
         # "/" or "" as home would turn every absolute path into "~..."; a home must be a real
         # folder path to be worth hiding. The lookahead keeps "/root" from matching "/rootfs".
-        self._home_re = (
-            re.compile(re.escape(home) + r"(?![A-Za-z0-9_.-])") if home.count("/") >= 1 and len(home) > 1 else None
-        )
+        self._home = home if home.count("/") >= 1 and len(home) > 1 else None
+        self._home_re = re.compile(re.escape(home) + r"(?![A-Za-z0-9_.-])") if self._home else None
 
     def text(self, value: str) -> str:
+        # Cheap tests first: most strings (themes, titles, step names) hold no candidate at
+        # all, and ten thousand rows are redacted on a cold start.
         if not value:
             return value
-        out = self._secret_re.sub(REDACTED, value)
-        out = self._named_re.sub(lambda m: m.group("name") + REDACTED, out)
-        if self._home_re is not None:
-            out = self._home_re.sub("~", out)
+        out = value
+        if self._secrets_re is not None and any(s in out for s in self._secrets):
+            out = self._secrets_re.sub(REDACTED, out)
+        if _RUN_RE.search(out):          # every key shape holds a run this long
+            out = self._shapes_re.sub(REDACTED, out)
+        if "=" in out or ":" in out or _SCHEME_RE.search(out):
+            out = self._named_re.sub(lambda m: m.group("name") + REDACTED, out)
+        if self._home is not None and self._home in out:
+            out = self._home_re.sub("~", out)  # type: ignore[union-attr]
         return out
 
     def value(self, obj: Any, _field: str | None = None) -> Any:

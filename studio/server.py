@@ -47,6 +47,9 @@ class StudioServer(ThreadingHTTPServer):
 
 class StudioHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes; with Nagle's algorithm and the client's
+    # delayed ACK that costs 40 ms a response.
+    disable_nagle_algorithm = True
     server_version = "BadgerStudio"
     sys_version = ""
     # A client that stops reading (or never finishes its request) times out instead of
