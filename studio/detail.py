@@ -183,7 +183,10 @@ def session_detail(root: Path, session_id: str, now: _dt.datetime, redactor: Red
     }
     steps = compact_steps(state, redactor)
     for s in steps:
-        s["outputs"] = redactor.value(_outputs(state, s["name"]))
+        # A checkpoint is the runner's private bookmark; an upload's holds a resumable URI
+        # that lets anyone holding it write to the video, so it never leaves the server.
+        outputs = {k: v for k, v in _outputs(state, s["name"]).items() if k != "checkpoint"}
+        s["outputs"] = redactor.value(outputs)
     yt = state.get("youtube") if isinstance(state.get("youtube"), dict) else None
     return {
         **base,

@@ -210,7 +210,7 @@ class LogReader:
             fh = open(self.path, "rb")
         except OSError:
             return {"lines": [], "size": 0, "start": 0, "end": 0, "has_more_before": False,
-                    "truncated": False, "rotated": False}
+                    "has_more_after": False, "truncated": False, "rotated": False}
         # Below one block plus one line a scan could end before showing a single line.
         scan_budget = max(scan_budget, 2 * BLOCK + MAX_LINE)
         with fh:

@@ -331,3 +331,13 @@ def test_the_origin_check_alone_refuses_cross_site_fetch_metadata():
     assert not g.origin_ok(Headers({"Origin": ORIGIN, "Sec-Fetch-Site": "same-site"}))
     assert not g.origin_ok(Headers({}))
     assert not g.token_ok(Headers({"X-Studio-Token": "tok2"})) and g.token_ok(Headers({"X-Studio-Token": "tok"}))
+
+
+def test_an_upload_checkpoint_with_its_resumable_uri_never_reaches_the_page(root):
+    state = make_session(root, sid(1), status="interrupted", steps_done=6)
+    state["steps"]["upload"]["outputs"] = {"checkpoint": {"uri": "https://www.googleapis.com/upload/youtube/v3/"
+                                                                 "videos?uploadType=resumable&upload_id=ABCsecret",
+                                                          "offset": 8388608}}
+    store.atomic_write_json(store.session_dir(root, sid(1)) / "state.json", state)
+    body = body_bytes(call(make_app(root), "GET", f"/api/sessions/{sid(1)}")).decode()
+    assert "upload_id" not in body and "ABCsecret" not in body

@@ -307,3 +307,16 @@ def test_rows_agree_with_the_format_modules_own_summary(root):
 
 def test_api_answers_are_never_cached(root):
     assert call(make_app(root), "GET", "/api/sessions").header("Cache-Control") == "no-store"
+
+
+@pytest.mark.parametrize("content", [b"", b"{", b"[]", b'{"id": 1}', b'{"id": "x", "status": "odd", "steps": {}, '
+                                     b'"params": {}, "cost": {}}', b'{"id": "x", "status": "running", "steps": [], '
+                                     b'"params": {}, "cost": {}}', b"\xff\xfe", b"null"])
+def test_the_index_reads_a_state_exactly_when_the_format_module_does(root, content):
+    from studio.reader import parse_state
+    make_session(root, sid(1))
+    path = store.session_dir(root, sid(1)) / "state.json"
+    good = path.read_bytes()
+    assert (parse_state(good) is None) == (store.read_state(root, sid(1)) is None)
+    path.write_bytes(content)
+    assert (parse_state(content) is None) == (store.read_state(root, sid(1)) is None)
