@@ -105,10 +105,11 @@ class Watcher:
         self._initialised = True
 
     def _follow_log(self) -> None:
-        size = self.logs.size()
         if self._log_offset is None:
-            self._log_offset = size if not self._initialised else 0
+            # Start at the end of the last complete line: one being written now is news.
+            self._log_offset = self.logs.page(limit=1)["end"]
             return
+        size = self.logs.size()
         if size < self._log_offset:
             self._log_offset = 0          # truncated or rotated
         if size - self._log_offset > MAX_LOG_CATCHUP:

@@ -123,8 +123,7 @@ def test_the_run_limit_is_configurable(root, tmp_path):
 def test_a_run_started_elsewhere_counts_against_the_limit(root, tmp_path):
     make_session(root, sid(1), status="running", steps_done=2, pid=os.getpid(),
                  heartbeat=store.utc_now())
-    app = launcher_app(root, tmp_path)
-    app.now = store.utc_now
+    app = launcher_app(root, tmp_path, now=store.utc_now)
     resp = launch(app)
     assert resp.status == 409 and sid(1) in resp.json()["error"]
 
@@ -234,8 +233,7 @@ def test_the_launcher_spawns_a_short_real_local_run_to_completion(root):
     """The real `python -m runner run` through the studio, on a real socket, to the end."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FAL_", "ELEVENLABS_", "YOUTUBE_"))}
     env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
-    app = make_app(root, launcher_options={"env": env, "first_line_timeout": 60.0})
-    app.now = store.utc_now
+    app = make_app(root, launcher_options={"env": env, "first_line_timeout": 60.0}, now=store.utc_now)
     with serving(app) as (_, port):
         h = {"Origin": f"http://127.0.0.1:{port}", "Content-Type": "application/json", "X-Studio-Token": app.token}
         status, _, body = fetch(port, "POST", "/api/launch", headers=h, body=json.dumps(

@@ -135,12 +135,13 @@ def make_app(root: Path, tmp: Path | None = None, **options: Any) -> App:
     static = make_static((tmp or root) / "static-under-test")
     launcher_options = options.pop("launcher_options", None)
     command = options.pop("command", None)
+    now = options.pop("now", lambda: NOW)
     config = Config(root=root, static_dir=static, port=PORT, quick_interval=0.0, full_interval=0.0,
                     **options)
     kw: dict[str, Any] = {}
     if command is not None:
         kw["command"] = command
-    return App(config, now=lambda: NOW, env=ENV, home=HOME, token="t0ken-for-tests",
+    return App(config, now=now, env=ENV, home=HOME, token="t0ken-for-tests",
                launcher_options=launcher_options, **kw)
 
 
