@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import threading
-from typing import Any, Callable
+from typing import Callable
 
 from runner import store
 

@@ -8,7 +8,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 
 from helpers import REPO
 from studio.__main__ import main
