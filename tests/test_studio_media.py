@@ -110,3 +110,13 @@ def test_a_missing_index_is_404_not_a_crash(root, tmp_path):
     app = make_app(root, tmp_path)
     (app.config.static_dir / "index.html").unlink()
     assert call(app, "GET", "/").status == 404
+
+
+def test_a_session_whose_theme_sounds_secret_still_serves_its_media(root):
+    sid_secret = "20261121-031500-secret-token-garden"
+    make_session(root, sid_secret, theme="secret token garden")
+    (store.session_dir(root, sid_secret) / "artwork.png").write_bytes(b"PNG")
+    app = make_app(root)
+    row = call(app, "GET", "/api/sessions").json()["items"][0]
+    assert row["artwork_url"] == f"/media/{sid_secret}/artwork.png"
+    assert body_bytes(call(app, "GET", row["artwork_url"])) == b"PNG"
