@@ -199,16 +199,25 @@ def test_downloads_check_https_size_and_magic_bytes(tmp_path, fast):
         download.check_bytes(tiny, "image")
 
 
-def test_the_motion_clip_is_made_from_the_uploaded_cover_and_looped(tmp_path, fal_fake, fast):
-    motion = pytest.importorskip("runner.media.motion")
-    if not hasattr(motion, "loop_from_clip"):
-        pytest.skip("runner.media.motion.loop_from_clip has not landed yet")
+def test_the_motion_clip_is_made_from_the_uploaded_cover_and_looped(tmp_path, fal_fake, fast, monkeypatch):
+    from runner.media import motion
+
+    looped = []
+
+    async def loop_from_clip(clip, out_mp4, *, on_progress=None):  # the media engine's part, tested there
+        looped.append(Path(clip).read_bytes())
+        Path(out_mp4).write_bytes(b"loop")
+        return {"file": out_mp4, "seconds": 4.0, "fps": 24}
+
+    monkeypatch.setattr(motion, "loop_from_clip", loop_from_clip)
     ctx = FakeCtx(tmp_path)
     cover = tmp_path / "artwork.png"
     asyncio.run(fal.fit_cover(assets().media["art.png"], cover))
     meta = asyncio.run(fal.FalMotion(fal_env(fal_fake), policy=fast.policy).make_loop(ctx, cover, tmp_path / "loop.mp4"))
 
-    assert (tmp_path / "loop.mp4").stat().st_size > 0 and meta["provider"] == "fal"
+    assert meta["provider"] == "fal" and meta["seconds"] == 4.0
+    assert looped == [assets().media["clip.mp4"].read_bytes()]  # the paid clip, as downloaded
+    assert (tmp_path / "motion-clip.mp4").read_bytes() == looped[0]  # kept beside the loop
     assert fal_fake.uploads == [cover.read_bytes()]  # the cover went up to fal's storage
     [sent] = fal_fake.submits(APPS["video"])
     assert sent["image_url"].endswith("/media/upload-1.png") and sent["duration"] == "5"
