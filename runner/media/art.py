@@ -20,7 +20,9 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import weather as wx
+from . import memory, weather as wx
+
+memory.tune()
 from .paint import (Box, Layer, blur, circle, coverage, ellipse, hex_rgb, mix, over, polygon, rbox,
                     segment, smooth_union, smoothstep, value_noise)
 
@@ -73,6 +75,7 @@ class Scene:
     lights: list[tuple[float, float, np.ndarray, float]]  # twinkling points: x, y, colour, size
     seed: int
     weather: str
+    active_box: Box | None = None      # where anything moves (None: the window, lamp and desk)
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -1023,8 +1026,8 @@ def to_u8(img: np.ndarray) -> np.ndarray:
 
 # ----------------------------------------------------------------------------- files
 
-def write_png(path: Path, rgb: np.ndarray, level: int = 6) -> None:
-    """PNG with the standard library: 'up' filter rows, zlib, three chunks."""
+def write_png(path: Path, rgb: np.ndarray, level: int = 6, text: dict[str, str] | None = None) -> None:
+    """PNG with the standard library: 'up' filter rows, zlib, and optional tEXt notes."""
     h, w, _ = rgb.shape
     raw = rgb.astype(np.uint8)
     up = np.empty((h, 1 + w * 3), np.uint8)
@@ -1037,16 +1040,56 @@ def write_png(path: Path, rgb: np.ndarray, level: int = 6) -> None:
     def chunk(tag: bytes, body: bytes) -> bytes:
         return struct.pack(">I", len(body)) + tag + body + struct.pack(">I", zlib.crc32(tag + body) & 0xFFFFFFFF)
 
+    notes = b"".join(chunk(b"tEXt", k.encode("latin-1") + b"\0" + v.encode("latin-1"))
+                     for k, v in (text or {}).items())
     png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
-           + chunk(b"IDAT", data) + chunk(b"IEND", b""))
+           + notes + chunk(b"IDAT", data) + chunk(b"IEND", b""))
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_bytes(png)
     tmp.replace(path)
 
 
+MODEL = "procedural-v1"
+
+
+def scene_key(variation: dict[str, Any]) -> str:
+    """What identifies a painted scene; stored in the PNG so the motion step can tell that an
+    artwork is one this painter made (and can rebuild its layers) rather than a paid one."""
+    import hashlib  # noqa: PLC0415
+    import json  # noqa: PLC0415
+
+    parts = {k: variation.get(k) for k in ("seed", "palette", "scene", "pose", "weather")}
+    blob = json.dumps([MODEL, parts], sort_keys=True).encode()
+    return hashlib.sha256(blob).hexdigest()[:24]
+
+
+def read_png_text(path: Path) -> dict[str, str]:
+    """The tEXt notes of a PNG (empty for anything else)."""
+    out: dict[str, str] = {}
+    try:
+        with open(path, "rb") as fh:
+            if fh.read(8) != b"\x89PNG\r\n\x1a\n":
+                return out
+            while True:
+                head = fh.read(8)
+                if len(head) < 8:
+                    return out
+                n, tag = struct.unpack(">I", head[:4])[0], head[4:]
+                if tag == b"IDAT" or tag == b"IEND":
+                    return out
+                body = fh.read(n)
+                fh.read(4)
+                if tag == b"tEXt" and b"\0" in body:
+                    k, v = body.split(b"\0", 1)
+                    out[k.decode("latin-1")] = v.decode("latin-1")
+    except OSError:
+        return out
+
+
 def make_artwork(variation: dict[str, Any], out_png: Path) -> Scene:
     scene = build_scene(variation)
-    write_png(Path(out_png), scene.still)
+    write_png(Path(out_png), scene.still, text={"Software": f"badger-tape {MODEL}",
+                                                 "Scene": scene_key(variation)})
     return scene
 
 

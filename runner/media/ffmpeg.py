@@ -194,6 +194,24 @@ async def _kill(proc: asyncio.subprocess.Process) -> None:
             pass
 
 
+async def run_capture(args: list[str]) -> bytes:
+    """Run ffmpeg writing its output to pipe:1; return those bytes (small outputs only)."""
+    argv = _base_args(ffmpeg_exe(), False) + [str(a) for a in args]
+    proc = await asyncio.create_subprocess_exec(
+        *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE)
+    try:
+        out, err_b = await proc.communicate()
+    except BaseException:
+        await _kill(proc)
+        raise
+    err = err_b.decode("utf-8", "replace")
+    if proc.returncode != 0:
+        raise FFmpegError(f"ffmpeg failed (exit {proc.returncode}): {summarize_stderr(err)}",
+                          returncode=proc.returncode, stderr=err, args=argv)
+    return out
+
+
 class Pipe:
     """An ffmpeg process fed through stdin (raw frames or samples made in numpy).
 

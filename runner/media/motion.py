@@ -21,7 +21,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import art, ffmpeg
+from . import art, ffmpeg, memory
 from . import weather as wx
 from .paint import Layer, coverage, ellipse, rbox, segment
 
@@ -29,7 +29,7 @@ FPS = 24
 LOOP_SECONDS = 8.0
 FRAMES = int(FPS * LOOP_SECONDS)
 W, H = art.W, art.H
-CRF = 20
+CRF = 23
 PRESET = "veryfast"
 
 # BT.709, limited range: what H.264 players assume for HD.
@@ -165,8 +165,11 @@ class LoopBuilder:
         gx0, gy0, gx1, gy1 = scene.glass_box
         lx, ly = scene.lamp_xy
         # The active box: everything that moves lives inside it.
-        self.ax0, self.ay0 = _even(gx0), _even(gy0)
-        self.ax1, self.ay1 = min(W, _even(lx + 430)), min(H, _even(art.DESK_Y + 120))
+        if scene.active_box is not None:
+            self.ax0, self.ay0, self.ax1, self.ay1 = (_even(v) for v in scene.active_box)
+        else:
+            self.ax0, self.ay0 = _even(gx0), _even(gy0)
+            self.ax1, self.ay1 = min(W, _even(lx + 430)), min(H, _even(art.DESK_Y + 120))
         a = (slice(self.ay0, self.ay1), slice(self.ax0, self.ax1))
         ah = (slice(self.ay0 // 2, self.ay1 // 2), slice(self.ax0 // 2, self.ax1 // 2))
         self.by, self.bu, self.bv = by[a].copy(), bu[ah].copy(), bv[ah].copy()
@@ -182,6 +185,8 @@ class LoopBuilder:
         lc = scene.lamp_contrib
         cy = lc @ (KY * 219.0)
         mask = np.abs(cy) * 0.14 > 0.35
+        if not mask.any():
+            mask[:2, :2] = True
         rows, cols = np.where(mask.any(1))[0], np.where(mask.any(0))[0]
         ly0, ly1 = _even(rows[0] + lb[1]), min(self.ay1, _even(rows[-1] + lb[1] + 2))
         lx0, lx1 = max(self.ax0, _even(cols[0] + lb[0])), min(self.ax1, _even(cols[-1] + lb[0] + 2))
@@ -243,7 +248,7 @@ class LoopBuilder:
         gy, gx = self.g_off
         y[gy:gy + p.shape[0], gx:gx + p.shape[1]] += p * self.rain_y
         # Lamp.
-        f = flicker(t)
+        f = flicker(t) if self.lamp_y.size > 4 else 0.0
         if f:
             oy, ox = self.lamp_off
             h, w = self.lamp_y.shape
@@ -359,6 +364,8 @@ async def make_loop(scene: art.Scene, out_mp4: Path, *, frames: int = FRAMES, fp
         tmp.replace(out_mp4)
     finally:
         tmp.unlink(missing_ok=True)
+        del builder
+        memory.trim()
     if on_progress is not None:
         on_progress(100.0)
     return {"file": out_mp4, "seconds": frames / fps, "fps": fps, "frames": frames}
@@ -383,16 +390,19 @@ async def loop_from_image(image: Path, out_mp4: Path, *, weather: str = "rain", 
                                     f"scale={W}:{H}:force_original_aspect_ratio=increase,crop={W}:{H}",
                                     "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"])
     rgb = np.frombuffer(raw, np.uint8).reshape(H, W, 3).astype(np.float32) / 255.0
-    precip = wx.make_layers("snow" if weather == "snow" else "rain", W, H, seed)
+    # Two light layers of weather, nothing else: the picture's own light is unknown.
+    precip = wx.make_layers("snow" if weather == "snow" else "rain", W, H, seed)[:2]
     for layer in precip:
-        layer.tex *= 0.55
+        layer.tex *= 0.5
+    none = np.zeros((2, 2, 3), np.float32)
     scene = art.Scene(still=np.empty(0), base=rgb, glass_box=(0, 0, W, H),
                       rain_gain=np.full((H, W), 1.0, np.float32),
                       rain_color=np.array([0.8, 0.85, 0.95], np.float32), precip=precip,
-                      lamp_box=(0, 0, W, H), lamp_contrib=rgb * 0.25, lamp_xy=(W * 0.75, H * 0.45),
+                      lamp_box=(0, 0, 2, 2), lamp_contrib=none, lamp_xy=(0.0, 0.0),
                       lamp_color=np.array([1.0, 0.8, 0.55], np.float32), tail=None, blink=None,
                       tint=np.zeros(3, np.float32), accent=np.array([1.0, 0.8, 0.6], np.float32),
-                      cup_xy=(0.0, 0.0), steam_xy=None, notes=False, lights=[], seed=seed, weather=weather)
+                      cup_xy=(0.0, 0.0), steam_xy=None, notes=False, lights=[], seed=seed, weather=weather,
+                      active_box=(0, 0, W, H))
     return await make_loop(scene, out_mp4, on_progress=on_progress)
 
 

@@ -20,7 +20,9 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import wav
+from . import memory, wav
+
+memory.tune()
 
 SR = wav.RATE
 CHUNK = 1 << 17  # 2.7 s of audio per render chunk
@@ -394,9 +396,10 @@ class TrackDesigner:
         # Instruments differ wildly in level (a pad sustains, a pluck dies away); measure a
         # reference sound of each and scale it to its place in the mix.
         self.chord_gain = self.lead_gain = self.bass_gain = 1.0
-        ref_chord = self.chord(0, 3.9)
+        ref_chord = self.chord(0, 3.9).astype(np.float32)
         self.chord_gain = _calibrate(ref_chord[:int(self.bar * SR)], CHORD_RMS)
-        ref_chord *= self.chord_gain  # the cached reference chord is reused, scaled in place
+        self._chord_cache[(0, round(3.9 * 4))] = (ref_chord * self.chord_gain).astype(np.float16)
+        del ref_chord
         ref = self._degree_to_midi(len(SCALES[self.mode]) + 1)
         self.lead_gain = _calibrate(self.lead(ref, 1.0)[:int(self.beat * SR)], LEAD_RMS)
         self._lead_cache.clear()
@@ -428,6 +431,9 @@ class TrackDesigner:
         out[:n] += dry * (1 - self.wet)
         out[:len(wet)] += wet * self.wet * 0.5
         out *= self.chord_gain
+        # Half precision in the cache: a chord sits ~20 dB under full scale, so the rounding
+        # noise lands near -85 dBFS, under the vinyl hiss, and the cache takes half the memory.
+        out = out.astype(np.float16)
         self._chord_cache[key] = out
         return out
 
@@ -657,6 +663,8 @@ class Renderer:
             b = min(end, e.start + len(e.data))
             if b > a:
                 seg = e.data[a - e.start:b - e.start]
+                if seg.dtype != np.float32:
+                    seg = seg.astype(np.float32)
                 if e.bus == "lead":
                     target = lead
                 elif seg.ndim == 2:
@@ -742,6 +750,7 @@ def render_track(spec: dict[str, Any], seconds: float, out_wav: Path,
     """Synthesise one track to out_wav (16-bit stereo 48 kHz); return what it is."""
     designer = TrackDesigner(spec, seconds)
     plan = designer.plan()
+    frames, info = plan.frames, plan.info
     r = Renderer(designer, plan, int(spec.get("seed", 1)))
     writer = wav.Writer(Path(out_wav), plan.frames, seed=int(spec.get("seed", 1)))
     try:
@@ -756,4 +765,7 @@ def render_track(spec: dict[str, Any], seconds: float, out_wav: Path,
     except BaseException:
         writer.abort()
         raise
-    return {"file": Path(out_wav), "seconds": plan.frames / SR, **plan.info}
+    finally:
+        del r, plan, designer
+        memory.trim()
+    return {"file": Path(out_wav), "seconds": frames / SR, **info}

@@ -14,7 +14,7 @@ import numpy as np
 
 @dataclass
 class PrecipLayer:
-    tex: np.ndarray        # (2h, 2w) float32 brightness, the tile repeated so any window is a view
+    tex: np.ndarray        # (2h, 2w) float16 brightness, the tile repeated so any window is a view
     h: int
     w: int
     cycles_y: int          # whole tile heights travelled per loop
@@ -93,13 +93,13 @@ def make_layers(weather: str, w: int, h: int, seed: int) -> list[PrecipLayer]:
         for i, (n, rad, br, cy, cx, sway) in enumerate(specs):
             tex = np.zeros((h, w), np.float32)
             _stamp_flakes(tex, rng, max(1, n), rad, br)
-            layers.append(PrecipLayer(np.tile(np.minimum(tex, 1.0), (2, 2)), h, w, cy, cx, sway,
-                                      1 + i, float(rng.random())))
+            layers.append(PrecipLayer(np.tile(np.minimum(tex, 1.0).astype(np.float16), (2, 2)), h, w, cy, cx,
+                                      sway, 1 + i, float(rng.random())))
     else:
         specs = [  # (count, length, brightness, fall cycles, width)
-            (int(900 * area), (14, 30), (0.05, 0.12), 5, 1.0),
-            (int(260 * area), (30, 60), (0.10, 0.22), 9, 1.0),
-            (int(50 * area), (60, 110), (0.16, 0.30), 14, 1.6),
+            (int(900 * area), (14, 30), (0.06, 0.15), 5, 1.0),
+            (int(260 * area), (30, 60), (0.13, 0.28), 9, 1.0),
+            (int(50 * area), (60, 110), (0.2, 0.38), 14, 1.6),
         ]
         for n, ln, br, cyc, width in specs:
             tex = np.zeros((h, w), np.float32)
@@ -107,12 +107,14 @@ def make_layers(weather: str, w: int, h: int, seed: int) -> list[PrecipLayer]:
             cx = int(round(cyc * h * 0.15 / w))
             slant = cx * w / (cyc * h)
             _stamp_streaks(tex, rng, max(1, n), ln, slant, br, width)
-            layers.append(PrecipLayer(np.tile(np.minimum(tex, 1.0), (2, 2)), h, w, cyc, cx, 0.0, 0, 0.0))
+            layers.append(PrecipLayer(np.tile(np.minimum(tex, 1.0).astype(np.float16), (2, 2)), h, w, cyc, cx,
+                                      0.0, 0, 0.0))
     return layers
 
 
 def composite(layers: list[PrecipLayer], t: float) -> np.ndarray:
-    out = layers[0].view(t).copy()
+    """All layers at loop phase t, as float32 (textures are kept in half precision)."""
+    out = layers[0].view(t).astype(np.float32)
     for layer in layers[1:]:
         out += layer.view(t)
     return out

@@ -1,0 +1,154 @@
+"""The keyless local providers: thin adapters from the provider protocols to runner/media.
+
+They cost nothing but still go through `ctx.spend`, so a local run writes the same ledger
+lines and takes the same code path as a paid one. The numpy work runs in worker threads
+so the event loop (heartbeat, progress, other branches) keeps moving.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Any
+
+from ..media import ambience as amb
+from ..media import art, memory, motion, music
+from .base import Call
+
+PROVIDER = "local"
+MODEL = "procedural-v1"
+
+# The artwork step hands its painted scene (with the layers the loop animates) straight to
+# the motion step that follows it, which saves painting it twice. One slot: a resumed run
+# simply paints again.
+_handoff: dict[str, Any] = {}
+
+
+class _Throttle:
+    """Progress callbacks from ffmpeg or a renderer, passed on at most every few percent."""
+
+    def __init__(self, ctx: Any, label: str, step: float = 10.0):
+        self.ctx, self.label, self.step, self.last = ctx, label, step, -step
+
+    def __call__(self, pct: float) -> None:
+        if pct - self.last >= self.step or (pct >= 100 and self.last < 100):
+            self.last = pct
+            self.ctx.progress(percent=round(pct, 1), label=f"{self.label} {pct:.0f}%")
+
+
+def _scene_params(v: dict[str, Any]) -> dict[str, Any]:
+    return {k: v.get(k) for k in ("seed", "palette_name", "scene", "pose", "weather")}
+
+
+class LocalArt:
+    name = PROVIDER
+
+    async def make_artwork(self, ctx: Any, out_png: Path) -> dict[str, Any]:
+        v = ctx.variation
+        out_png = Path(out_png)
+        call = Call(provider=PROVIDER, model=MODEL, asset="image", label="cover art (local painter)",
+                    params=_scene_params(v), estimate_usd=0.0, cacheable=False)
+
+        async def run() -> dict[str, Any]:
+            t0 = time.monotonic()
+            ctx.progress(percent=0, label="painting Porsuk")
+            await asyncio.to_thread(_paint, v, out_png)
+            thumb = out_png.with_name("thumbnail.jpg")
+            await asyncio.to_thread(art.make_thumbnail, out_png, thumb)
+            ctx.event("artwork_painted", f"Porsuk painted ({v.get('scene')}, {v.get('pose')}, {v.get('weather')})",
+                      seconds=round(time.monotonic() - t0, 2))
+            return {"provider": PROVIDER, "model": MODEL, "file": out_png, "thumbnail": thumb,
+                    "width": art.W, "height": art.H, "cost_usd": 0.0}
+
+        return await ctx.spend(call, run)
+
+
+def _paint(v: dict[str, Any], out_png: Path) -> None:
+    scene = art.make_artwork(v, out_png)
+    _handoff.clear()
+    _handoff[art.scene_key(v)] = scene
+    memory.trim()
+
+
+class LocalMotion:
+    name = PROVIDER
+
+    async def make_loop(self, ctx: Any, artwork: Path, out_mp4: Path) -> dict[str, Any]:
+        v = ctx.variation
+        artwork, out_mp4 = Path(artwork), Path(out_mp4)
+        params = {**_scene_params(v), "fps": motion.FPS, "seconds": motion.LOOP_SECONDS}
+        call = Call(provider=PROVIDER, model=MODEL, asset="video", label="motion loop (local)",
+                    params=params, estimate_usd=0.0, cacheable=False)
+
+        async def run() -> dict[str, Any]:
+            t0 = time.monotonic()
+            progress = _Throttle(ctx, "motion loop")
+            key = art.scene_key(v)
+            ours = art.read_png_text(artwork).get("Scene") == key
+            scene = _handoff.pop(key, None)
+            _handoff.clear()
+            if ours and scene is not None:
+                meta = await motion.make_loop(scene, out_mp4, on_progress=progress)
+            elif ours:
+                # Our own painting, from an earlier run: rebuild its layers and animate them.
+                meta = await motion.make_local_loop(v, out_mp4, on_progress=progress)
+            else:
+                # Someone else's picture: weather over the whole frame and a slow glow.
+                meta = await motion.loop_from_image(artwork, out_mp4, weather=str(v.get("weather", "rain")),
+                                                    seed=int(v.get("seed", 0)), on_progress=progress)
+            ctx.event("loop_encoded", f"{meta['seconds']:g} s loop at {meta['fps']} fps encoded",
+                      seconds=round(time.monotonic() - t0, 2), layered=ours)
+            return {"provider": PROVIDER, "model": MODEL, "file": out_mp4, "seconds": meta["seconds"],
+                    "fps": meta["fps"], "frames": meta["frames"], "cost_usd": 0.0}
+
+        return await ctx.spend(call, run)
+
+
+class LocalMusic:
+    name = PROVIDER
+    # Two tracks at once on two cores: synthesis is numpy-heavy but has Python-level gaps
+    # (event placement, chunk bookkeeping) that a second track fills.
+    concurrency = 2
+
+    async def make_track(self, ctx: Any, track: dict[str, Any], seconds: float, out_base: Path) -> dict[str, Any]:
+        out = Path(out_base).with_suffix(".wav")
+        spec = {k: track.get(k) for k in ("index", "seed", "key", "mode", "bpm", "mood", "title")}
+        call = Call(provider=PROVIDER, model=MODEL, asset="music",
+                    label=f"track {track.get('index')} \u201c{track.get('title')}\u201d (local)",
+                    params={**spec, "seconds": round(float(seconds), 3)}, estimate_usd=0.0, cacheable=False)
+
+        async def run() -> dict[str, Any]:
+            t0 = time.monotonic()
+            meta = await asyncio.to_thread(music.render_track, spec, float(seconds), out)
+            ctx.log("DEBUG", f"track {track.get('index')}: {meta.get('chords')} + {meta.get('lead')}, "
+                             f"{meta.get('key')} {meta.get('mode')} {meta.get('bpm'):g} bpm in "
+                             f"{time.monotonic() - t0:.1f} s")
+            return {"provider": PROVIDER, "model": MODEL, "file": out, "seconds": meta["seconds"],
+                    "instruments": {"chords": meta.get("chords"), "lead": meta.get("lead"), "bass": meta.get("bass")},
+                    "cost_usd": 0.0}
+
+        return await ctx.spend(call, run)
+
+
+class LocalAmbience:
+    name = PROVIDER
+
+    async def make_ambience(self, ctx: Any, atmosphere: str, out_base: Path) -> dict[str, Any]:
+        out = Path(out_base).with_suffix(".wav")
+        seed = int((ctx.variation or {}).get("seed", 0))
+        call = Call(provider=PROVIDER, model=MODEL, asset="ambience", label=f"{atmosphere} ambience (local)",
+                    params={"atmosphere": atmosphere, "seed": seed, "seconds": amb.LOOP_SECONDS},
+                    estimate_usd=0.0, cacheable=False)
+
+        async def run() -> dict[str, Any]:
+            meta = await asyncio.to_thread(amb.render_ambience, atmosphere, out, seed=seed)
+            return {"provider": PROVIDER, "model": MODEL, "file": out, "seconds": meta["seconds"],
+                    "loop": True, "cost_usd": 0.0}
+
+        return await ctx.spend(call, run)
+
+
+def local_providers() -> dict[str, Any]:
+    """The four keyless providers; the lead's registry adds the uploader."""
+    return {"art": LocalArt(), "motion": LocalMotion(), "music": LocalMusic(), "ambience": LocalAmbience()}

@@ -1,0 +1,118 @@
+"""The motion loop: encoded once to a loopable spec, seamless, and repeatable by stream copy."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from media_helpers import FFMPEG, ffprobe, make_clip, packets, run, ssim_frames, ssim_last_first, stream, variation
+from runner.media import art, ffmpeg, motion
+
+
+@pytest.fixture(scope="module")
+def loop(tmp_path_factory):
+    d = tmp_path_factory.mktemp("motion")
+    out = d / "loop.mp4"
+    seen: list[float] = []
+    meta = run(motion.make_loop(art.build_scene(variation(5, "autumn")), out, on_progress=seen.append))
+    return out, meta, seen
+
+
+def test_loop_is_h264_yuv420p_1080p_at_a_constant_frame_rate(loop):
+    path, meta, _ = loop
+    v = stream(ffprobe(path), "video")
+    assert (v["codec_name"], v["pix_fmt"], v["width"], v["height"]) == ("h264", "yuv420p", 1920, 1080)
+    assert v["r_frame_rate"] == v["avg_frame_rate"] == f"{motion.FPS}/1"
+    assert int(v["nb_frames"]) == motion.FRAMES == meta["frames"]
+    assert 6 <= meta["seconds"] <= 10
+    # Constant frame rate: every packet lasts exactly one frame.
+    durations = {round(float(p["duration_time"]), 6) for p in packets(path)}
+    assert durations == {round(1 / motion.FPS, 6)}
+
+
+def test_loop_has_no_b_frames_and_one_closed_gop(loop):
+    path, _, _ = loop
+    v = stream(ffprobe(path), "video")
+    assert v["has_b_frames"] == 0
+    keys = [i for i, p in enumerate(packets(path)) if "K" in p["flags"]]
+    assert keys == [0], "the only keyframe starts the loop, so every repeat starts on one"
+
+
+def test_last_frame_flows_into_the_first(loop):
+    path, _, _ = loop
+    assert ssim_last_first(path, motion.FRAMES) >= 0.97
+
+
+def test_the_loop_visibly_moves(loop):
+    path, _, _ = loop
+    # Halfway through, rain, glow and tail have all moved on.
+    assert ssim_frames(path, 0, motion.FRAMES // 2) < 0.995
+
+
+def test_progress_reaches_100(loop):
+    _, _, seen = loop
+    assert seen and seen[-1] == 100.0
+
+
+def test_the_loop_repeats_by_stream_copy(loop, tmp_path):
+    path, _, _ = loop
+    out = tmp_path / "thrice.mp4"
+    subprocess.run([FFMPEG, "-v", "error", "-stream_loop", "2", "-i", str(path), "-c:v", "copy", str(out)], check=True)
+    info = ffprobe(out)
+    v = stream(info, "video")
+    assert int(v["nb_frames"]) == 3 * motion.FRAMES
+    assert abs(float(info["format"]["duration"]) - 3 * motion.LOOP_SECONDS) < 0.05
+    # The repeats decode cleanly, one keyframe per loop.
+    keys = [i for i, p in enumerate(packets(out)) if "K" in p["flags"]]
+    assert keys == [0, motion.FRAMES, 2 * motion.FRAMES]
+    err = subprocess.run([FFMPEG, "-v", "error", "-i", str(out), "-f", "null", "-"], capture_output=True, text=True).stderr
+    assert err.strip() == ""
+
+
+def test_snow_loops_too(tmp_path):
+    """A shorter snowy loop (same code path, fewer frames) keeps its seam."""
+    out = tmp_path / "snow.mp4"
+    frames = 48
+    scene = art.build_scene(variation(9, "winter", pose="reading a paperback"))
+    run(motion.make_loop(scene, out, frames=frames))
+    assert ssim_last_first(out, frames) >= 0.97
+
+
+def test_a_paid_clip_is_crossfaded_into_a_loop(tmp_path):
+    clip = make_clip(tmp_path / "paid.mp4", 5, fps=30, size="1280x720")
+    out = tmp_path / "loop.mp4"
+    meta = run(motion.loop_from_clip(clip, out))
+    info = ffprobe(out)
+    v = stream(info, "video")
+    assert (v["codec_name"], v["pix_fmt"], v["width"], v["height"]) == ("h264", "yuv420p", 1920, 1080)
+    assert v["r_frame_rate"] == f"{motion.FPS}/1" and v["has_b_frames"] == 0
+    assert int(v["nb_frames"]) == meta["frames"] == 5 * motion.FPS - motion.FPS  # 1 s crossfade
+    keys = [i for i, p in enumerate(packets(out)) if "K" in p["flags"]]
+    assert keys == [0]
+    # The seam is as smooth as any neighbouring pair of frames in the middle.
+    seam = ssim_last_first(out, meta["frames"])
+    inner = ssim_frames(out, meta["frames"] // 2, meta["frames"] // 2 + 1)
+    assert seam >= inner - 0.02
+
+
+def test_a_corrupt_clip_fails_naming_the_file(tmp_path):
+    bad = tmp_path / "broken.mp4"
+    bad.write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"\x01" * 5000)
+    with pytest.raises(ffmpeg.MediaError) as err:
+        run(motion.loop_from_clip(bad, tmp_path / "out.mp4"))
+    assert str(bad) in str(err.value)
+    assert not (tmp_path / "out.mp4").exists()
+
+
+def test_any_image_gets_a_loop(tmp_path):
+    import numpy as np
+
+    png = tmp_path / "paid.png"
+    yy, xx = np.mgrid[0:720, 0:1280]
+    img = np.stack([40 + 60 * xx / 1280, 30 + 50 * yy / 720, 80 + 40 * np.sin(xx / 90.0)], axis=2)
+    art.write_png(png, img.astype(np.uint8))
+    out = tmp_path / "loop.mp4"
+    meta = run(motion.loop_from_image(png, out, weather="rain"))
+    assert meta["frames"] == motion.FRAMES
+    assert ssim_last_first(out, motion.FRAMES) >= 0.97
