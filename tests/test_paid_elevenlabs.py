@@ -59,9 +59,14 @@ def test_the_key_is_passed_explicitly_even_when_the_sdk_was_imported_first(tmp_p
 
 
 def test_importing_the_paid_providers_loads_no_sdk():
+    # A local run (and the registry choosing its providers) must never load a paid SDK.
     code = ("import sys\n"
-            "from runner.providers import fal, elevenlabs, youtube\n"
+            "from runner import store\n"
+            "from runner.providers import fal, elevenlabs, youtube, registry\n"
             "youtube.uploader_from_env({}).unavailable_reason()\n"
+            "registry.build(store.validate_params({'theme': 'x'}), {})\n"
+            "registry.build(store.validate_params({'theme': 'x', 'provider': 'fal'}), "
+            "{'FAL_KEY': 'k', 'ELEVENLABS_API_KEY': 'k'})\n"
             "loaded = [m for m in ('fal_client', 'elevenlabs', 'googleapiclient', 'google_auth_oauthlib') "
             "if m in sys.modules]\n"
             "print(loaded)\n")
