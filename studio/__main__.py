@@ -56,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         print(f"badger-studio: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
         return 2
+    app.warm_up()
     host = f"[{app.config.host}]" if ":" in app.config.host else app.config.host
     # The first line is the address, so scripts (and bench/studio.py) can read it.
     print(f"http://{host}:{app.config.port}/", flush=True)

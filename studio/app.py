@@ -111,6 +111,12 @@ class App:
         self.config.host, self.config.port = host, port
         self.guard = Guard(host, port, self.token)
 
+    def warm_up(self) -> threading.Thread:
+        """Index the sessions in the background now, so the first page need not wait for it."""
+        t = threading.Thread(target=self._fresh, name="studio-warm-up", daemon=True)
+        t.start()
+        return t
+
     def close(self) -> None:
         self.hub.close()
 

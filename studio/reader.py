@@ -258,7 +258,7 @@ class SessionIndex:
         self.full_interval = full_interval
         self.listener = listener
         self._dir = str(store.sessions_dir(root))
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()   # snapshot() may run inside a refresh's listener
         self._entries: dict[str, Entry] = {}
         self._dir_key: tuple[int, int] | None = None
         self._last_quick = float("-inf")
@@ -273,11 +273,18 @@ class SessionIndex:
     # ------------------------------------------------------------------ reading
 
     def ensure_fresh(self, now: _dt.datetime, mono: float) -> None:
-        """Refresh if the last sweeps are older than their intervals (requests call this)."""
-        if mono - self._last_full >= self.full_interval:
-            self.refresh(now, mono, full=True)
-        elif mono - self._last_quick >= self.quick_interval:
-            self.refresh(now, mono, full=False)
+        """Refresh if the last sweeps are older than their intervals (requests call this).
+
+        Decided again under the lock: requests that queued behind a long sweep (the cold
+        start) then find the index fresh instead of each sweeping once more.
+        """
+        if mono - self._last_quick < self.quick_interval and mono - self._last_full < self.full_interval:
+            return
+        with self._lock:
+            if mono - self._last_full >= self.full_interval:
+                self._refresh_held(now, mono, True)
+            elif mono - self._last_quick >= self.quick_interval:
+                self._refresh_held(now, mono, False)
 
     def entries(self) -> list[Entry]:
         """All entries, newest first (ids begin with their UTC start time). Do not mutate."""
@@ -301,17 +308,20 @@ class SessionIndex:
 
     def refresh(self, now: _dt.datetime, mono: float, full: bool = True) -> list[Change]:
         with self._lock:
-            changes = self._refresh_locked(now, full)
-            self._last_quick = mono
-            if full:
-                self._last_full = mono
-            if changes:
-                self.generation += 1
-            # The first sweep finds everything; that is the starting point, not news.
-            news = self._populated
-            self._populated = True
-            if changes and news and self.listener is not None:
-                self.listener(changes)
+            return self._refresh_held(now, mono, full)
+
+    def _refresh_held(self, now: _dt.datetime, mono: float, full: bool) -> list[Change]:
+        changes = self._refresh_locked(now, full)
+        self._last_quick = mono
+        if full:
+            self._last_full = mono
+        if changes:
+            self.generation += 1
+        # The first sweep finds everything; that is the starting point, not news.
+        news = self._populated
+        self._populated = True
+        if changes and news and self.listener is not None:
+            self.listener(changes)
         return changes
 
     def _refresh_locked(self, now: _dt.datetime, full: bool) -> list[Change]:
