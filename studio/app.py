@@ -279,11 +279,9 @@ class App:
             headers=[("Content-Disposition", f'attachment; filename="{self._export_name("json")}"')])
 
     def get_session(self, req: Request, m: re.Match[str]) -> Response:
-        try:
-            limit = int(req.arg("timeline_limit", str(DEFAULT_TIMELINE)) or DEFAULT_TIMELINE)
-        except ValueError:
-            return error(400, "timeline_limit must be a whole number")
-        limit = max(0, min(limit, MAX_TIMELINE))
+        limit = _int_arg(req, "timeline_limit", DEFAULT_TIMELINE, 0, MAX_TIMELINE)
+        if isinstance(limit, Response):
+            return limit
         detail = session_detail(self.root, m["id"], self.now(), self.redactor, timeline_limit=limit,
                                 include_progress=req.arg("progress") in ("1", "true"))
         if detail is None:
@@ -294,11 +292,12 @@ class App:
         sid = m["id"]
         if not store.session_dir(self.root, sid).is_dir():
             return error(404, "no such session")
-        try:
-            after = int(req.arg("after", "0") or 0)
-            limit = max(1, min(int(req.arg("limit", "1000") or 1000), MAX_TIMELINE))
-        except ValueError:
-            return error(400, "after and limit must be whole numbers")
+        after = _int_arg(req, "after", 0, 0, 2**62)
+        limit = _int_arg(req, "limit", 1000, 1, MAX_TIMELINE)
+        if isinstance(after, Response):
+            return after
+        if isinstance(limit, Response):
+            return limit
         types = set(req.args("type"))
         events = store.read_events(self.root, sid, after_seq=after)
         if types:
@@ -317,11 +316,9 @@ class App:
                               "calls": self.redactor.value(calls_from_ledger(ledger))})
 
     def get_kpis(self, req: Request, m: re.Match[str]) -> Response:
-        try:
-            series = int(req.arg("series", str(kpis.DEFAULT_SERIES)) or kpis.DEFAULT_SERIES)
-        except ValueError:
-            return error(400, "series must be a whole number")
-        series = max(0, min(series, kpis.MAX_SERIES))
+        series = _int_arg(req, "series", kpis.DEFAULT_SERIES, 0, kpis.MAX_SERIES)
+        if isinstance(series, Response):
+            return series
         self._fresh()
         entries, generation = self.index.snapshot()
         key = (generation, series)
@@ -458,3 +455,17 @@ class App:
             return json_response(self.launcher.resume(m["id"], status, body.get("cap")), 202)
         except Refused as exc:
             return self._refused(exc)
+
+
+def _int_arg(req: Request, name: str, default: int, lo: int, hi: int) -> int | Response:
+    """A whole-number parameter (0 is a value, not "use the default"), or a 400 naming it."""
+    raw = req.arg(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)  # type: ignore[arg-type]
+    except ValueError:
+        return error(400, f"{name} must be a whole number, got {raw!r}")
+    if not lo <= value <= hi:
+        return error(400, f"{name} must be from {lo} to {hi}, got {value}")
+    return value

@@ -320,3 +320,16 @@ def test_the_index_reads_a_state_exactly_when_the_format_module_does(root, conte
     assert (parse_state(good) is None) == (store.read_state(root, sid(1)) is None)
     path.write_bytes(content)
     assert (parse_state(content) is None) == (store.read_state(root, sid(1)) is None)
+
+
+def test_zero_means_zero_for_timeline_limit_and_series(root):
+    make_session(root, sid(1))
+    add_event(root, sid(1), 1, "step_done", "x")
+    app = make_app(root)
+    d = get_json(app, f"/api/sessions/{sid(1)}?timeline_limit=0")
+    assert d["timeline"] == [] and d["timeline_total"] == 1
+    assert get_json(app, "/api/kpis?series=0")["series"] == []
+    for bad in ("timeline_limit=-1", "timeline_limit=x", "timeline_limit=99999"):
+        assert call(app, "GET", f"/api/sessions/{sid(1)}?{bad}").status == 400
+    assert call(app, "GET", "/api/kpis?series=abc").status == 400
+    assert call(app, "GET", f"/api/sessions/{sid(1)}/events?after=-1").status == 400
