@@ -27,7 +27,8 @@ from runner import store
 
 from .redact import Redactor
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+# Where the runner package the studio itself reads with lives: the child gets the same code.
+RUNNER_HOME = Path(store.__file__).resolve().parent.parent
 FIRST_LINE_TIMEOUT = 20.0
 ACTION_WAIT = 5.0
 ESTIMATE_TIMEOUT = 30.0
@@ -95,7 +96,7 @@ class Launcher:
     def __init__(self, root: Path, redactor: Redactor, *, enabled: bool = True, max_runs: int = 1,
                  command: Callable[[], list[str]] = default_command,
                  busy_sessions: Callable[[], list[str]] = lambda: [],
-                 cwd: Path = PROJECT_DIR, env: Mapping[str, str] | None = None,
+                 cwd: Path | None = None, env: Mapping[str, str] | None = None,
                  first_line_timeout: float = FIRST_LINE_TIMEOUT, action_wait: float = ACTION_WAIT,
                  estimate_timeout: float = ESTIMATE_TIMEOUT,
                  mono: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> None:
@@ -107,7 +108,8 @@ class Launcher:
         # Sessions the disk says are running (also those started from the command line or
         # by an earlier studio process).
         self.busy_sessions = busy_sessions
-        self.cwd = cwd
+        # The runner runs in the data root, as a person would type the command there.
+        self.cwd = cwd if cwd is not None else root
         self.env = env
         self.first_line_timeout = first_line_timeout
         self.action_wait = action_wait
@@ -148,14 +150,20 @@ class Launcher:
 
     # ------------------------------------------------------------------ spawning
 
+    def _child_env(self) -> dict[str, str]:
+        env = dict(os.environ if self.env is None else self.env)
+        # `python -m runner` must find the runner even when the studio runs from a checkout
+        # that is not installed and the data root is elsewhere.
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(RUNNER_HOME), env.get("PYTHONPATH", "")) if p)
+        return env
+
     def _spawn(self, args: list[str]) -> tuple[subprocess.Popen[bytes], Any, Any]:
         out = tempfile.TemporaryFile(prefix="studio-runner-out-")
         err = tempfile.TemporaryFile(prefix="studio-runner-err-")
         argv = [*self.command(), *args]
         try:
             proc = subprocess.Popen(  # noqa: S603 - argv list, no shell
-                argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err, cwd=str(self.cwd),
-                env=dict(self.env) if self.env is not None else None,
+                argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err, cwd=str(self.cwd), env=self._child_env(),
                 start_new_session=True, close_fds=True,
             )
         except OSError as exc:
@@ -286,7 +294,7 @@ class Launcher:
             try:
                 done = subprocess.run(  # noqa: S603 - argv list, no shell
                     argv, stdin=subprocess.DEVNULL, capture_output=True, cwd=str(self.cwd),
-                    env=dict(self.env) if self.env is not None else None, timeout=self.estimate_timeout,
+                    env=self._child_env(), timeout=self.estimate_timeout,
                 )
             except subprocess.TimeoutExpired:
                 raise Refused(504, "timeout", f"the estimate took longer than {self.estimate_timeout:g} s") from None
