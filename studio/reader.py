@@ -301,6 +301,12 @@ class SessionIndex:
                 ordered, gen = self._ordered, self._order_gen
         return ordered, gen
 
+    def moving(self) -> list[Entry]:
+        """Entries whose session is queued, running or awaiting review (a handful)."""
+        with self._lock:
+            picked = [self._entries.get(sid) for sid in self._watch]
+        return [e for e in picked if e is not None and e.row["status"] in MOVING]
+
     def get(self, session_id: str) -> Entry | None:
         return self._entries.get(session_id)
 

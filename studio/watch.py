@@ -133,11 +133,16 @@ class Watcher:
             # Timeline entries written before the first tick are history (the detail page
             # shows them); those written since are news, whenever we notice them.
             self._epoch = store.iso(self.now())
-        for entry in self.index.entries():
-            sid = entry.id
+        # Only sessions in motion, and those that just stopped (for their last lines).
+        todo = {e.id: e for e in self.index.moving()}
+        for sid in self._active - todo.keys():
+            e = self.index.get(sid)
+            if e is not None:
+                todo[sid] = e
+            else:
+                self._active.discard(sid)
+        for sid, entry in todo.items():
             moving = entry.row["status"] in MOVING
-            if not moving and sid not in self._active:
-                continue
             path = store.session_dir(root, sid) / "events.jsonl"
             try:
                 size = os.stat(path).st_size
