@@ -234,3 +234,19 @@ def test_stream_generator_ends_when_the_client_goes():
     gone["v"] = True
     with pytest.raises(StopIteration):
         next(gen)
+
+
+def test_the_last_timeline_lines_of_a_session_that_just_finished_are_streamed(root):
+    state = running_session(root)
+    app = make_app(root, **FAST)
+    with serving(app) as (_, port):
+        c = SSEClient(port)
+        c.wait_for("hello")
+        assert wait_until(lambda: app.watcher.ticks >= 2)
+        add_event(root, sid(1), 1, "step_done", "upload skipped", step="upload", ts=at(9))
+        state["status"] = "completed"
+        state["pid"] = None
+        write_state(root, state)
+        assert c.wait_for("timeline")["data"]["message"] == "upload skipped"
+        assert c.wait_for("session", id=sid(1))["data"]["row"]["status"] == "completed"
+        c.close()
