@@ -51,3 +51,11 @@ def test_a_port_in_use_is_refused_with_one_line(root, capsys):
         assert main(["--root", str(root), "--port", str(port)]) == 2
     err = capsys.readouterr().err
     assert f"cannot listen on 127.0.0.1:{port}" in err and err.count("\n") == 1
+
+
+def test_the_studio_imports_only_the_format_module_from_the_runner_and_only_the_stdlib_otherwise():
+    code = ("import sys; import studio.__main__, studio.server; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('runner', 'numpy', 'fal_client', 'elevenlabs', 'googleapiclient', 'dotenv')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=_env(), cwd=str(REPO))
+    assert out.stdout.strip() == "['runner', 'runner.store']", out.stderr
