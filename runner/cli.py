@@ -124,6 +124,7 @@ def cmd_run(args: argparse.Namespace, root: Path) -> int:
     params = _params(args)
     sessions.check_root_writable(root)
     sessions.check_ffmpeg()
+    sessions.check_provider_keys(params, os.environ)
     from .providers import registry  # noqa: PLC0415
 
     providers = registry.build(params)
@@ -143,6 +144,7 @@ def cmd_resume(args: argparse.Namespace, root: Path) -> int:
         print(done)
         return 0
     sessions.check_ffmpeg()
+    sessions.check_provider_keys(state["params"], os.environ)
     from .providers import registry  # noqa: PLC0415
 
     providers = registry.build(state["params"])

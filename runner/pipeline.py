@@ -230,9 +230,12 @@ class Pipeline:
 
 
 def _describe(exc: BaseException) -> str:
+    """One line for people. Errors written for people keep their words; others get their type named."""
+    from .media.ffmpeg import FFmpegError, FFmpegMissing, MediaError  # noqa: PLC0415
+    from .providers.errors import ProviderError  # noqa: PLC0415
+
     text = str(exc).strip() or type(exc).__name__
     first = text.splitlines()[0]
-    # Known error types carry a message written for people; others get their type named.
-    if type(exc).__name__ in ("MediaError", "FFmpegError", "FFmpegMissing", "ProviderError", "UploadError"):
+    if isinstance(exc, (MediaError, FFmpegError, FFmpegMissing, ProviderError)):
         return first
     return f"{type(exc).__name__}: {first}"

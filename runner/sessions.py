@@ -52,6 +52,13 @@ def check_ffmpeg() -> str:
         raise SessionError(str(exc)) from None
 
 
+def check_provider_keys(params: dict[str, Any], env: Mapping[str, str]) -> None:
+    """Refuse a paid run whose key is missing before any session folder exists."""
+    if params.get("provider") == "fal" and not env.get("FAL_KEY", "").strip():
+        raise SessionError("--provider fal needs FAL_KEY: put it in .env (see .env.example and docs/providers.md), "
+                           "or use --provider local")
+
+
 def create(root: Path, params: dict[str, Any], *, clock: Clock = store.utc_now) -> dict[str, Any]:
     """Make the session folder and its first checkpoint; params must be validated already."""
     now = clock()

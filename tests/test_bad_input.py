@@ -69,6 +69,12 @@ def test_missing_ffmpeg_says_how_to_get_it(root):
     _no_sessions(root)
 
 
+def test_a_paid_run_without_its_key_is_refused_before_a_session_exists(root):
+    result = run_cli("run", "--theme", "ok", "--provider", "fal", root=root, env={"FAL_KEY": ""})
+    _assert_refused(result, "--provider fal needs FAL_KEY")
+    _no_sessions(root)
+
+
 def test_estimate_exits_non_zero_over_the_cap(root):
     result = run_cli("estimate", "--theme", "ok", "--provider", "fal", "--cap", "0.50", root=root)
     assert result.returncode == 1

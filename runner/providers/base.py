@@ -43,6 +43,13 @@ class StepContext(Protocol):
     session_dir: Path
     params: dict[str, Any]
     variation: dict[str, Any]
+    state: dict[str, Any]  # the whole session state (read it; steps write through outputs)
+
+    def checkpoint(self) -> dict[str, Any]:
+        """A scratch dict kept in state.json with the step: request ids, upload offsets."""
+
+    def save(self) -> None:
+        """Write the state (and so the checkpoint) to disk now."""
 
     async def spend(self, call: Call, run: RunFn) -> dict[str, Any]:
         """Check the cap, run (or answer from cache), record the cost; return run's result.
