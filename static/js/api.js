@@ -1,6 +1,5 @@
-// The one door to the studio server. The per-process token comes from a <meta> the server
-// fills in when it serves index.html; writes also need a JSON content type (a cross-site
-// form cannot send one without a preflight the server never grants).
+// The one door to the server: sends the per-process token (from a <meta> filled in by the
+// server) and, on writes, the JSON content type a cross-site form cannot send.
 
 const TOKEN_HEADER = "X-Studio-Token";
 

@@ -1,5 +1,5 @@
-// Boot: wire the shell that index.html already painted (header, nav, launcher button), then
-// load each view on demand. Views are modules with mount(root, ctx) -> {unmount, update?}.
+// Boot: wire the shell index.html already painted, then load each view on demand.
+// A view is a module with mount(root, ctx) -> {unmount, update?}.
 
 import { h } from "./dom.js";
 import { openLauncher } from "./launcher.js";

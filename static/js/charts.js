@@ -1,5 +1,4 @@
-// Hand-made SVG charts (no library: the page must stay small and work offline). Each chart is
-// drawn for its container's current width and redrawn when that changes.
+// Hand-made SVG charts (no library: small and offline), drawn for the container's width.
 
 import { h, s } from "./dom.js";
 import { dateTime, money, pct, statusLabel } from "./format.js";

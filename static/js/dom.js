@@ -1,6 +1,5 @@
-// DOM building without HTML strings: every piece of data reaches the page as a text node or
-// an attribute value, so a theme like "<img onerror=...>" is just text. (CSP forbids inline
-// script anyway; this keeps markup injection impossible in the first place.)
+// DOM building without HTML strings: data reaches the page only as text nodes and attribute
+// values, so a theme like "<img onerror=...>" is just text.
 
 const SVG_NS = "http://www.w3.org/2000/svg";
 
@@ -55,11 +54,8 @@ export function $(sel, root = document) { return root.querySelector(sel); }
 
 // Stroke icons on a 24-unit grid: constant path data written here, never from the server.
 const ICONS = {
-  overview: "M4 13h6V4H4zM14 20h6v-9h-6zM4 20h6v-4H4zM14 8h6V4h-6z",
   sessions: "M4 6h16M4 12h16M4 18h16",
-  gallery: "M4 5h16v14H4zM4 15l4-4 4 4 3-3 5 5M15 9.5a1.5 1.5 0 1 0 0-.01",
   live: "M12 12m-2 0a2 2 0 1 0 4 0a2 2 0 1 0-4 0M7.8 7.8a6 6 0 0 0 0 8.4M16.2 7.8a6 6 0 0 1 0 8.4M5 5a10 10 0 0 0 0 14M19 5a10 10 0 0 1 0 14",
-  logs: "M5 4h14v16H5zM8 8h8M8 12h8M8 16h5",
   play: "M8 5v14l11-7z",
   pause: "M7 5h4v14H7zM13 5h4v14h-4z",
   plus: "M12 5v14M5 12h14",
@@ -70,21 +66,17 @@ const ICONS = {
   search: "M11 11m-6 0a6 6 0 1 0 12 0a6 6 0 1 0-12 0M20 20l-4.5-4.5",
   external: "M14 4h6v6M20 4l-9 9M18 14v6H4V6h6",
   close: "M6 6l12 12M18 6L6 18",
-  clock: "M12 12m-8 0a8 8 0 1 0 16 0a8 8 0 1 0-16 0M12 7v5l3 2",
   alert: "M12 4l9 16H3zM12 10v4M12 17v.01",
   resume: "M6 5v14l8-7zM16 5h2v14h-2z",
   approve: "M12 3l2.6 5.3 5.9.9-4.3 4.1 1 5.8L12 16.4 6.8 19.1l1-5.8L3.5 9.2l5.9-.9z",
-  filter: "M4 5h16l-6 7.5V19l-4-2v-4.5z",
   music: "M9 18V6l11-2v12M9 18a3 3 0 1 1-6 0a3 3 0 1 1 6 0M20 16a3 3 0 1 1-6 0a3 3 0 1 1 6 0",
   coin: "M12 12m-8 0a8 8 0 1 0 16 0a8 8 0 1 0-16 0M14.5 9.5c-.5-1-1.5-1.5-2.5-1.5-1.5 0-2.5.8-2.5 2s1 1.6 2.5 2 2.5.8 2.5 2-1 2-2.5 2c-1 0-2-.5-2.5-1.5M12 6.5V8M12 16v1.5",
   upload: "M12 20V9M7 14l5-5 5 5M5 4h14",
-  film: "M4 4h16v16H4zM8 4v16M16 4v16M4 8h4M4 12h4M4 16h4M16 8h4M16 12h4M16 16h4",
   arrow: "M5 12h14M13 6l6 6-6 6",
   back: "M19 12H5M11 6l-6 6 6 6",
-  sparkle: "M12 3v4M12 17v4M3 12h4M17 12h4M6 6l2.5 2.5M15.5 15.5L18 18M6 18l2.5-2.5M15.5 8.5L18 6",
 };
 
 export function icon(name, cls = "icon") {
   return s("svg", { class: cls, viewBox: "0 0 24 24", "aria-hidden": "true", focusable: "false" },
-    s("path", { d: ICONS[name] || ICONS.sparkle }));
+    s("path", { d: ICONS[name] }));
 }

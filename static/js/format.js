@@ -78,7 +78,7 @@ export function ago(iso, now = Date.now()) {
   return dateTime(iso);
 }
 
-export const STATUS_LABEL = {
+const STATUS_LABEL = {
   queued: "Queued", running: "Running", awaiting_review: "Review", completed: "Completed",
   failed: "Failed", halted_budget: "Budget halt", interrupted: "Interrupted", unreadable: "Unreadable",
 };

@@ -1,7 +1,6 @@
-// The "Start pipeline" modal. A native <dialog> opened with showModal() gives the focus trap,
-// Escape to close and an inert page behind it for free. Fields are checked here with the
-// same rules as runner/store.validate_params (so mistakes show at once, next to the field),
-// and the server checks again: its refusal names the field, and the message lands there too.
+// The "Start pipeline" modal: a native <dialog> (focus trap, Escape, inert page for free).
+// Fields are checked with store.validate_params's rules here, and again by the server, whose
+// refusal names the field so its message lands next to it.
 
 import { api, ApiError } from "./api.js";
 import { h, icon } from "./dom.js";

@@ -1,6 +1,5 @@
-// History-API routing: real links (so middle-click and "copy link" work), one listener that
-// turns same-origin clicks into pushState, and filters kept in the query string so a view
-// can be bookmarked or reloaded as it was.
+// History-API routing with real links (middle-click and "copy link" work); filters live in
+// the query string so a view can be bookmarked or reloaded as it was.
 
 const ID = "([0-9]{8}-[0-9]{6}-[a-z0-9][a-z0-9-]{0,60})";
 const ROUTES = [

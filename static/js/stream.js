@@ -1,13 +1,10 @@
-// One EventSource for the whole page, shared by every view. The browser reconnects on its
-// own and sends Last-Event-ID, so the server replays what we missed; when it cannot (a
-// "reset"), views reload their data. The connection state is public so the header and the
-// Live view can show "connected" / "reconnecting".
+// One EventSource shared by every view. The browser reconnects with Last-Event-ID and the
+// server replays what was missed; a "reset" means it could not, and views reload.
 
 const TYPES = ["hello", "session", "session_removed", "timeline", "log", "log_gap", "reset", "heartbeat", "error"];
 
 let source = null;
 let state = "connecting";           // connecting | connected | reconnecting | offline
-let lastMessage = 0;
 const handlers = new Map();          // type -> Set(fn)
 const stateListeners = new Set();
 
@@ -45,7 +42,6 @@ export function connect() {
       // The server's own "error" events share their name with the connection's error
       // event; only a MessageEvent carries data from the server.
       if (!(ev instanceof MessageEvent)) return;
-      lastMessage = Date.now();
       if (state !== "connected") setState("connected");
       let data = null;
       try { data = ev.data ? JSON.parse(ev.data) : null; } catch { return; }
@@ -61,7 +57,6 @@ export function on(type, fn) {
 }
 
 export function connection() { return state; }
-export function lastMessageAt() { return lastMessage; }
 
 export function onConnection(fn) {
   stateListeners.add(fn);

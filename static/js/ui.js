@@ -1,7 +1,8 @@
 // Small shared pieces of the interface: badges, spend bars, toasts, empty and error states.
 
+import { api } from "./api.js";
 import { h, icon } from "./dom.js";
-import { money, pct, spendLevel, statusLabel } from "./format.js";
+import { dateTimeFull, money, pct, spendLevel, statusLabel, timeOfDay } from "./format.js";
 
 export function statusBadge(status) {
   const s = status || "unreadable";
@@ -38,7 +39,7 @@ let toastHost = null;
 /** A short message in the corner; errors stay until dismissed, the rest fade. */
 export function toast(message, kind = "info") {
   if (!toastHost) toastHost = document.getElementById("toasts");
-  const close = h("button.toast__close", { type: "button", "aria-label": "Dismiss" }, icon("close"));
+  const close = h("button.toast__close", { "aria-label": "Dismiss" }, icon("close"));
   const el = h("div", { class: `toast toast--${kind}`, role: kind === "error" ? "alert" : "status" },
     icon(kind === "error" ? "alert" : "check"), h("span", message), close);
   close.addEventListener("click", () => el.remove());
@@ -53,7 +54,7 @@ export function emptyState(title, detail, action) {
 }
 
 export function errorState(err, retry) {
-  const btn = retry ? h("button.btn.btn--ghost", { type: "button", on: { click: retry } }, "Try again") : null;
+  const btn = retry ? h("button.btn.btn--ghost", { on: { click: retry } }, "Try again") : null;
   return h("div.empty.empty--error", { role: "alert" },
     icon("alert", "icon icon--xl"), h("h3", "Could not load this"),
     h("p.muted", String((err && err.message) || err)), btn);
@@ -74,3 +75,39 @@ export function skeleton(lines = 3) {
 /** Session links: the detail page of a session. */
 export function sessionHref(id) { return "/sessions/" + encodeURIComponent(id); }
 export function liveHref(id) { return id ? "/live/" + encodeURIComponent(id) : "/live"; }
+
+/** One log record as a list item; session markers link to that session's lines. */
+export function logLine(rec, { marker = true } = {}) {
+  const lvl = (rec.level || "INFO").toLowerCase();
+  return h(`li.logline.logline--${lvl}`,
+    h("time.logline__time", { datetime: rec.time || "", title: dateTimeFull(rec.time) }, timeOfDay(rec.time)),
+    h(`span.lvl.lvl--${lvl}`, lvl.toUpperCase()),
+    marker && rec.session ? h("a.logline__session", { href: "/logs?session=" + encodeURIComponent(rec.session), title: "Only this session" }, rec.session) : null,
+    rec.step ? h("span.logline__step", rec.step) : null,
+    h("span.logline__msg", rec.message || ""));
+}
+
+/** At most one call of fn per ms however often poke() is called (a busy stream must not
+ *  starve it, as a debounce would). */
+export function throttle(fn, ms) {
+  let t = 0;
+  return { poke() { if (!t) t = setTimeout(() => { t = 0; fn(); }, ms); }, cancel() { clearTimeout(t); t = 0; } };
+}
+
+/** Approve (upload a reviewed session) or resume (continue a stopped one) via the launcher. */
+export function actionButton(sid, action, done) {
+  const approve = action === "approve";
+  const b = h("button.btn.btn--primary", { "data-action": action }, icon(action), approve ? "Approve upload" : "Resume run");
+  b.addEventListener("click", async () => {
+    b.disabled = true;
+    try {
+      await api.post(`/api/sessions/${sid}/${action}`, {});
+      toast(approve ? "Approved: the upload is starting" : "Resumed: the run continues", "ok");
+      done();
+    } catch (err) {
+      toast(err.message, "error");
+      b.disabled = false;
+    }
+  });
+  return b;
+}

@@ -1,6 +1,5 @@
-// A virtualised list of rows fetched page by page: only the rows in view (plus a margin)
-// exist in the DOM, and only the blocks of rows in view are asked of the server. Ten
-// thousand sessions cost the same to scroll as ten.
+// Virtualised rows fetched in blocks: only the rows in view exist in the DOM and only their
+// blocks are asked of the server, so 10,000 sessions scroll like 10.
 
 import { h } from "./dom.js";
 
@@ -97,7 +96,14 @@ export class VirtualRows {
     }
   }
 
-  rendered() { return this.layer.children.length; }
+  /** Swap in a fresh copy of a loaded item (matched by id); false when none is loaded. */
+  replace(id, item) {
+    for (const b of this.blocks.values()) {
+      const i = Array.isArray(b) ? b.findIndex((x) => x.id === id) : -1;
+      if (i >= 0) { b[i] = item; this.schedule(); return true; }
+    }
+    return false;
+  }
 
   dispose() {
     this.ctl.abort();

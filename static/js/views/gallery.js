@@ -1,5 +1,4 @@
-// Gallery: the artwork of every session as cards, newest first. Thumbnails load lazily (the
-// browser fetches only what scrolls into view) and more cards arrive as the end comes near.
+// Gallery: artwork cards, newest first; thumbnails load lazily and pages arrive on scroll.
 
 import { api, aborted } from "../api.js";
 import { h, icon } from "../dom.js";
@@ -11,7 +10,7 @@ const PAGE = 48;
 export function mount(root, ctx) {
   const ctl = new AbortController();
   const grid = h("div.gallery", { role: "list" });
-  const more = h("button.btn.btn--ghost.gallery__more", { type: "button", hidden: true }, "Load more");
+  const more = h("button.btn.btn--ghost.gallery__more", { hidden: true }, "Load more");
   const count = h("p.toolbar__count", { role: "status" }, "Loading…");
   const view = h("div.view.view--gallery",
     h("header.view__head", h("div", h("h1.view__title", "Gallery"), count)),
@@ -29,7 +28,7 @@ export function mount(root, ctx) {
       total = page.total;
       offset += page.items.length;
       if (!total) grid.replaceWith(emptyState("No artwork yet", "Start a pipeline and its cover art appears here.",
-        h("button.btn.btn--primary", { type: "button", on: { click: () => ctx.openLauncher() } }, icon("plus"), "Start pipeline")));
+        h("button.btn.btn--primary", { on: { click: () => ctx.openLauncher() } }, icon("plus"), "Start pipeline")));
       for (const r of page.items) grid.append(cardFor(r));
       count.textContent = `${total} sessions`;
       more.hidden = offset >= total;

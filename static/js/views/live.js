@@ -1,18 +1,17 @@
-// Live: one run as it happens. The seven-step rail, the spend against the cap and the
-// activity log are first drawn from the session's detail, then moved by the event stream
-// ("session" events carry the steps and spend; "log" events the activity lines).
+// Live: one run as it happens. Drawn from the session's detail, then moved by the stream
+// ("session" events carry steps and spend, "log" events the activity lines).
 
 import { api, aborted } from "../api.js";
 import { h, icon } from "../dom.js";
-import { duration, length, money, num, parseTime, pct, spendLevel, timeOfDay } from "../format.js";
+import { cap, duration, length, money, num, parseTime, pct, spendLevel } from "../format.js";
 import { navigate } from "../router.js";
 import * as stream from "../stream.js";
-import { emptyState, errorState, sessionHref, statusBadge } from "../ui.js";
+import { actionButton, emptyState, errorState, logLine, sessionHref, statusBadge } from "../ui.js";
 
 const STEPS = ["variation", "artwork", "motion", "music", "render", "metadata", "upload"];
-const STEP_LABEL = { variation: "Variation", artwork: "Artwork", motion: "Motion", music: "Music", render: "Render", metadata: "Metadata", upload: "Upload" };
 const STEP_ICON = { done: "check", failed: "cross", skipped: "skip" };
 const MOVING = new Set(["queued", "running", "awaiting_review"]);
+const RESUMABLE = new Set(["interrupted", "failed", "halted_budget"]);
 const MAX_LINES = 800;
 
 export function mount(root, ctx) {
@@ -21,7 +20,6 @@ export function mount(root, ctx) {
   root.append(view);
   const disposers = [];
   let sid = ctx.route.id;
-  let detail = null;
   let timer = 0;
   let poll = 0;
   const follow = { on: true };
@@ -48,7 +46,7 @@ export function mount(root, ctx) {
     const node = h("span.rail__node", { "aria-hidden": "true" }, h("span.rail__num", String(i + 1)));
     const state = h("span.rail__state", "pending");
     const li = h("li.rail__step", { "data-step": name, "data-status": "pending" },
-      node, h("span.rail__label", STEP_LABEL[name]), state, time, bar, note);
+      node, h("span.rail__label", cap(name)), state, time, bar, note);
     railItems[name] = { li, node, time, note, bar, state };
     rail.append(li);
   }
@@ -59,7 +57,7 @@ export function mount(root, ctx) {
       h("span.capbar__mark.capbar__mark--90", h("span", "90%"))));
   const assets = h("dl.assets");
   const logList = h("ol.loglines.loglines--live", { "aria-label": "Activity", "aria-live": "off" });
-  const followBtn = h("button.btn.btn--ghost.btn--sm", { type: "button", "aria-pressed": "true" }, icon("pause"), "Pause");
+  const followBtn = h("button.btn.btn--ghost.btn--sm", { "aria-pressed": "true" }, icon("pause"), "Pause");
   const preview = h("div.live__preview");
   const actions = h("div.live__actions");
 
@@ -94,7 +92,12 @@ export function mount(root, ctx) {
     sub.replaceChildren(h("span.mono", row.id), ` · ${length(row.minutes)} · ${num(row.tracks)} tracks · ${row.provider || "local"}`);
     badge.replaceChildren(statusBadge(row.status));
     view.dataset.sessionStatus = row.status;
-    actions.replaceChildren(h("a.btn.btn--ghost.btn--sm", { href: sessionHref(row.id) }, "Session details", icon("arrow")));
+    const act = row.status === "awaiting_review" ? "approve" : RESUMABLE.has(row.status) ? "resume" : null;
+    if ((act || "") !== actions.dataset.act) {
+      actions.dataset.act = act || "";
+      actions.replaceChildren(act ? actionButton(row.id, act, () => loadDetail().catch(() => {})) : "",
+        h("a.btn.btn--ghost", { href: sessionHref(row.id) }, "Session details", icon("arrow")));
+    }
     if (row.thumbnail_url && !preview.dataset.src) {
       preview.dataset.src = row.thumbnail_url;
       preview.replaceChildren(h("img.live__art", { src: row.artwork_url || row.thumbnail_url, alt: `Artwork for ${row.theme || row.id}` }));
@@ -117,7 +120,7 @@ export function mount(root, ctx) {
       it.note.title = it.note.textContent;
       const percent = s.status === "done" ? 100 : s.status === "running" && p && p.percent != null ? p.percent : 0;
       it.bar.firstChild.style.setProperty("--w", percent + "%");
-      it.li.setAttribute("aria-label", `${STEP_LABEL[s.name]}: ${s.status}${s.duration_s != null ? ", " + duration(s.duration_s) : ""}`);
+      it.li.setAttribute("aria-label", `${cap(s.name)}: ${s.status}${s.duration_s != null ? ", " + duration(s.duration_s) : ""}`);
       if (s.status !== "running") it.time.textContent = s.duration_s != null ? duration(s.duration_s) : s.status === "skipped" ? "skipped" : "–";
     }
     tick();
@@ -148,19 +151,11 @@ export function mount(root, ctx) {
     assets.replaceChildren(...Object.entries(spend.by_asset || {}).map(([k, v]) => h("div", h("dt", k), h("dd", money(v)))));
   }
 
-  function logLine(rec) {
-    const lvl = (rec.level || "INFO").toUpperCase();
-    return h("li", { class: `logline logline--${lvl.toLowerCase()}` },
-      h("time.logline__time", { datetime: rec.time || "" }, timeOfDay(rec.time)),
-      h("span", { class: `lvl lvl--${lvl.toLowerCase()}` }, lvl),
-      rec.step ? h("span.logline__step", rec.step) : null,
-      h("span.logline__msg", rec.message || ""));
-  }
 
   function addLines(recs) {
     if (!recs.length) return;
     const box = logList.parentElement;
-    logList.append(...recs.map(logLine));
+    logList.append(...recs.map((r) => logLine(r, { marker: false })));
     while (logList.childElementCount > MAX_LINES) logList.firstElementChild.remove();
     if (follow.on && box) box.scrollTop = box.scrollHeight;
   }
@@ -173,11 +168,10 @@ export function mount(root, ctx) {
   });
 
   async function loadDetail() {
-    detail = await api.get(`/api/sessions/${sid}`, { timeline_limit: 0 }, ctl.signal);
-    applyRow(detail.row);
-    applySteps(detail.steps);
-    applySpend(detail.spend);
-    return detail;
+    const d = await api.get(`/api/sessions/${sid}`, { timeline_limit: 0 }, ctl.signal);
+    applyRow(d.row);
+    applySteps(d.steps);
+    applySpend(d.spend);
   }
 
   async function start() {
@@ -185,7 +179,7 @@ export function mount(root, ctx) {
       sid = await pickSession();
       if (!sid) {
         view.replaceChildren(emptyState("Nothing on air", "Start a pipeline to watch it here, step by step.",
-          h("button.btn.btn--primary", { type: "button", on: { click: () => ctx.openLauncher() } }, icon("plus"), "Start pipeline")));
+          h("button.btn.btn--primary", { on: { click: () => ctx.openLauncher() } }, icon("plus"), "Start pipeline")));
         return;
       }
       layout();

@@ -1,13 +1,11 @@
-// Logs: the runner's log, newest at the bottom, with level badges and session markers. The
-// server redacts every line before sending it; this view only filters and follows. Older
-// lines page in by byte offset; new ones arrive on the event stream while following.
+// Logs: the (server-redacted) runner log with filters; older lines page in by byte offset,
+// new ones arrive on the stream while following.
 
 import { api, aborted } from "../api.js";
 import { h, icon } from "../dom.js";
-import { dateTimeFull, timeOfDay } from "../format.js";
 import { setQuery } from "../router.js";
 import * as stream from "../stream.js";
-import { errorState, sessionHref } from "../ui.js";
+import { errorState, logLine, sessionHref } from "../ui.js";
 
 const LEVELS = ["DEBUG", "INFO", "WARN", "ERROR"];
 const MAX_LINES = 3000;
@@ -26,13 +24,13 @@ export function mount(root, ctx) {
 
   const list = h("ol.loglines", { "aria-label": "Log lines" });
   const box = h("div.logscroll.logscroll--page", { tabindex: "0", "aria-label": "Log" }, list);
-  const older = h("button.btn.btn--ghost.btn--sm.logs__older", { type: "button", hidden: true }, "Load older lines");
+  const older = h("button.btn.btn--ghost.btn--sm.logs__older", { hidden: true }, "Load older lines");
   const status = h("p.toolbar__count", { role: "status", "aria-live": "polite" });
   const search = h("input.input.input--search", { type: "search", placeholder: "Search messages", "aria-label": "Search log messages", value: f.q, autocomplete: "off" });
-  const levelChips = LEVELS.map((lv) => h("button", { class: `chip chip--lvl l-${lv.toLowerCase()}`, type: "button", "data-level": lv, "aria-pressed": "false" }, lv));
+  const levelChips = LEVELS.map((lv) => h("button", { class: `chip chip--lvl l-${lv.toLowerCase()}`, "data-level": lv, "aria-pressed": "false" }, lv));
   const sessionChip = h("span.session-filter");
-  const followBtn = h("button.btn.btn--ghost.btn--sm.btn--follow", { type: "button", "aria-pressed": "true" });
-  const jump = h("button.logs__jump", { type: "button", hidden: true });
+  const followBtn = h("button.btn.btn--ghost.btn--sm.btn--follow", { "aria-pressed": "true" });
+  const jump = h("button.logs__jump", { hidden: true });
 
   const view = h("div.view.view--logs",
     h("header.view__head", h("div", h("h1.view__title", "Logs"), status),
@@ -50,23 +48,12 @@ export function mount(root, ctx) {
     return true;
   }
 
-  function line(rec) {
-    const lvl = rec.level || "INFO";
-    const marker = rec.session
-      ? h("a.logline__session", { href: "/logs?session=" + encodeURIComponent(rec.session), title: "Only this session", "data-session": rec.session }, rec.session)
-      : null;
-    return h("li", { class: `logline logline--${lvl.toLowerCase()}` },
-      h("time.logline__time", { datetime: rec.time || "", title: dateTimeFull(rec.time) }, timeOfDay(rec.time)),
-      h("span", { class: `lvl lvl--${lvl.toLowerCase()}` }, lvl), marker,
-      rec.step ? h("span.logline__step", rec.step) : null,
-      h("span.logline__msg", rec.message || ""));
-  }
 
   function atBottom() { return box.scrollHeight - box.scrollTop - box.clientHeight < 40; }
 
   function append(recs) {
     if (!recs.length) return;
-    list.append(...recs.map(line));
+    list.append(...recs.map((r) => logLine(r)));
     while (list.childElementCount > MAX_LINES) list.firstElementChild.remove();
     if (following) box.scrollTop = box.scrollHeight;
   }
@@ -78,7 +65,7 @@ export function mount(root, ctx) {
     if (search.value !== f.q && document.activeElement !== search) search.value = f.q;
     sessionChip.replaceChildren();
     if (f.session) {
-      const x = h("button.chip.chip--session", { type: "button", "aria-pressed": "true", title: "Show every session" },
+      const x = h("button.chip.chip--session", { "aria-pressed": "true", title: "Show every session" },
         h("span.mono", f.session), icon("close"));
       x.addEventListener("click", () => apply({ session: "" }));
       sessionChip.append(x, h("a.btn.btn--ghost.btn--sm", { href: sessionHref(f.session) }, "Open session"));
@@ -113,7 +100,7 @@ export function mount(root, ctx) {
     const page = await api.get("/api/logs", { ...params(), before: start, limit: 400 }, ctl.signal);
     start = page.start;
     older.hidden = !page.has_more_before;
-    list.prepend(...page.lines.map(line));
+    list.prepend(...page.lines.map((r) => logLine(r)));
     box.scrollTop += box.scrollHeight - before;   // keep the reader's place
   }
 

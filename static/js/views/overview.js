@@ -1,5 +1,4 @@
-// Overview: the hero (what is happening now, or the latest session), the headline numbers,
-// cost per run, upload success, the season mix and where the time goes.
+// Overview: hero, headline numbers, cost per run, upload success, seasons, step times.
 
 import { api, aborted } from "../api.js";
 import { costChart, ring, shareBars } from "../charts.js";
@@ -7,7 +6,7 @@ import { h, icon } from "../dom.js";
 import { cap, duration, length, money, num, pct, ago } from "../format.js";
 import { countUp } from "../motion.js";
 import * as stream from "../stream.js";
-import { card, errorState, liveHref, sessionHref, skeleton, statusBadge } from "../ui.js";
+import { card, errorState, liveHref, sessionHref, skeleton, statusBadge, throttle } from "../ui.js";
 
 const SEASON_ORDER = ["spring", "summer", "autumn", "winter"];
 
@@ -18,7 +17,7 @@ export function mount(root, ctx) {
   view.append(h("div.hero.hero--loading", skeleton(3)), h("div.kpis",
     Array.from({ length: 4 }, () => h("div.card.kpi", skeleton(2)))));
   let charts = [];
-  let reloadTimer = 0;
+  const reload = throttle(load, 2000);
 
   async function load() {
     try {
@@ -65,14 +64,11 @@ export function mount(root, ctx) {
   }
 
   // The numbers follow the runs: reload (coalesced) when a session changes.
-  const off = stream.on("session", () => {
-    clearTimeout(reloadTimer);
-    reloadTimer = setTimeout(load, 1500);
-  });
+  const off = stream.on("session", reload.poke);
   const offReset = stream.on("reset", load);
   load();
   return {
-    unmount() { ctl.abort(); off(); offReset(); clearTimeout(reloadTimer); for (const c of charts) c.dispose && c.dispose(); },
+    unmount() { ctl.abort(); off(); offReset(); reload.cancel(); for (const c of charts) c.dispose && c.dispose(); },
   };
 }
 
@@ -106,14 +102,14 @@ function hero(live, latest, ctx) {
         h("span", money(latest.spent_usd) + " spent")),
       h("div.hero__actions",
         h("a.btn.btn--ghost", { href: sessionHref(latest.id) }, icon("play"), "Open session"),
-        h("button.btn.btn--primary", { type: "button", on: { click: () => ctx.openLauncher() } }, icon("plus"), "Start pipeline")));
+        h("button.btn.btn--primary", { on: { click: () => ctx.openLauncher() } }, icon("plus"), "Start pipeline")));
   } else {
     body.append(
       h("p.eyebrow", "Badger Tape Studio"),
       h("h1.hero__title", { id: "hero-title" }, "Your first tape is one theme away"),
       h("p.hero__meta", "Type a theme and get an hour of lofi with cover art, a loop and a private upload."),
       h("div.hero__actions",
-        h("button.btn.btn--primary", { type: "button", on: { click: () => ctx.openLauncher() } }, icon("plus"), "Start pipeline")));
+        h("button.btn.btn--primary", { on: { click: () => ctx.openLauncher() } }, icon("plus"), "Start pipeline")));
   }
   el.append(body);
   return el;

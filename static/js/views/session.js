@@ -1,14 +1,13 @@
-// Session detail: everything one run made and did. The artwork with its loop playing, the
-// final video (the server answers Range requests, so the player seeks), the YouTube link,
-// tracks with where each came from, the timeline, the ledger, and approve / resume.
+// Session detail: artwork and loop, the final video (Range requests let it seek), YouTube
+// link, tracks with provenance, timeline, ledger, approve / resume.
 
 import { api, aborted } from "../api.js";
 import { h, icon } from "../dom.js";
-import { cap, clock, dateTime, dateTimeFull, duration, length, money, num, statusLabel, timeOfDay } from "../format.js";
+import { cap, clock, dateTime, dateTimeFull, duration, length, money, num, timeOfDay } from "../format.js";
 import { reducedMotion } from "../motion.js";
 import { navigate } from "../router.js";
 import * as stream from "../stream.js";
-import { card, errorState, liveHref, skeleton, spendBar, statusBadge, toast } from "../ui.js";
+import { actionButton, card, errorState, liveHref, skeleton, spendBar, statusBadge, throttle, toast } from "../ui.js";
 
 export function mount(root, ctx) {
   const ctl = new AbortController();
@@ -16,7 +15,8 @@ export function mount(root, ctx) {
   const view = h("div.view.view--session", h("div.card", skeleton(5)));
   root.append(view);
   let audio = null;
-  let reloadTimer = 0;
+  const reload = throttle(load, 1500);
+  let shape = "";
 
   async function load() {
     try {
@@ -30,20 +30,9 @@ export function mount(root, ctx) {
     }
   }
 
-  async function act(action, btn) {
-    btn.disabled = true;
-    try {
-      await api.post(`/api/sessions/${sid}/${action}`, {});
-      toast(action === "approve" ? "Approved: the upload is starting" : "Resumed: the run continues", "ok");
-      navigate(liveHref(sid));
-    } catch (err) {
-      toast(err.message, "error");
-      btn.disabled = false;
-    }
-  }
-
   function render(d) {
     const row = d.row || {};
+    shape = row.status + (d.steps || []).map((s) => s.status).join();
     const media = d.media || {};
     const stage = h("div.stage");
     if (media.artwork && media.artwork.exists) {
@@ -57,7 +46,7 @@ export function mount(root, ctx) {
       const loop = h("video.stage__loop", { src: media.loop.url, muted: true, loop: true, playsinline: true,
         preload: "metadata", "aria-label": "Motion loop", props: { muted: true } });
       stage.append(loop);
-      const toggle = h("button.stage__toggle", { type: "button" });
+      const toggle = h("button.stage__toggle");
       const setToggle = () => {
         toggle.replaceChildren(icon(loop.paused ? "play" : "pause"), loop.paused ? "Play loop" : "Pause loop");
         stage.classList.toggle("is-playing", !loop.paused);
@@ -75,16 +64,7 @@ export function mount(root, ctx) {
       media.final && media.final.exists && row.minutes != null ? h("span.ribbon.ribbon--len", length(row.minutes)) : null));
 
     const actions = h("div.detail__actions");
-    if (d.actions && d.actions.approve) {
-      const b = h("button.btn.btn--primary", { type: "button", "data-action": "approve" }, icon("approve"), "Approve upload");
-      b.addEventListener("click", () => act("approve", b));
-      actions.append(b);
-    }
-    if (d.actions && d.actions.resume) {
-      const b = h("button.btn.btn--primary", { type: "button", "data-action": "resume" }, icon("resume"), "Resume run");
-      b.addEventListener("click", () => act("resume", b));
-      actions.append(b);
-    }
+    for (const a of ["approve", "resume"]) if (d.actions && d.actions[a]) actions.append(actionButton(sid, a, () => navigate(liveHref(sid))));
     if (d.live) actions.append(h("a.btn.btn--ghost", { href: liveHref(sid) }, icon("live"), "Watch live"));
     if (d.youtube && d.youtube.url) {
       actions.append(h("a.btn.btn--yt", { href: d.youtube.url, target: "_blank", rel: "noopener noreferrer", "data-external": "" },
@@ -138,7 +118,7 @@ export function mount(root, ctx) {
   function tracksList(tracks) {
     if (!tracks.length) return h("p.muted", "No tracks yet.");
     return h("ol.tracks", tracks.map((t) => {
-      const play = h("button.track__play", { type: "button", "aria-label": `Play ${t.title || "track " + t.index}`, disabled: !t.url }, icon("play"));
+      const play = h("button.track__play", { "aria-label": `Play ${t.title || "track " + t.index}`, disabled: !t.url }, icon("play"));
       play.addEventListener("click", () => playTrack(t, play));
       return h("li.track", play,
         h("span.track__idx", String(t.index).padStart(2, "0")),
@@ -191,11 +171,13 @@ export function mount(root, ctx) {
   }
 
   // A running session re-renders as it moves (coalesced: at most every 2 s).
+  // Redraw only when what the page shows changes (a status), not on every heartbeat:
+  // a redraw would restart the players.
   const off = stream.on("session", (ev) => {
-    if (ev.id !== sid) return;
-    clearTimeout(reloadTimer);
-    reloadTimer = setTimeout(load, 2000);
+    if (ev.id !== sid || !ev.steps) return;
+    const next = ev.row.status + ev.steps.map((s) => s.status).join();
+    if (next !== shape) { shape = next; reload.poke(); }
   });
   load();
-  return { unmount() { ctl.abort(); off(); clearTimeout(reloadTimer); if (audio) audio.pause(); } };
+  return { unmount() { ctl.abort(); off(); reload.cancel(); if (audio) audio.pause(); } };
 }

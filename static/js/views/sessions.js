@@ -1,13 +1,12 @@
-// Sessions: every run in a filterable, sortable table. Filters live in the URL (bookmarkable,
-// survive reloads); the server filters and sorts, so the table and the exports show the same
-// rows, and the virtualised body keeps 10,000 sessions as smooth as 10.
+// Sessions: the server filters and sorts (so the table and the exports show the same rows);
+// filters live in the URL; the body is virtualised.
 
 import { api, qs } from "../api.js";
 import { h, icon } from "../dom.js";
 import { ago, dateTimeFull, duration, length, num, statusLabel } from "../format.js";
 import { navigate, setQuery } from "../router.js";
 import * as stream from "../stream.js";
-import { errorState, seasonChip, sessionHref, spendBar, statusBadge } from "../ui.js";
+import { errorState, seasonChip, sessionHref, spendBar, statusBadge, throttle } from "../ui.js";
 import { VirtualRows } from "../vtable.js";
 
 const STATUSES = ["completed", "running", "awaiting_review", "queued", "failed", "halted_budget", "interrupted", "unreadable"];
@@ -46,12 +45,12 @@ export function mount(root, ctx) {
     "aria-label": "Search sessions", autocomplete: "off", value: f.q });
   const fromInput = h("input.input.input--date", { type: "date", name: "from", "aria-label": "Started from", value: f.from });
   const toInput = h("input.input.input--date", { type: "date", name: "to", "aria-label": "Started until", value: f.to });
-  const failedOnly = h("button.chip.chip--failed-only.s-failed", { type: "button", "aria-pressed": "false" }, icon("alert"), "Failed only");
-  const statusChips = STATUSES.map((st) => h("button", { class: `chip s-${st}`, type: "button", "data-status": st,
+  const failedOnly = h("button.chip.chip--failed-only.s-failed", { "aria-pressed": "false" }, icon("alert"), "Failed only");
+  const statusChips = STATUSES.map((st) => h("button", { class: `chip s-${st}`, "data-status": st,
     "aria-pressed": "false" }, h("span.chip__dot", { "aria-hidden": "true" }), statusLabel(st)));
-  const seasonChips = SEASONS.map((se) => h("button", { class: `chip se-${se}`, type: "button", "data-season": se,
+  const seasonChips = SEASONS.map((se) => h("button", { class: `chip se-${se}`, "data-season": se,
     "aria-pressed": "false" }, se));
-  const clearBtn = h("button.btn.btn--ghost.btn--sm", { type: "button" }, "Clear filters");
+  const clearBtn = h("button.btn.btn--ghost.btn--sm", "Clear filters");
   const csv = h("a.btn.btn--ghost.btn--sm", { download: "", "data-export": "csv" }, icon("download"), "CSV");
   const json = h("a.btn.btn--ghost.btn--sm", { download: "", "data-export": "json" }, icon("download"), "JSON");
 
@@ -72,7 +71,7 @@ export function mount(root, ctx) {
   });
   const empty = h("div.empty", { hidden: true },
     h("div.empty__art", { "aria-hidden": "true" }), h("h3", "No sessions match these filters"),
-    h("button.btn.btn--ghost", { type: "button", on: { click: () => apply({ status: [], season: [], q: "", from: "", to: "" }) } }, "Clear filters"));
+    h("button.btn.btn--ghost", { on: { click: () => apply({ status: [], season: [], q: "", from: "", to: "" }) } }, "Clear filters"));
   table.append(rows.el);
 
   view.append(
@@ -97,7 +96,7 @@ export function mount(root, ctx) {
     const [dir, key] = f.sort.startsWith("-") ? ["descending", f.sort.slice(1)] : ["ascending", f.sort.replace(/^\+/, "")];
     head.replaceChildren(...COLUMNS.map((c) => {
       const active = c.sort === key;
-      const btn = h("button.sort", { type: "button", "data-sort": c.sort },
+      const btn = h("button.sort", { "data-sort": c.sort },
         c.label, h("span.sort__arrow", { "aria-hidden": "true" }, active ? (dir === "descending" ? "↓" : "↑") : ""));
       btn.addEventListener("click", () => {
         const next = active && dir === "descending" ? c.sort : "-" + c.sort;
@@ -172,15 +171,13 @@ export function mount(root, ctx) {
   });
   clearBtn.addEventListener("click", () => apply({ status: [], season: [], q: "", from: "", to: "" }));
 
-  // New or changed sessions: refresh the rows in place (coalesced), keeping the scroll.
-  let pending = 0;
-  const off = stream.on("session", () => {
-    clearTimeout(pending);
-    pending = setTimeout(() => {
-      const keep = rows.el.scrollTop;
-      rows.reset().then(() => { rows.el.scrollTop = keep; rows.schedule(); });
-    }, 1200);
-  });
+  // A session on screen is updated in place; a new one refetches (at most every 2 s),
+  // keeping the scroll position.
+  const refetch = throttle(() => {
+    const keep = rows.el.scrollTop;
+    rows.reset().then(() => { rows.el.scrollTop = keep; rows.schedule(); });
+  }, 2000);
+  const off = stream.on("session", (ev) => { if (!ev.row || !rows.replace(ev.id, ev.row)) refetch.poke(); });
 
   refresh();
   return {
@@ -188,7 +185,7 @@ export function mount(root, ctx) {
       const next = filtersFrom(route.query);
       if (JSON.stringify(next) !== JSON.stringify(f)) { f = next; refresh(); }
     },
-    unmount() { off(); clearTimeout(pending); clearTimeout(typing); rows.dispose(); },
+    unmount() { off(); refetch.cancel(); clearTimeout(typing); rows.dispose(); },
     rows,
   };
 }
