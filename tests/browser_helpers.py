@@ -428,30 +428,38 @@ def build_session(sid: str, theme: str, status: str, created: dt.datetime, rng: 
 
 
 def seed_many(root: Path, count: int, now: dt.datetime | None = None) -> None:
-    """`count` light sessions (state.json only) for the 10,000-row table checks."""
+    """`count` light sessions (state.json only) for the 10,000-row table checks.
+
+    One template state is serialised with a few fields swapped per session: building each
+    state from scratch takes seconds at this count, and only the row fields matter here.
+    """
     now = now or store.utc_now()
     rng = random.Random(7)
     sd = store.sessions_dir(root)
     sd.mkdir(parents=True, exist_ok=True)
     store.logs_dir(root).mkdir(parents=True, exist_ok=True)
-    statuses = ["completed"] * 7 + ["failed", "halted_budget", "interrupted"]
+    statuses = ["completed"] * 7 + ["failed", "halted_budget", "completed"]
+    base_params = store.validate_params({"theme": "x", "minutes": 60, "tracks": 10, "cap": 2.0})
+    template = store.new_state("x", base_params, now)
+    steps_done = json.dumps({n: {**store.new_step(), "status": "done"} for n in store.STEPS})
+    head = json.dumps({k: v for k, v in template.items() if k not in ("steps", "params", "cost", "id", "status",
+                                                                      "created_at", "updated_at", "finished_at")})[:-1]
+    start = now - dt.timedelta(minutes=7 * count)
     for k in range(count):
-        created = now - dt.timedelta(minutes=7 * (count - k))
+        created = start + dt.timedelta(minutes=7 * k)
         theme = f"{THEMES[k % len(THEMES)]} {k}"
-        sid = store.new_session_id(theme, created)
-        params = store.validate_params({"theme": theme, "season": store.SEASONS[k % 4], "minutes": 60,
-                                        "tracks": 10, "cap": 2.0, "provider": "fal" if k % 2 else "local"})
-        st = store.new_state(sid, params, created)
-        status = statuses[rng.randrange(len(statuses))]
-        st["status"] = "completed" if status == "interrupted" else status
+        sid = f"{created:%Y%m%d-%H%M%S}-{store.slugify(theme)}"
         fin = created + dt.timedelta(minutes=rng.randint(9, 40))
-        st["finished_at"] = st["updated_at"] = _iso(fin)
-        for name in store.STEPS:
-            st["steps"][name].update(status="done", started_at=_iso(created), finished_at=_iso(fin))
-        st["cost"]["spent_usd"] = round(rng.uniform(0, 1.9), 4) if k % 2 else 0.0
+        params = {**base_params, "theme": theme, "season": store.SEASONS[k % 4], "provider": "fal" if k % 2 else "local"}
+        spent = round(rng.uniform(0, 1.9), 4) if k % 2 else 0.0
+        body = (head + f', "id": "{sid}", "status": "{statuses[rng.randrange(len(statuses))]}"'
+                f', "created_at": "{_iso(created)}", "updated_at": "{_iso(fin)}", "finished_at": "{_iso(fin)}"'
+                f', "params": {json.dumps(params)}, "steps": {steps_done}'
+                f', "cost": {{"cap_usd": 2.0, "spent_usd": {spent}, "by_asset": {{}}}}}}')
         d = sd / sid
-        d.mkdir(exist_ok=True)
-        (d / "state.json").write_text(json.dumps(st, separators=(",", ":")))
+        os.mkdir(d)
+        with open(d / "state.json", "w") as fh:
+            fh.write(body)
 
 
 # --------------------------------------------------------------------------- server
@@ -466,14 +474,14 @@ def free_port() -> int:
 class StudioProcess:
     """`python -m studio --port 0 --root DIR` as a child; reads the URL it prints."""
 
-    def __init__(self, root: Path, *extra: str) -> None:
+    def __init__(self, root: Path, *extra: str, port: int = 0) -> None:
         env = dict(os.environ)
         env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
         env["PYTHONUNBUFFERED"] = "1"
-        self.log_path = root / "studio-stdout.txt"
+        self.log_path = root / f"studio-stdout-{time.monotonic_ns()}.txt"
         self._log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "studio", "--host", "127.0.0.1", "--port", "0", "--root", str(root), *extra],
+            [sys.executable, "-m", "studio", "--host", "127.0.0.1", "--port", str(port), "--root", str(root), *extra],
             stdout=self._log, stderr=subprocess.STDOUT, cwd=str(root), env=env, start_new_session=True)
         self.url = self._wait_url()
 
@@ -520,10 +528,10 @@ class InProcessStudio:
         import threading
 
         from studio.app import App, Config
-        from studio.server import StudioServer
+        from studio.server import make_server
 
         self.app = App(Config(root=root, port=0, **config))
-        self.server = StudioServer(("127.0.0.1", 0), self.app)
+        self.server = make_server(self.app, "127.0.0.1", 0)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, name="studio-under-test", daemon=True)
         self.thread.start()
@@ -572,10 +580,16 @@ def chromium() -> Iterator[Any]:
             browser.close()
 
 
+_MEDIA: list[Path] = []
+
+
 @pytest.fixture(scope="module")
 def media_sets(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     require_browser()
-    return make_media(tmp_path_factory.mktemp("media"))
+    # Made once per test run, whichever module asks first.
+    if not _MEDIA:
+        _MEDIA.extend(make_media(tmp_path_factory.mktemp("media")))
+    return list(_MEDIA)
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from browser_helpers import (  # noqa: F401 - fixtures are found by name
-    REPO, InProcessStudio, chromium, media_sets, new_page, screenshot,
+    REPO, InProcessStudio, StudioProcess, chromium, media_sets, new_page, screenshot,
 )
 from runner import store
 
@@ -140,36 +140,27 @@ def test_rail_cap_bar_and_activity_follow_the_stream(chromium: Any, media_sets: 
 
 
 def test_connection_state_shows_reconnecting_then_connected(chromium: Any, tmp_path: Path) -> None:
+    # A real server process: killing it closes every socket, as when the studio stops.
     (tmp_path / "sessions").mkdir()
     (tmp_path / "logs").mkdir()
-    studio = InProcessStudio(tmp_path)
-    port = studio.server.server_address[1]
-    ctx, page, console = new_page(chromium, studio.url)
+    first = StudioProcess(tmp_path)
+    port = int(first.url.rsplit(":", 1)[1])
+    ctx, page, console = new_page(chromium, first.url)
+    second = None
     try:
         page.goto("/live")
         page.wait_for_selector("#conn.conn--connected")
         assert page.locator("#conn").inner_text().strip() == "Live"
-        studio.stop()
+        first.stop()
         page.wait_for_selector("#conn.conn--reconnecting, #conn.conn--offline", timeout=10000)
-        # The same port again (the browser retries the address it knows).
-        from studio.app import App, Config
-        from studio.server import StudioServer
-        import threading
-
-        app = App(Config(root=tmp_path, port=port))
-        server = StudioServer(("127.0.0.1", port), app)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        try:
-            page.wait_for_selector("#conn.conn--connected", timeout=15000)
-        finally:
-            ctx.close()
-            server.shutdown()
-            server.server_close()
+        assert page.locator("#conn").inner_text().strip() in ("Reconnecting…", "Offline")
+        second = StudioProcess(tmp_path, port=port)
+        page.wait_for_selector("#conn.conn--connected", timeout=15000)
     finally:
-        try:
-            ctx.close()
-        except Exception:  # noqa: BLE001 - already closed
-            pass
+        ctx.close()
+        first.stop()
+        if second is not None:
+            second.stop()
 
 
 def runner_probe(root: Path) -> str | None:
@@ -243,7 +234,13 @@ def test_launcher_starts_a_real_local_run_and_live_reaches_the_end(chromium: Any
             reason = runner_probe(tmp_path / "probe")
             if reason is not None:
                 pytest.skip(f"the runner cannot complete a local run yet ({reason}); the launch reached /live/{sid}")
-        assert final == "completed", f"the launched session ended {final}"
+        if final != "completed":
+            import json
+            import urllib.request
+
+            with urllib.request.urlopen(f"{studio.url}/api/sessions/{sid}", timeout=10) as r:
+                detail = json.loads(r.read())
+            pytest.fail(f"the launched session ended {final}: {detail.get('error') or detail.get('halt')}")
         wait_rail(page, ["done"] * 6 + ["skipped"], timeout=10000)
         times = page.locator(".rail__time").all_inner_texts()
         assert all(t not in ("–", "") for t in times[:6]), times

@@ -262,6 +262,7 @@ def test_live_view_draws_the_rail_for_a_session(page: Any, seeded: Any) -> None:
     assert steps.evaluate_all("e => e.map(x => x.dataset.status)") == ["done"] * 6 + ["pending"]
     assert re.match(r"[\d.]+ s|\d+m \d+s", page.locator(".rail__step[data-step=music] .rail__time").inner_text())
     page.wait_for_selector(".conn.conn--connected")
+    assert page.locator(".live__actions [data-action=approve]").inner_text().strip() == "Approve upload"
     assert page.locator(".capbar").get_attribute("data-level") in ("ok", "amber", "red")
     assert page.locator(".loglines--live .logline").count() > 5
     page.console.assert_clean()
