@@ -409,7 +409,12 @@ _IMAGE_CODECS = {"png", "mjpeg", "jpeg", "jpg", "webp", "bmp", "tiff", "gif", "j
 
 
 def check_input(path: Path, kind: str) -> None:
-    """Raise MediaError (naming the file) unless path is a readable, non-empty `kind` file.
+    """Raise MediaError (naming the file) unless path is a readable, non-empty `kind` file."""
+    inspect(path, kind)
+
+
+def inspect(path: Path, kind: str) -> dict[str, Any]:
+    """check_input() that also returns what probe() found, for callers that need both.
 
     kind is "image", "video" or "audio". Images and clips are small, so they are decoded in
     full (a truncated PNG still has a valid header); tracks can be an hour long, so those get
@@ -440,7 +445,7 @@ def check_input(path: Path, kind: str) -> None:
             _check_wav(path, label)
         elif not (info.get("duration") or 0) > 0:
             raise MediaError(f"{label} has no duration (truncated?): {path}")
-        return
+        return info
     v = info.get("video")
     if not v or not v.get("width") or not v.get("height"):
         raise MediaError(f"{label} has no picture: {path}")
@@ -459,6 +464,7 @@ def check_input(path: Path, kind: str) -> None:
         raise MediaError(f"{label} is corrupt: {path} ({summarize_stderr(exc.stderr, 160)})") from None
     if err.strip():
         raise MediaError(f"{label} is corrupt: {path} ({summarize_stderr(err, 160)})")
+    return info
 
 
 def _detail(exc: Exception, path: Path) -> str:

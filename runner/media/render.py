@@ -9,6 +9,7 @@ looks finished.
 
 from __future__ import annotations
 
+import asyncio
 import os
 from pathlib import Path
 from typing import Any, Callable
@@ -35,9 +36,8 @@ async def render_final(loop_mp4: Path, audio: Path, target_s: float, out_mp4: Pa
     loop_mp4, audio, out_mp4 = Path(loop_mp4), Path(audio), Path(out_mp4)
     if not target_s or target_s <= 0:
         raise ValueError(f"target length must be positive, got {target_s}")
-    ffmpeg.check_input(loop_mp4, "video")
-    ffmpeg.check_input(audio, "audio")
-    a_info = await ffmpeg.aprobe(audio)
+    await asyncio.to_thread(ffmpeg.check_input, loop_mp4, "video")
+    a_info = await asyncio.to_thread(ffmpeg.inspect, audio, "audio")
     a_dur = float((a_info.get("audio") or {}).get("duration") or a_info["duration"])
     if a_dur + DURATION_TOLERANCE_S < target_s:
         raise ffmpeg.MediaError(f"mix is {a_dur:.2f} s, shorter than the {target_s:.2f} s target: {audio}")
