@@ -240,9 +240,13 @@ class LoopBuilder:
 
     def frame(self, i: int) -> bytes:
         t = (i % self.n) / self.n
-        y = self.by.copy()
-        u = self.bu.copy()
-        v = self.bv.copy()
+        # Work buffers are reused: a fresh 5 MB array per frame costs page faults, not just copies.
+        if not hasattr(self, "_wy"):
+            self._wy, self._wu, self._wv = np.empty_like(self.by), np.empty_like(self.bu), np.empty_like(self.bv)
+        y, u, v = self._wy, self._wu, self._wv
+        np.copyto(y, self.by)
+        np.copyto(u, self.bu)
+        np.copyto(v, self.bv)
         # Precipitation.
         p = wx.composite(self.precip, t)
         gy, gx = self.g_off
@@ -272,10 +276,13 @@ class LoopBuilder:
         np.clip(y, 0, 255, out=y)
         np.clip(u, 0, 255, out=u)
         np.clip(v, 0, 255, out=v)
-        fy[a] = y + 0.5
-        fu[ah] = u + 0.5
-        fv[ah] = v + 0.5
-        return fy.tobytes() + fu.tobytes() + fv.tobytes()
+        y += 0.5
+        u += 0.5
+        v += 0.5
+        fy[a] = y
+        fu[ah] = u
+        fv[ah] = v
+        return b"".join((fy.data, fu.data, fv.data))
 
     def _add(self, y: np.ndarray, u: np.ndarray, v: np.ndarray, s: Sprite) -> None:
         oy, ox = s.y0 - self.ay0, s.x0 - self.ax0
