@@ -470,10 +470,11 @@ def log_path(root: Path) -> Path:
 
 
 def tail_lines(path: Path, max_lines: int = 200, block: int = 64 * 1024,
-               end: int | None = None) -> tuple[list[str], int, int]:
+               end: int | None = None, max_bytes: int = 4 * 1024 * 1024) -> tuple[list[str], int, int]:
     """The last max_lines complete lines before byte offset end (default: end of file).
 
-    Reads backwards block by block, so a multi-gigabyte log costs only the bytes returned.
+    Reads backwards block by block, and never more than max_bytes, so a multi-gigabyte log
+    (even one with no newlines at all) costs only a bounded read.
     Returns (lines, start_offset_of_first_line, end_offset).
     """
     try:
@@ -487,7 +488,7 @@ def tail_lines(path: Path, max_lines: int = 200, block: int = 64 * 1024,
         # drop any tail without its newline.
         pos = stop
         buf = b""
-        while pos > 0 and buf.count(b"\n") <= max_lines:
+        while pos > 0 and buf.count(b"\n") <= max_lines and stop - pos < max_bytes:
             step = min(block, pos)
             pos -= step
             fh.seek(pos)
