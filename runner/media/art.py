@@ -474,6 +474,14 @@ def _desk(room: Layer, pal: dict[str, str], rng: np.random.Generator) -> None:
     room.shape((0, DESK_Y - 3, W, DESK_Y + 3), lambda a, b: np.abs(b - DESK_Y) - 1.2, ink)
     room.shape((0, DESK_Y + DESK_DEPTH - 3, W, DESK_Y + DESK_DEPTH + 3),
                lambda a, b: np.abs(b - DESK_Y - DESK_DEPTH) - 1.6, ink)
+    # Drawers in the desk's front, with small brass knobs.
+    front = DESK_Y + DESK_DEPTH
+    knob = mix(np.array([0.75, 0.6, 0.35], np.float32), _col(pal, "lamp"), 0.3)
+    for cx in (330, 1590):
+        room.shape((cx - 250, front + 20, cx + 250, front + 150),
+                   lambda a, b, cx=cx: np.abs(rbox(a, b, cx, front + 82, 230, 52, 6)) - 1.4, ink, alpha=0.55)
+        room.shape((cx - 20, front + 70, cx + 20, front + 96), lambda a, b, cx=cx: ellipse(a, b, cx, front + 82, 13, 8),
+                   knob, outline=(ink, 1.5))
     # A soft shadow line under the desk's lip.
     xs, ys, b = room.grid((0, DESK_Y + DESK_DEPTH, W, DESK_Y + DESK_DEPTH + 40))
     room.fill(b, 0.35 * np.exp(-(ys - DESK_Y - DESK_DEPTH) / 12) * np.ones_like(xs), ink)

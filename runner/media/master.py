@@ -437,6 +437,7 @@ async def _encode(mixer: Mixer, total: int, out_audio: Path, on_progress: Callab
 
     args = ["-y", "-v", "error", "-f", "f32le", "-ar", str(RATE), "-ac", "2", "-i", "pipe:0",
             "-c:a", "aac", "-aac_coder", AAC_CODER, "-b:a", AAC_BITRATE, "-movflags", "+faststart", str(tmp)]
+    last_pct = -1.0
     try:
         async with ffmpeg.Pipe(args) as pipe:
             pending = asyncio.ensure_future(asyncio.to_thread(chunk, 0))
@@ -448,8 +449,10 @@ async def _encode(mixer: Mixer, total: int, out_audio: Path, on_progress: Callab
                     pending = asyncio.ensure_future(asyncio.to_thread(chunk, nxt))
                 await pipe.write(data)
                 a = nxt
-                if on_progress is not None:
-                    on_progress(min(99.0, 100.0 * a / total))
+                pct = min(99.0, 100.0 * a / total)
+                if on_progress is not None and pct - last_pct >= 1.0:  # a few dozen updates, not thousands
+                    last_pct = pct
+                    on_progress(pct)
         tmp.replace(out_audio)
     finally:
         tmp.unlink(missing_ok=True)

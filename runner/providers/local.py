@@ -107,9 +107,10 @@ class LocalMotion:
 
 class LocalMusic:
     name = PROVIDER
-    # Two tracks at once on two cores: synthesis is numpy-heavy but has Python-level gaps
-    # (event placement, chunk bookkeeping) that a second track fills.
-    concurrency = 2
+    # One track at a time: the artwork and loop run beside the music, and on two cores a
+    # second synthesis thread only fights them for the GIL (the short session's critical
+    # path is the visual branch); a track of six minutes takes about a second alone.
+    concurrency = 1
 
     async def make_track(self, ctx: Any, track: dict[str, Any], seconds: float, out_base: Path) -> dict[str, Any]:
         out = Path(out_base).with_suffix(".wav")
