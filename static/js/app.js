@@ -80,7 +80,11 @@ document.addEventListener("keydown", (e) => {
     openLauncher(document.getElementById("launch"));
   }
 });
-connectionPill();
-stream.connect();
-router.onRoute(show);
-router.start();
+// Start after the first frame: the shell index.html painted is on screen at once, and the
+// view's work (and its requests) follows instead of holding that first paint back.
+requestAnimationFrame(() => setTimeout(() => {
+  connectionPill();
+  stream.connect();
+  router.onRoute(show);
+  router.start();
+}));

@@ -58,7 +58,7 @@ export function parseTime(iso) {
 
 const dtf = new Intl.DateTimeFormat(undefined, { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" });
 const dtfFull = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "medium" });
-const tf = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+const tf = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" });
 
 export function dateTime(iso) { const t = parseTime(iso); return t === null ? "–" : dtf.format(t); }
 export function dateTimeFull(iso) { const t = parseTime(iso); return t === null ? "" : dtfFull.format(t); }

@@ -207,6 +207,12 @@ function build() {
     formError.textContent = "";
     showErrors({}, false);
     refreshEstimate();
+    // Say up front when a start would be refused (read-only studio, or a run already going).
+    submit.disabled = false;
+    api.get("/api/launcher").then((l) => {
+      if (!l.enabled) { submit.disabled = true; formError.textContent = "The launcher is off: this studio was started with --no-launcher."; }
+      else if (l.busy.length >= l.max_runs) formError.textContent = `Busy: ${l.busy.join(", ")} is still running; the studio starts ${l.max_runs} at a time.`;
+    }).catch(() => {});
   };
   return d;
 }

@@ -94,22 +94,19 @@ export function mount(root, ctx) {
         d.spend ? h("div.detail__spend", h("h2.label", "Spend against cap"), spendBar(d.spend.spent_usd, d.spend.cap_usd, { big: true })) : null,
         facts));
 
-    const blocks = [header];
-    if (media.final && media.final.exists) {
-      blocks.push(card("Final video", h("video.player", { src: media.final.url, controls: true, preload: "metadata",
-        poster: media.artwork && media.artwork.exists ? media.artwork.url : null, "aria-label": "Final video" }), { id: "final", cls: "card--player" }));
-    }
-    blocks.push(h("div.grid.grid--detail",
+    const final = media.final && media.final.exists;
+    const meta = d.metadata && (d.metadata.description || (d.metadata.tags || []).length);
+    const grid = h("div.grid.grid--detail",
+      final ? card("Final video", h("video.player", { src: media.final.url, controls: true, preload: "metadata",
+        poster: media.artwork && media.artwork.exists ? media.artwork.url : null, "aria-label": "Final video" }), { id: "final", cls: "card--player" }) : null,
       card("Tracks", tracksList(d.tracks || []), { id: "tracks", cls: "card--tracks" }),
-      card("Steps", stepsList(d.steps || []), { id: "steps-d", cls: "card--steps-d" })));
-    blocks.push(h("div.grid.grid--detail",
+      card("Steps", stepsList(d.steps || []), { id: "steps-d", cls: "card--steps-d" }),
       card("Timeline", timeline(d.timeline || [], d.timeline_total), { id: "timeline", cls: "card--timeline" }),
-      card("Ledger", ledger(d.calls || [], d.ledger_total_usd), { id: "ledger", cls: "card--ledger" })));
-    if (d.metadata && (d.metadata.description || (d.metadata.tags || []).length)) {
-      blocks.push(card("YouTube metadata", h("div.meta",
+      card("Ledger", ledger(d.calls || [], d.ledger_total_usd), { id: "ledger", cls: "card--ledger" }),
+      meta ? card("YouTube metadata", h("div.meta",
         d.metadata.description ? h("pre.meta__desc", d.metadata.description) : null,
-        h("p.meta__tags", (d.metadata.tags || []).map((t) => h("span.tag", t)))), { id: "meta" }));
-    }
+        h("p.meta__tags", (d.metadata.tags || []).map((t) => h("span.tag", t)))), { id: "meta", cls: "card--meta" }) : null);
+    const blocks = [header, grid];
     view.replaceChildren(...blocks);
   }
 
