@@ -186,6 +186,16 @@ def _write_session(root: Path, sid: str, state: dict[str, Any], events: list[dic
     with open(d / "ledger.jsonl", "w") as fh:
         for e in ledger:
             fh.write(json.dumps(e, separators=(",", ":")) + "\n")
+    if state["steps"]["metadata"]["status"] == "done":
+        tracks = state["steps"]["music"]["outputs"].get("tracks", [])
+        segs = state["steps"]["music"]["outputs"].get("segments", [])
+        lines = [f"{int(sg['start'] // 60):02d}:{int(sg['start'] % 60):02d} {t['title']}" for t, sg in zip(tracks, segs)]
+        theme = state["params"]["theme"]
+        (d / "metadata.json").write_text(json.dumps({
+            "title": state["title"], "description": f"an hour of lofi for {theme}, with porsuk at the window.\n\n"
+            + "\n".join(lines), "tags": ["lofi", "study music", theme, state["params"]["season"], "porsuk"],
+            "category_id": "10", "default_language": "en", "contains_synthetic_media": True,
+            "made_for_kids": False, "privacy": "private"}))
     if media is not None:
         for name in ("artwork.png", "thumbnail.jpg", "loop.mp4", "final.mp4"):
             if (media / name).exists() and name in _wanted_files(state):
