@@ -303,7 +303,7 @@ def build_session(sid: str, theme: str, status: str, created: dt.datetime, rng: 
     prices = {"artwork": ("image", "fal-ai/flux/dev", 0.025), "motion": ("video", "fal-ai/kling-video/v2.5-turbo", 0.35),
               "music": ("music", "fal-ai/minimax-music/v2", 0.035)}
     # Where this session stops, by status.
-    stop_at = {"failed": ["render", "music", "motion"][i % 3], "halted_budget": "music",
+    stop_at = {"failed": ["render", "music", "upload"][i % 3], "halted_budget": "music",
                "interrupted": "music", "awaiting_review": "upload"}.get(status)
     ev("session_status", "queued", None, status="queued")
     ev("session_status", "running", None, status="running")
@@ -318,7 +318,8 @@ def build_session(sid: str, theme: str, status: str, created: dt.datetime, rng: 
             log("INFO", step, "started")
             if status == "failed":
                 s.update(status="failed", finished_at=_iso(tick(rng.uniform(5, 40))),
-                         error="ffmpeg exited with status 1: Invalid data found when processing input")
+                         error="YouTube answered 403: quotaExceeded (daily upload limit)" if step == "upload"
+                         else "ffmpeg exited with status 1: Invalid data found when processing input")
                 state["error"] = f"{step}: {s['error']}"
                 ev("step_failed", s["error"], step)
                 log("ERROR", step, s["error"])
