@@ -547,7 +547,10 @@ class TrackDesigner:
             if sec not in ("intro",):
                 bvel = 0.7 if sec in ("break", "outro") else 1.0
                 plan.events.append(Event(at(bar_t + 0.01), self.bass(root_m, 1.5), bvel, bvel))
-                second = rng.choice([7, 12, 0, 7])
+                # The chord's own fifth (a half-diminished chord has a flat one), or the octave.
+                ivs = QUALITIES[self.prog[ci][1]]
+                fifth = 6 if 6 in ivs and 7 not in ivs else 7
+                second = rng.choice([fifth, 12, 0, fifth])
                 g = bvel * 0.8
                 plan.events.append(Event(at(bar_t + swung(6) * self.beat), self.bass(root_m + int(second), 1.0), g, g))
                 if rng.random() < 0.55:
