@@ -21,10 +21,10 @@ from typing import Any, Callable
 import numpy as np
 
 from . import memory, weather as wx
-
-memory.tune()
-from .paint import (Box, Layer, blur, circle, coverage, ellipse, hex_rgb, mix, over, polygon, rbox,
+from .paint import (Box, Layer, blur, circle, coverage, ellipse, hex_rgb, mix, polygon, rbox,
                     segment, smooth_union, smoothstep, value_noise)
+
+memory.tune()  # big numpy buffers go back to the system when freed (see memory.py)
 
 W, H = 1920, 1080
 THUMB_W, THUMB_H = 1280, 720
@@ -49,7 +49,6 @@ class Tail:
     finish_add: np.ndarray      # bloom in box
     vig: np.ndarray             # vignette in box
     grain: np.ndarray           # grain in box
-    light: np.ndarray           # lighting factor in box
     draw: Callable[[Layer, float], None] = field(repr=False)
 
 
@@ -82,10 +81,6 @@ class Scene:
 
 def _col(pal: dict[str, str], key: str) -> np.ndarray:
     return hex_rgb(pal[key])
-
-
-def _lum(c: np.ndarray) -> float:
-    return float(0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2])
 
 
 def _shade(c: np.ndarray, k: float) -> np.ndarray:
@@ -566,8 +561,7 @@ def _fur_shader(cx: float, cy: float, rx: float, base: np.ndarray, lamp: np.ndar
     return shade
 
 
-def _porsuk(room: Layer, pal: dict[str, str], pose: str, rng: np.random.Generator, lamp_x: float,
-            ) -> dict[str, Any]:
+def _porsuk(room: Layer, pal: dict[str, str], pose: str, lamp_x: float) -> dict[str, Any]:
     ink = _col(pal, "ink")
     lamp = _col(pal, "lamp")
     accent = _col(pal, "accent")
@@ -739,7 +733,7 @@ def _porsuk_prop(room: Layer, pal: dict[str, str], pose: str, rng: np.random.Gen
     return None
 
 
-def _tail_drawer(pal: dict[str, str], lamp_x: float) -> Callable[[Layer, float], None]:
+def _tail_drawer(pal: dict[str, str]) -> Callable[[Layer, float], None]:
     ink = _col(pal, "ink")
     lamp = _col(pal, "lamp")
     root = (CAT_X + 130, DESK_Y + 22)
@@ -911,8 +905,8 @@ def build_scene(variation: dict[str, Any]) -> Scene:
         _plant(room, pal, np.random.default_rng([seed, 6]), 1780, 286, 34)
     _desk(room, pal, np.random.default_rng([seed, 7]))
     lamp_xy = _lamp(room, pal)
-    tail_draw = _tail_drawer(pal, lamp_xy[0])
-    cat = _porsuk(room, pal, pose, rng, lamp_xy[0])
+    tail_draw = _tail_drawer(pal)
+    cat = _porsuk(room, pal, pose, lamp_xy[0])
     steam = _porsuk_prop(room, pal, pose, rng)
     # Desk clutter on the left, away from the cat.
     _books(room, pal, np.random.default_rng([seed, 8]), 420, DESK_Y + 36)
@@ -943,7 +937,6 @@ def build_scene(variation: dict[str, Any]) -> Scene:
     lamp_lit = room.rgb[lsl] * (LAMP_GAIN * warm[lsl][..., None] * lamp_col)  # the lamp's share of lit surfaces
     tb = tail_draw.bounds()  # type: ignore[attr-defined]
     tsl = (slice(tb[1], tb[3]), slice(tb[0], tb[2]))
-    tail_light = light(tsl)
 
     lit = room.rgb
     for c in range(3):
@@ -956,7 +949,7 @@ def build_scene(variation: dict[str, Any]) -> Scene:
     del outside, room
 
     tail = Tail(box=tb, under=lit[tsl].copy(), finish_add=np.empty(0), vig=vig[tsl].copy(),
-                grain=grain[tsl].copy(), light=tail_light, draw=tail_draw)
+                grain=grain[tsl].copy(), draw=tail_draw)
     tail_draw(Layer(lit[tsl], np.ones(lit[tsl].shape[:2], np.float32), tb[0], tb[1]), 0.0)
     for c in range(3):
         lit[..., c] += glow * float(lamp_col[c])

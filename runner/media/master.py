@@ -30,7 +30,7 @@ import numpy as np
 
 from . import memory, ffmpeg, loudness, wav
 
-memory.tune()
+memory.tune()  # big numpy buffers go back to the system when freed (see memory.py)
 
 RATE = 48000
 CROSSFADE_S = 4.0

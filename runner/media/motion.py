@@ -23,7 +23,7 @@ import numpy as np
 
 from . import art, ffmpeg, memory
 from . import weather as wx
-from .paint import Layer, coverage, ellipse, rbox, segment
+from .paint import Layer, coverage, ellipse, segment
 
 FPS = 24
 LOOP_SECONDS = 8.0
@@ -46,13 +46,9 @@ def encoder_args(fps: int, frames: int) -> list[str]:
         "-g", str(frames), "-keyint_min", str(frames), "-sc_threshold", "0", "-bf", "0",
         "-x264-params", "open-gop=0:scenecut=0:bframes=0",
         "-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709", "-color_range", "tv",
-        "-r", str(fps), "-fps_mode", "cfr", "-movflags", "+faststart", "-an",
+        # CFR comes from the input: raw frames at a fixed -r, or the fps filter for clips.
+        "-r", str(fps), "-movflags", "+faststart", "-an",
     ]
-
-
-def _fps_mode_args(args: list[str]) -> list[str]:
-    # ffmpeg < 5.1 spells -fps_mode as -vsync; both builds here know -fps_mode.
-    return args
 
 
 def half2(a: np.ndarray) -> np.ndarray:

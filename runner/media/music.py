@@ -22,7 +22,7 @@ import numpy as np
 
 from . import memory, wav
 
-memory.tune()
+memory.tune()  # big numpy buffers go back to the system when freed (see memory.py)
 
 SR = wav.RATE
 CHUNK = 1 << 17  # 2.7 s of audio per render chunk

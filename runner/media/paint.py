@@ -166,16 +166,6 @@ class Layer:
             self.fill(b, coverage(d, aa) * alpha, col)
         return xs, ys, b, d
 
-    def add_light(self, box: Box, amount: np.ndarray, color: np.ndarray) -> None:
-        """Additive light (glows, highlights): brightens without changing coverage."""
-        x0, y0, x1, y1 = box
-        self.rgb[y0:y1, x0:x1] += amount[..., None] * np.asarray(color, np.float32) * self.alpha[y0:y1, x0:x1, None]
-
-
-def over(bottom: np.ndarray, layer: Layer) -> np.ndarray:
-    """Composite a premultiplied layer over an opaque RGB image (returns a new array)."""
-    return bottom * (1 - layer.alpha[..., None]) + layer.rgb
-
 
 def box_blur(img: np.ndarray, r: int) -> np.ndarray:
     """Separable box blur via cumulative sums; three passes approximate a Gaussian."""

@@ -42,7 +42,6 @@ def _stamp_streaks(tex: np.ndarray, rng: np.random.Generator, n: int, length: tu
                    slant: float, bright: tuple[float, float], width: float) -> None:
     """Draw n thin slanted streaks with wrap-around, so the tile stays periodic."""
     h, w = tex.shape
-    ys = np.arange(-4, 4)
     for _ in range(n):
         x0, y0 = rng.uniform(0, w), rng.uniform(0, h)
         ln = rng.uniform(*length)
@@ -61,7 +60,6 @@ def _stamp_streaks(tex: np.ndarray, rng: np.random.Generator, n: int, length: tu
         if width > 1.2:
             for dx, wgt in ((-1, 0.35), (2, 0.35)):
                 np.add.at(tex, (yi, (xi + dx) % w), prof * wgt * (1 - fx if dx < 0 else fx))
-    del ys
 
 
 def _stamp_flakes(tex: np.ndarray, rng: np.random.Generator, n: int, radius: tuple[float, float],
