@@ -35,6 +35,7 @@ export class VirtualRows {
     this.ctl = new AbortController();
     this.generation += 1;
     this.blocks.clear();
+    this.shown = null;
     this.total = null;
     this.el.scrollTop = 0;
     return this.load(0);
@@ -78,23 +79,45 @@ export class VirtualRows {
     const top = this.el.scrollTop, height = this.el.clientHeight || 600;
     const first = Math.max(0, Math.floor(top / this.rowHeight) - 6);
     const last = Math.min(this.total, Math.ceil((top + height) / this.rowHeight) + 6);
-    const rows = [];
+    // Rows still in view keep their elements (a scroll frame builds only the rows that came
+    // into view), and the DOM stays in row order so Tab follows the table.
+    const shown = this.shown || new Map();
+    const next = new Map();
+    const els = [];
+    let reused = 0;
     for (let i = first; i < last; i++) {
       const item = this.item(i);
       if (item === undefined) this.load(Math.floor(i / BLOCK));
-      const row = item === undefined ? this.placeholder(i) : this.renderRow(item, i);
-      row.style.transform = `translateY(${i * this.rowHeight}px)`;
-      row.setAttribute("aria-rowindex", String(i + 2));
-      rows.push(row);
+      const old = shown.get(i);
+      let el = old && old.item === item ? old.el : null;
+      if (el) reused++;
+      else {
+        el = item === undefined ? this.placeholder(i) : this.renderRow(item, i);
+        el.style.transform = `translateY(${i * this.rowHeight}px)`;
+        el.setAttribute("aria-rowindex", String(i + 2));
+      }
+      next.set(i, { item, el });
+      els.push(el);
     }
-    // Keep keyboard focus on the same row when it is redrawn.
+    this.shown = next;
+    if (reused === els.length && this.layer.childElementCount === els.length) return;
+    // Keep keyboard focus on the same row when it is rebuilt.
     const focused = this.layer.contains(document.activeElement) ? document.activeElement.dataset.focusKey : null;
-    this.layer.replaceChildren(...rows);
-    if (focused) {
+    // Minimal DOM work: drop rows that left, insert the new ones in place (moving a node
+    // would re-style it; kept rows are already in order).
+    const keep = new Set(els);
+    for (const child of [...this.layer.children]) if (!keep.has(child)) child.remove();
+    let cursor = this.layer.firstElementChild;
+    for (const el of els) {
+      if (el === cursor) cursor = cursor.nextElementSibling;
+      else this.layer.insertBefore(el, cursor);
+    }
+    if (focused && !this.layer.contains(document.activeElement)) {
       const again = this.layer.querySelector(`[data-focus-key="${CSS.escape(focused)}"]`);
       if (again) again.focus({ preventScroll: true });
     }
   }
+
 
   /** Swap in a fresh copy of a loaded item (matched by id); false when none is loaded. */
   replace(id, item) {

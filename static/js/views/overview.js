@@ -17,7 +17,7 @@ export function mount(root, ctx) {
   view.append(h("div.hero.hero--loading", skeleton(3)), h("div.kpis",
     Array.from({ length: 4 }, () => h("div.card.kpi", skeleton(2)))));
   let charts = [];
-  const reload = throttle(load, 2000);
+  const reload = throttle(load, 3000);
 
   async function load() {
     try {
@@ -40,7 +40,7 @@ export function mount(root, ctx) {
     charts.push(cost);
     view.replaceChildren(
       hero(live, latest, ctx),
-      h("div.kpis", kpiCards(k)),
+      h("div.kpis", kpiCards(k, !view.dataset.settled)),
       h("div.grid.grid--overview",
         card("Cost per run", k.series.length ? cost : h("p.muted", "No sessions yet."), {
           cls: "card--chart", id: "cost",
@@ -61,6 +61,8 @@ export function mount(root, ctx) {
           label: name, value: v || 0, cls: "share--step",
         })), { format: (v) => (v ? duration(v) : "–") }), { id: "steps", cls: "card--steps" }),
       ));
+    // Redraws during a run must not replay the entrance animations.
+    setTimeout(() => { view.dataset.settled = "1"; }, 1500);
   }
 
   // The numbers follow the runs: reload (coalesced) when a session changes.
@@ -115,7 +117,7 @@ function hero(live, latest, ctx) {
   return el;
 }
 
-function kpiCards(k) {
+function kpiCards(k, animate) {
   const defs = [
     { key: "sessions", label: "Sessions", icon: "sessions", value: k.sessions, fmt: (v) => num(Math.round(v)),
       sub: `${num(k.completed)} completed · ${num(k.failed)} failed` },
@@ -131,7 +133,8 @@ function kpiCards(k) {
     const el = h("article", { class: `card kpi kpi--${d.key}`, style: { "--i": String(i) } },
       h("div.kpi__head", h("span.kpi__icon", icon(d.icon)), h("h2.kpi__label", d.label)),
       value, h("p.kpi__sub", d.sub));
-    countUp(value, d.value, d.fmt);
+    if (animate) countUp(value, d.value, d.fmt);
+    else value.textContent = d.fmt(d.value);
     return el;
   });
 }
