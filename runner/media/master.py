@@ -322,6 +322,9 @@ async def master_audio(tracks: list[Path], ambience: Path | None, target_s: floa
         ffmpeg.check_input(Path(t), "audio")
     if ambience is not None:
         ffmpeg.check_input(Path(ambience), "audio")
+    # A run killed mid-master leaves its scratch folder; one master runs per session at a time.
+    for stale in out_audio.parent.glob(".master-*"):
+        shutil.rmtree(stale, ignore_errors=True)
     scratch = Path(tempfile.mkdtemp(prefix=".master-", dir=out_audio.parent))
     sources: list[Source] = []
     bed_src: Source | None = None
