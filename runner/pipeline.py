@@ -9,6 +9,7 @@ again, and keeps whatever it checkpointed (finished tracks, an upload offset) in
 from __future__ import annotations
 
 import asyncio
+import os
 import traceback
 import uuid
 from pathlib import Path
@@ -179,7 +180,9 @@ class Pipeline:
     async def run(self) -> str:
         """Run (or resume) to the end or the review gate; return the final session status."""
         j = self.journal
-        j.set_status("running", halt=None, error=None)
+        # pid and heartbeat go out with the "running" status in one write: a reader that saw
+        # "running" without them would take the run for dead (interrupted).
+        j.set_status("running", halt=None, error=None, pid=os.getpid(), heartbeat_at=store.iso(self.clock()))
         beat = asyncio.create_task(self._heartbeat())
         try:
             await self.run_step("variation")

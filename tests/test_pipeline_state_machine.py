@@ -184,3 +184,28 @@ def test_log_lines_name_the_session_and_step(root):
     parsed = [store.parse_log_line(l) for l in lines]
     assert all(p["session"] == state["id"] for p in parsed)
     assert any(p["level"] == "ERROR" and p["step"] == "music" and "music broke" in p["message"] for p in parsed)
+
+
+def test_every_running_state_on_disk_names_a_live_runner(root, monkeypatch):
+    """A reader polling at any moment must never mistake a live run for an interrupted one."""
+    state = sessions.create(root, params())
+    seen: list[str] = []
+
+    def make(name):
+        async def fn(ctx):
+            seen.append(store.effective_status(store.read_state(root, state["id"])))
+            return {}
+        return fn
+
+    import runner.journal as journal_mod
+    original = journal_mod.Journal.save
+
+    def save_and_check(self):
+        original(self)
+        on_disk = store.read_state(root, self.id)
+        if on_disk["status"] == "running":
+            seen.append(store.effective_status(on_disk))
+
+    monkeypatch.setattr(journal_mod.Journal, "save", save_and_check)
+    assert sessions.execute(root, state, _providers(), step_fns={n: make(n) for n in store.STEPS}) == "completed"
+    assert seen and set(seen) == {"running"}
