@@ -430,7 +430,7 @@ def test_responsive_without_horizontal_scroll(chromium: Any, seeded: Any, width:
         done = rows(studio.url, status="completed")[0]["id"]
         paths = ["/", "/sessions", "/gallery", "/live", "/logs", f"/sessions/{done}"]
         # Every view on the phone, where overflow is likeliest; a sample on the larger screens.
-        for path in paths if width < 400 else paths[::2]:
+        for path in paths if width < 400 else paths[::3]:
             pg.goto(path)
             pg.wait_for_selector(".view")
             pg.wait_for_timeout(250)

@@ -10,12 +10,13 @@ export class VirtualRows {
    * fetchBlock(offset, limit, signal) -> Promise<{total, items}>
    * renderRow(item, index) -> Element; placeholder(index) -> Element
    */
-  constructor({ rowHeight, fetchBlock, renderRow, placeholder, onTotal, label }) {
+  constructor({ rowHeight, fetchBlock, renderRow, placeholder, onTotal, onError, label }) {
     this.rowHeight = rowHeight;
     this.fetchBlock = fetchBlock;
     this.renderRow = renderRow;
     this.placeholder = placeholder;
     this.onTotal = onTotal;
+    this.onError = onError;
     this.total = null;
     this.blocks = new Map();
     this.generation = 0;
@@ -57,8 +58,9 @@ export class VirtualRows {
       this.frame = 0;
       this.render();
     }).catch((err) => {
-      if (gen === this.generation) this.blocks.delete(block);
-      if (err && err.name !== "AbortError") throw err;
+      if (gen !== this.generation || (err && err.name === "AbortError")) return;
+      this.blocks.delete(block);
+      this.onError && this.onError(err);
     });
     this.blocks.set(block, p);
     return p;

@@ -6,7 +6,7 @@ import { h, icon } from "../dom.js";
 import { ago, dateTimeFull, duration, length, num, statusLabel } from "../format.js";
 import { navigate, setQuery } from "../router.js";
 import * as stream from "../stream.js";
-import { errorState, seasonChip, sessionHref, spendBar, statusBadge, throttle } from "../ui.js";
+import { seasonChip, sessionHref, spendBar, statusBadge, throttle } from "../ui.js";
 import { VirtualRows } from "../vtable.js";
 
 const STATUSES = ["completed", "running", "awaiting_review", "queued", "failed", "halted_budget", "interrupted", "unreadable"];
@@ -68,6 +68,9 @@ export function mount(root, ctx) {
       empty.hidden = total !== 0;
       rows.el.hidden = total === 0;
     },
+    // A refused filter (say, a bad date) is explained where the count goes; the controls
+    // stay, so it can be fixed in place.
+    onError: (err) => { count.replaceChildren(h("span.field__error", { role: "alert" }, err.message)); },
   });
   const empty = h("div.empty", { hidden: true },
     h("div.empty__art", { "aria-hidden": "true" }), h("h3", "No sessions match these filters"),
@@ -150,7 +153,7 @@ export function mount(root, ctx) {
   function refresh() {
     syncControls();
     count.textContent = "Loading…";
-    rows.reset().catch((err) => view.replaceChildren(errorState(err, () => { view.replaceChildren(); mount(root, ctx); })));
+    rows.reset();
   }
 
   let typing = 0;
