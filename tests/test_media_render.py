@@ -109,6 +109,35 @@ def test_the_video_is_copied_not_re_encoded(final, inputs):
     assert keys == list(range(0, len(whole), len(one)))
 
 
+def test_the_final_is_written_in_one_pass_by_our_writer(final):
+    meta, _ = final
+    assert meta["method"] == "mp4 writer"
+
+
+def test_the_audio_is_the_mix_bit_for_bit(final, inputs):
+    _, mix, _ = inputs
+    meta, _ = final
+    md5 = lambda p: subprocess.run([FFMPEG, "-v", "error", "-i", str(p), "-map", "0:a", "-f", "md5", "-"],
+                                   capture_output=True, text=True, check=True).stdout
+    assert md5(meta["file"]) == md5(mix)
+
+
+def test_a_loop_our_writer_cannot_copy_goes_through_ffmpeg(inputs, tmp_path):
+    """A clip with its own sound track is not the simple shape our writer copies; ffmpeg's
+    remux renders it instead, to the same checks."""
+    _, mix, _ = inputs
+    loop = tmp_path / "with-sound.mp4"
+    frames = 2 * motion.FPS
+    subprocess.run([FFMPEG, "-v", "error", "-y", "-f", "lavfi", "-i", f"testsrc2=s=640x360:r={motion.FPS}:d=2",
+                    "-f", "lavfi", "-i", "sine=duration=2", "-map", "0:v", "-map", "1:a",
+                    *motion.encoder_args(motion.FPS, frames)[:-1], "-c:a", "aac", str(loop)], check=True)
+    meta = run(render.render_final(loop, mix, 12.0, tmp_path / "final.mp4"))
+    assert meta["method"] == "ffmpeg"
+    info = ffprobe(meta["file"])
+    assert abs(float(info["format"]["duration"]) - 12.0) <= 0.1
+    assert moov_before_mdat(meta["file"])
+
+
 def test_an_odd_target_still_ends_both_streams_together(inputs, tmp_path):
     loop, mix, _ = inputs
     meta = run(render.render_final(loop, mix, 20.53, tmp_path / "final.mp4"))

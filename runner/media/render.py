@@ -1,20 +1,22 @@
 """The final render: the loop repeated by stream copy under the mastered mix, never re-encoded.
 
 The loop was encoded once with a closed GOP per repeat and the mix once to AAC, so the hour
-is a remux: ffmpeg copies packets, `-stream_loop -1` re-reads the loop, and `-t` stops at
-the target. The file is written under a temporary name in the same folder, checked with a
-probe, and only then renamed to final.mp4, so a render killed half-way leaves nothing that
-looks finished.
+is a remux. Our own writer (mp4.py) lays the packets out in one pass with the index first;
+for inputs it does not handle, ffmpeg does the same with `-stream_loop -1 -c copy -t
+target -movflags +faststart` (one more pass over the file, for the index). Either way the
+file is written under a temporary name in the same folder, checked with a probe, and only
+then renamed to final.mp4, so a render killed half-way leaves nothing that looks finished.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import threading
 from pathlib import Path
 from typing import Any, Callable
 
-from . import ffmpeg
+from . import ffmpeg, mp4
 
 DURATION_TOLERANCE_S = 0.1
 STREAM_SKEW_S = 0.040
@@ -43,13 +45,42 @@ async def render_final(loop_mp4: Path, audio: Path, target_s: float, out_mp4: Pa
         raise ffmpeg.MediaError(f"mix is {a_dur:.2f} s, shorter than the {target_s:.2f} s target: {audio}")
     tmp = temp_name(out_mp4)
     try:
-        await ffmpeg.run(render_args(loop_mp4, audio, target_s, tmp), duration_s=target_s, on_progress=on_progress)
+        try:
+            await _write_in_thread(loop_mp4, audio, target_s, tmp, on_progress)
+            method = "mp4 writer"
+        except mp4.Unsupported:
+            method = "ffmpeg"
+            await ffmpeg.run(render_args(loop_mp4, audio, target_s, tmp), duration_s=target_s,
+                             on_progress=on_progress)
+        if on_progress is not None:
+            on_progress(100.0)
         info = await ffmpeg.aprobe(tmp)
         verify(info, target_s, tmp)
         os.replace(tmp, out_mp4)
     finally:
         tmp.unlink(missing_ok=True)
-    return {"file": out_mp4, "seconds": round(float(info["duration"]), 3), "bytes": out_mp4.stat().st_size}
+    return {"file": out_mp4, "seconds": round(float(info["duration"]), 3), "bytes": out_mp4.stat().st_size,
+            "method": method}
+
+
+async def _write_in_thread(loop_mp4: Path, audio: Path, target_s: float, tmp: Path,
+                           on_progress: Callable[[float], None] | None) -> None:
+    """mp4.write in a worker thread that stops (and lets go of the file) if we are cancelled."""
+    stop = threading.Event()
+    loop = asyncio.get_running_loop()
+    # Progress is reported on the event loop's thread: callers write state from it.
+    report = (lambda pct: loop.call_soon_threadsafe(on_progress, pct)) if on_progress is not None else None
+    job = asyncio.ensure_future(asyncio.to_thread(mp4.write, loop_mp4, audio, target_s, tmp,
+                                                  on_progress=report, stop=stop))
+    try:
+        await asyncio.shield(job)
+    except asyncio.CancelledError:
+        stop.set()
+        try:
+            await job
+        except BaseException:
+            pass
+        raise
 
 
 def verify(info: dict[str, Any], target_s: float, path: Path) -> None:
