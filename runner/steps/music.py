@@ -14,8 +14,8 @@ from typing import Any
 from ..budget import BudgetExceeded
 from ..media import ffmpeg, master
 
-# Tracks overlap by a short crossfade in the mix; ask for that much more than each share.
-CROSSFADE_PAD_S = 4.0
+# Tracks overlap by the mix's crossfade; ask for that much more than each share.
+CROSSFADE_PAD_S = master.CROSSFADE_S
 
 
 def track_seconds(params: dict[str, Any]) -> float:
