@@ -113,7 +113,7 @@ class FalRequests:
         import fal_client  # noqa: PLC0415
 
         client = self._client()
-        pending = _pending(ctx)
+        pending = ctx.checkpoint().setdefault("fal_requests", {})
         async with _gate():
             saved = pending.get(call_key)
             handle = None
@@ -134,7 +134,7 @@ class FalRequests:
                     arguments = {**arguments, **await prepare()}
                 handle = await self._submit(ctx, client, app, arguments, what)
                 pending[call_key] = {"app": app, "request_id": handle.request_id}
-                _save(ctx)
+                ctx.save()
                 await self._follow(ctx, handle, what)
             try:
                 return await with_retries(handle.get, ctx=ctx, what=f"{what} result",
@@ -144,8 +144,8 @@ class FalRequests:
 
     def forget(self, ctx: Any, call_key: str) -> None:
         """The answer is safely on disk (and in the paid cache): no request to re-attach to any more."""
-        if _pending(ctx).pop(call_key, None) is not None:
-            _save(ctx)
+        if ctx.checkpoint().setdefault("fal_requests", {}).pop(call_key, None) is not None:
+            ctx.save()
 
     async def _submit(self, ctx: Any, client: Any, app: str, arguments: dict[str, Any], what: str) -> Any:
         import fal_client  # noqa: PLC0415
@@ -167,7 +167,7 @@ class FalRequests:
                 raise ProviderError(
                     f"{what}: no answer from fal after sending the request ({type(exc).__name__}); it may "
                     "have been accepted: check https://fal.ai/dashboard/requests, then run "
-                    f"`python -m runner resume {_sid(ctx)}`") from None
+                    f"`python -m runner resume {ctx.state['id']}`") from None
             raise
         ctx.event("fal_submitted", f"{what}: sent to {app} (request {handle.request_id})",
                   request_id=handle.request_id, model=app)
@@ -214,7 +214,7 @@ class FalRequests:
             if loop.time() > deadline:
                 raise ProviderError(f"{what}: fal has not finished request {handle.request_id} after "
                                     f"{REQUEST_DEADLINE_S // 60} minutes; run `python -m runner resume "
-                                    f"{_sid(ctx)}` to keep waiting for it (it is not sent again)")
+                                    f"{ctx.state['id']}` to keep waiting for it (it is not sent again)")
             await asyncio.sleep(wait)
             wait = min(self.poll_max_s, wait * 1.5)
 
@@ -374,28 +374,6 @@ async def fit_cover(src: Path, out_png: Path) -> None:
                       "scale=1920:1080:force_original_aspect_ratio=increase,crop=1920:1080,setsar=1",
                       "-frames:v", "1", str(tmp)])
     tmp.replace(out_png)
-
-
-def _pending(ctx: Any) -> dict[str, Any]:
-    checkpoint = getattr(ctx, "checkpoint", None)
-    if checkpoint is None:
-        store = getattr(ctx, "_fal_pending", None)
-        if store is None:
-            store = {}
-            setattr(ctx, "_fal_pending", store)
-        return store
-    return checkpoint().setdefault("fal_requests", {})
-
-
-def _save(ctx: Any) -> None:
-    save = getattr(ctx, "save", None)
-    if callable(save):
-        save()
-
-
-def _sid(ctx: Any) -> str:
-    state = getattr(ctx, "state", None)
-    return str(state.get("id")) if isinstance(state, dict) and state.get("id") else "<session id>"
 
 
 def _retry_after(exc: Any) -> float | None:

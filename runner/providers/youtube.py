@@ -131,10 +131,10 @@ class YouTubeUploader:
 
     async def upload(self, ctx: Any, final: Path, thumbnail: Path, metadata: dict[str, Any],
                      privacy: str) -> dict[str, Any]:
-        sid = _sid(ctx)
+        sid = ctx.state["id"]
         if privacy not in PRIVACIES:
             privacy = "private"
-        cp = _checkpoint(ctx).setdefault("youtube", {})
+        cp = ctx.checkpoint().setdefault("youtube", {})
         quota = cp.setdefault("quota", {})
 
         def request() -> Any:
@@ -149,15 +149,15 @@ class YouTubeUploader:
             if not cp.get("video_id"):
                 cp["video_id"] = await self._send_video(ctx, service, cp, final, metadata, privacy, sid)
                 cp.pop("uri", None)
-                _save(ctx)
+                ctx.save()
             video_id = cp["video_id"]
 
             if not cp.get("thumbnail_done"):
                 cp["thumbnail_done"] = await self._set_thumbnail(ctx, service, video_id, thumbnail, quota, sid)
-                _save(ctx)
+                ctx.save()
             if self.playlist_id and not cp.get("playlist_item"):
                 cp["playlist_item"] = await self._add_to_playlist(ctx, service, video_id, quota, sid)
-                _save(ctx)
+                ctx.save()
         finally:
             youtube_auth.save_if_refreshed(self.env, creds, token_before)
 
@@ -231,7 +231,7 @@ class YouTubeUploader:
                 cp["quota"]["videos.insert"] = int(cp["quota"].get("videos.insert", 0)) + QUOTA_UNITS["videos.insert"]
             cp["uri"] = req.resumable_uri
             cp["offset"] = size if response is not None else int(req.resumable_progress or 0)
-            _save(ctx)
+            ctx.save()
             pct = 100.0 * cp["offset"] / max(1, size)
             ctx.progress(percent=pct, label=f"uploading to YouTube {pct:.0f}%")
         video_id = (response or {}).get("id")
@@ -384,25 +384,3 @@ def _auth_problem(exc: BaseException, sid: str) -> UploadError | None:
         return UploadError(f"YouTube would not refresh the saved authorisation ({' '.join(str(exc).split())[:160]}): "
                            f"{youtube_auth.reauth_hint(sid)}")
     return None
-
-
-def _checkpoint(ctx: Any) -> dict[str, Any]:
-    checkpoint = getattr(ctx, "checkpoint", None)
-    if checkpoint is None:
-        store = getattr(ctx, "_youtube_checkpoint", None)
-        if store is None:
-            store = {}
-            setattr(ctx, "_youtube_checkpoint", store)
-        return store
-    return checkpoint()
-
-
-def _save(ctx: Any) -> None:
-    save = getattr(ctx, "save", None)
-    if callable(save):
-        save()
-
-
-def _sid(ctx: Any) -> str:
-    state = getattr(ctx, "state", None)
-    return str(state.get("id")) if isinstance(state, dict) and state.get("id") else "<session id>"
