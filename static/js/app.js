@@ -81,8 +81,10 @@ document.addEventListener("keydown", (e) => {
   }
 });
 // Start after the first frame: the shell index.html painted is on screen at once, and the
-// view's work (and its requests) follows instead of holding that first paint back.
+// view's work (and its requests) follows instead of holding that first paint back. The
+// costly decoration (glow, blur, shimmer: .fx in app.css) switches on then too.
 requestAnimationFrame(() => setTimeout(() => {
+  document.documentElement.classList.add("fx");
   connectionPill();
   stream.connect();
   router.onRoute(show);
