@@ -23,5 +23,6 @@ async def run(ctx) -> dict[str, Any]:
     sid = ctx.state["id"]
     seed = int(ctx.params.get("seed") or variation.seed_for(sid))
     v = variation.draw(ctx.params, seed, used_keys(ctx.root, sid))
-    ctx.log("INFO", f"{v['palette_name']} palette, {v['scene']}, Porsuk {v['pose']}, {v['weather']}")
-    return {"variation": v}, v["variation_key"]
+    summary = f"{v['palette_name']} palette, {v['scene']}, Porsuk {v['pose']}, {v['weather']}"
+    ctx.log("INFO", summary)
+    return {"variation": v}, summary
