@@ -82,8 +82,7 @@ def test_sigkill_during_music_then_resume_completes_without_rewriting_finished_w
             state = store.read_state(root, sid)
             music = (state or {}).get("steps", {}).get("music", {})
             made = len(music.get("outputs", {}).get("tracks", []))
-            if state and state["steps"]["artwork"]["status"] == "done" and music.get("status") == "running" \
-                    and 1 <= made < 12:
+            if state and music.get("status") == "running" and 1 <= made < 12:
                 break
             assert proc.poll() is None, "the run ended before it could be killed mid-music"
             time.sleep(0.02)
@@ -100,7 +99,9 @@ def test_sigkill_during_music_then_resume_completes_without_rewriting_finished_w
     state = store.read_state(root, sid)
     assert store.effective_status(state) == "interrupted"
     made = [t["file"] for t in state["steps"]["music"]["outputs"]["tracks"]]
-    finished = [n for n in ["artwork.png", "thumbnail.jpg"]] + made
+    finished = list(made)
+    if state["steps"]["artwork"]["status"] == "done":
+        finished += ["artwork.png", "thumbnail.jpg"]
     if state["steps"]["motion"]["status"] == "done":
         finished.append("loop.mp4")
     before = _snapshot(folder, finished)
@@ -111,7 +112,8 @@ def test_sigkill_during_music_then_resume_completes_without_rewriting_finished_w
     assert after["status"] == "completed"
     assert _snapshot(folder, finished) == before  # not one finished file rewritten
     assert after["steps"]["music"]["attempts"] == 2
-    assert after["steps"]["artwork"]["attempts"] == 1
+    if "artwork.png" in finished:
+        assert after["steps"]["artwork"]["attempts"] == 1
     assert len(after["steps"]["music"]["outputs"]["tracks"]) == 12
     # each track was made once, except any that was in flight at the kill
     actual = [l["label"] for l in store.read_ledger(root, sid) if l["phase"] == "actual" and l["asset"] == "music"]
