@@ -14,11 +14,28 @@ from .app import STATIC_DIR, App, Config
 from .server import make_server
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line, not a usage dump."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"port must be a whole number, got {text!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"port must be from 0 to 65535, got {port}")
+    return port
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="badger-studio", description="The Badger Tape Studio dashboard.")
+    p = _Parser(prog="badger-studio", description="The Badger Tape Studio dashboard.")
     p.add_argument("--host", default="127.0.0.1",
                    help="address to bind (default 127.0.0.1; anything else exposes the launcher)")
-    p.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 picks a free one)")
+    p.add_argument("--port", type=_port, default=8765, help="port (default 8765; 0 picks a free one)")
     p.add_argument("--root", default=None, help="data root holding sessions/ and logs/ (default: STUDIO_ROOT or .)")
     p.add_argument("--static", default=str(STATIC_DIR), help=argparse.SUPPRESS)
     p.add_argument("--no-launcher", action="store_true", help="read-only: refuse to start, approve or resume runs")
@@ -53,8 +70,9 @@ def main(argv: list[str] | None = None) -> int:
     app = App(config)
     try:
         server = make_server(app, args.host, args.port)
-    except OSError as exc:
-        print(f"badger-studio: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
+    except (OSError, OverflowError, UnicodeError) as exc:  # busy port, unknown host, bad address
+        reason = getattr(exc, "strerror", None) or str(exc)
+        print(f"badger-studio: cannot listen on {args.host}:{args.port}: {reason}", file=sys.stderr)
         return 2
     app.warm_up()
     host = f"[{app.config.host}]" if ":" in app.config.host else app.config.host

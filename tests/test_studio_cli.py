@@ -59,3 +59,12 @@ def test_the_studio_imports_only_the_format_module_from_the_runner_and_only_the_
             "('runner', 'numpy', 'fal_client', 'elevenlabs', 'googleapiclient', 'dotenv')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=_env(), cwd=str(REPO))
     assert out.stdout.strip() == "['runner', 'runner.store']", out.stderr
+
+
+def test_a_bad_port_is_one_line_not_a_traceback(root):
+    for port, needle in (("99999", "from 0 to 65535"), ("abc", "whole number"), ("-1", "from 0 to 65535")):
+        result = subprocess.run([sys.executable, "-m", "studio", "--root", str(root), "--port", port],
+                                capture_output=True, text=True, env=_env(), timeout=30)
+        assert result.returncode == 2
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and needle in lines[0] and "Traceback" not in result.stderr
