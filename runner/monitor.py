@@ -97,15 +97,6 @@ def pick_session(root: Path, session_id: str | None, now: datetime) -> str:
 
 # ----------------------------------------------------------------------------- reading
 
-def _stat_key(path: Path) -> tuple[int, int, int] | None:
-    # The inode matters: an atomic replace of state.json can keep size and (coarse) mtime.
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return (st.st_mtime_ns, st.st_size, st.st_ino)
-
-
 class SessionFiles:
     """One session's state, log lines and events, re-read only when a file's stat changes."""
 
@@ -119,7 +110,7 @@ class SessionFiles:
         self._keys: dict[str, Any] = {}
 
     def _changed(self, name: str, path: Path) -> bool:
-        key = _stat_key(path)
+        key = store.change_key(path)
         if name in self._keys and self._keys[name] == key:
             return False
         self._keys[name] = key

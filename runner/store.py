@@ -274,13 +274,23 @@ def read_json(path: Path) -> Any:
 def read_state(root: Path, session_id: str) -> dict[str, Any] | None:
     """The session's state, or None when state.json is missing, partial, corrupt or misshapen."""
     try:
-        path = session_dir(root, session_id) / "state.json"
+        data = (session_dir(root, session_id) / "state.json").read_bytes()
+    except (OSError, ValueError):
+        return None
+    return parse_state(data)
+
+
+def parse_state(data: bytes) -> dict[str, Any] | None:
+    """state.json's bytes as a state, or None when they are partial, not JSON or misshapen.
+
+    Readers that fetch the bytes themselves (the studio reads in batches) judge them here,
+    so every reader agrees on what "unreadable" means.
+    """
+    try:
+        state = json.loads(data)
     except ValueError:
         return None
-    state = read_json(path)
-    if not _looks_like_state(state):
-        return None
-    return state
+    return state if _looks_like_state(state) else None
 
 
 def _looks_like_state(state: Any) -> bool:
@@ -292,6 +302,18 @@ def _looks_like_state(state: Any) -> bool:
         and isinstance(state.get("params"), dict)
         and isinstance(state.get("cost"), dict)
     )
+
+
+def change_key(path: Path | str) -> tuple[int, int, int] | None:
+    """What a poller compares to tell that a file changed; None when it is missing.
+
+    The inode matters: an atomic replace can keep the size and the (coarse) mtime.
+    """
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
 
 
 def pid_alive(pid: Any) -> bool:

@@ -16,7 +16,6 @@ Both report what changed to a listener (the live stream), whoever triggered them
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import os
 import sys
 import threading
@@ -239,14 +238,6 @@ class Change:
 Listener = Callable[[list[Change]], None]
 
 
-def _stat_key(path: str) -> tuple[int, int, int] | None:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return (st.st_ino, st.st_mtime_ns, st.st_size)
-
-
 class SessionIndex:
     """Thread-safe cache of session rows; refresh() is the only place that touches the disk."""
 
@@ -355,13 +346,13 @@ class SessionIndex:
         sep = os.sep
         stale: list[tuple[str, tuple[int, int, int] | None]] = []
         for sid in candidates:
-            key = _stat_key(self._dir + sep + sid + sep + "state.json")
+            key = store.change_key(self._dir + sep + sid + sep + "state.json")
             old = entries.get(sid)
             if old is not None and old.key == key and (key is not None or old.raw_status == UNREADABLE):
                 continue
             stale.append((sid, key))
         for sid, key, data in _read_all(self._dir, stale):
-            state = parse_state(data) if data is not None else None
+            state = store.parse_state(data) if data is not None else None
             old = entries.get(sid)
             if old is not None and state is None and old.raw_status == UNREADABLE:
                 old.key = key  # still unreadable: nothing a reader would notice changed
@@ -390,27 +381,6 @@ class SessionIndex:
                 e.row = {**e.row, "status": _intern(status)}
                 changes.append(Change("changed", sid, e, None))
         return changes
-
-
-def parse_state(data: bytes) -> dict[str, Any] | None:
-    """store.read_state's answer for these bytes: the state, or None if unreadable."""
-    try:
-        state = json.loads(data)
-    except ValueError:
-        return None
-    return state if _looks_like_state(state) else None
-
-
-def _looks_like_state(state: Any) -> bool:
-    # The same shape check as store.read_state (a test keeps the two in step).
-    return (
-        isinstance(state, dict)
-        and isinstance(state.get("id"), str)
-        and state.get("status") in store.SESSION_STATUSES
-        and isinstance(state.get("steps"), dict)
-        and isinstance(state.get("params"), dict)
-        and isinstance(state.get("cost"), dict)
-    )
 
 
 def _read_file(path: str) -> bytes | None:

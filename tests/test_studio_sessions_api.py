@@ -313,13 +313,14 @@ def test_api_answers_are_never_cached(root):
                                      b'"params": {}, "cost": {}}', b'{"id": "x", "status": "running", "steps": [], '
                                      b'"params": {}, "cost": {}}', b"\xff\xfe", b"null"])
 def test_the_index_reads_a_state_exactly_when_the_format_module_does(root, content):
-    from studio.reader import parse_state
     make_session(root, sid(1))
     path = store.session_dir(root, sid(1)) / "state.json"
-    good = path.read_bytes()
-    assert (parse_state(good) is None) == (store.read_state(root, sid(1)) is None)
+    app = make_app(root)
+    row = get_json(app, "/api/sessions")["items"][0]
+    assert (row["status"] == "unreadable") == (store.read_state(root, sid(1)) is None)
     path.write_bytes(content)
-    assert (parse_state(content) is None) == (store.read_state(root, sid(1)) is None)
+    row = get_json(make_app(root), "/api/sessions")["items"][0]
+    assert (row["status"] == "unreadable") == (store.read_state(root, sid(1)) is None)
 
 
 def test_zero_means_zero_for_timeline_limit_and_series(root):
