@@ -478,23 +478,17 @@ def _check_wav(path: Path, label: str) -> None:
     """A WAV whose data chunk promises more bytes than the file holds was cut short."""
     import struct  # noqa: PLC0415
 
-    with open(path, "rb") as fh:
-        head = fh.read(12)
-        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
-            raise MediaError(f"{label} is not a valid WAV file: {path}")
-        size = path.stat().st_size
-        while True:
-            hdr = fh.read(8)
-            if len(hdr) < 8:
-                raise MediaError(f"{label} has no audio data: {path}")
-            cid, clen = hdr[:4], struct.unpack("<I", hdr[4:])[0]
-            if cid == b"data":
-                if clen == 0:
-                    raise MediaError(f"{label} has no audio data: {path}")
-                if fh.tell() + clen > size and clen != 0xFFFFFFFF:
-                    raise MediaError(f"{label} is truncated ({size} of {fh.tell() + clen} bytes): {path}")
-                return
-            fh.seek(clen + (clen & 1), 1)
+    from . import wav  # noqa: PLC0415 - numpy-backed; only audio checks need it
+
+    try:
+        offset, length, *_ = wav.data_offset(path)
+    except (ValueError, struct.error):
+        raise MediaError(f"{label} is not a valid WAV file: {path}") from None
+    if length == 0:
+        raise MediaError(f"{label} has no audio data: {path}")
+    size = path.stat().st_size
+    if offset + length > size and length != 0xFFFFFFFF:
+        raise MediaError(f"{label} is truncated ({size} of {offset + length} bytes): {path}")
 
 
 def _is_bmff(path: Path) -> bool:
