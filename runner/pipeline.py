@@ -111,10 +111,7 @@ class Pipeline:
                         {"provider": call.provider, "model": call.model, "cache_key": key})
                 j.log("INFO", f"{call.label}: cached answer reused ($0.00)", step)
                 return hit
-        try:
-            self.budget.reserve(call.label, call.model, call.estimate_usd)
-        except BudgetExceeded:
-            raise
+        self.budget.reserve(call.label, call.model, call.estimate_usd)  # raises BudgetExceeded
         call_id = uuid.uuid4().hex[:12]
         base = {"call_id": call_id, "provider": call.provider, "model": call.model, "asset": call.asset,
                 "step": step, "label": call.label, "cache_key": key}
