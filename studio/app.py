@@ -429,32 +429,33 @@ class App:
         state = store.read_state(self.root, session_id)
         return "unreadable" if state is None else store.effective_status(state, self.now())
 
-    def post_approve(self, req: Request, m: re.Match[str]) -> Response:
+    def _session_action(self, req: Request, session_id: str,
+                        act: Callable[[str, dict[str, Any]], "dict[str, Any] | Response"]) -> Response:
+        """Approve and resume alike: a JSON body, an existing session, then the launcher's answer."""
         body = self._json_body(req)
         if isinstance(body, Response):
             return body
-        status = self._status_of(m["id"])
+        status = self._status_of(session_id)
         if status is None:
             return error(404, "no such session")
-        privacy = body.get("privacy")
-        if privacy is not None and not isinstance(privacy, str):
-            return error(400, "privacy must be a string", field="privacy")
         try:
-            return json_response(self.launcher.approve(m["id"], status, privacy), 202)
+            result = act(status, body)
         except Refused as exc:
             return self._refused(exc)
+        return result if isinstance(result, Response) else json_response(result, 202)
+
+    def post_approve(self, req: Request, m: re.Match[str]) -> Response:
+        def approve(status: str, body: dict[str, Any]) -> dict[str, Any] | Response:
+            privacy = body.get("privacy")
+            if privacy is not None and not isinstance(privacy, str):
+                return error(400, "privacy must be a string", field="privacy")
+            return self.launcher.approve(m["id"], status, privacy)
+
+        return self._session_action(req, m["id"], approve)
 
     def post_resume(self, req: Request, m: re.Match[str]) -> Response:
-        body = self._json_body(req)
-        if isinstance(body, Response):
-            return body
-        status = self._status_of(m["id"])
-        if status is None:
-            return error(404, "no such session")
-        try:
-            return json_response(self.launcher.resume(m["id"], status, body.get("cap")), 202)
-        except Refused as exc:
-            return self._refused(exc)
+        return self._session_action(req, m["id"], lambda status, body: self.launcher.resume(m["id"], status,
+                                                                                             body.get("cap")))
 
 
 def _int_arg(req: Request, name: str, default: int, lo: int, hi: int) -> int | Response:
