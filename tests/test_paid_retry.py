@@ -77,3 +77,15 @@ def test_waits_are_jittered_capped_and_respect_retry_after():
     assert p.delay(1, retry_after=7.0) == 7.0 and p.delay(1, retry_after=600) == 10.0
     assert parse_retry_after("3") == 3.0 and parse_retry_after(None) is None
     assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0  # in the past: no wait
+
+
+def test_network_failures_from_the_stdlib_and_httpx_are_worth_retrying():
+    import httpx
+
+    from runner.providers.retry import network_verdict
+
+    for exc in (httpx.ConnectTimeout("slow"), httpx.ReadTimeout("slow"), httpx.ConnectError("refused"),
+                TimeoutError(), ConnectionResetError()):
+        verdict = network_verdict(exc)
+        assert verdict is not None and verdict.transient, exc
+    assert network_verdict(ValueError("not the network")) is None

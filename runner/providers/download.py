@@ -139,10 +139,6 @@ async def fetch(url: str, dest_stem: Path, *, kind: str, ctx: Any, what: str,
     def classify(exc: BaseException) -> Verdict | None:
         if isinstance(exc, ProviderError):
             return Verdict(exc.transient, str(exc).split(": ", 1)[-1], exc.retry_after)
-        if isinstance(exc, httpx.TimeoutException):
-            return Verdict(True, "download timed out")
-        if isinstance(exc, httpx.TransportError):
-            return Verdict(True, f"download connection failed ({type(exc).__name__})")
         return network_verdict(exc)
 
     try:

@@ -88,10 +88,6 @@ class ElevenLabsAmbience:
         def classify(exc: BaseException) -> Verdict | None:
             if isinstance(exc, ApiError) and exc.status_code is not None:
                 return status_verdict(int(exc.status_code), parse_retry_after((exc.headers or {}).get("retry-after")))
-            if isinstance(exc, httpx.TimeoutException):
-                return Verdict(True, "timed out")
-            if isinstance(exc, httpx.TransportError):
-                return Verdict(True, f"connection failed ({type(exc).__name__})")
             return network_verdict(exc)
 
         try:

@@ -397,15 +397,10 @@ def _classify_submit(exc: BaseException) -> Verdict | None:
 def _classify_idempotent(exc: BaseException) -> Verdict | None:
     """Polling, fetching a result and uploading can be repeated safely."""
     import fal_client  # noqa: PLC0415
-    import httpx  # noqa: PLC0415
 
     if isinstance(exc, fal_client.client.FalClientHTTPError):
         transient = exc.status_code in (408, 429, 500, 502, 503, 504)
         return Verdict(transient, f"HTTP {exc.status_code}", _retry_after(exc))
-    if isinstance(exc, httpx.TimeoutException):
-        return Verdict(True, "timed out")
-    if isinstance(exc, httpx.TransportError):
-        return Verdict(True, f"connection failed ({type(exc).__name__})")
     return network_verdict(exc)
 
 

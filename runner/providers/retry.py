@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import random
+import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, TypeVar
@@ -104,7 +105,17 @@ def status_verdict(status: int, retry_after: float | None = None) -> Verdict:
 
 
 def network_verdict(exc: BaseException) -> Verdict | None:
-    """Standard-library network failures: worth retrying (the connection, not the request, failed)."""
+    """Network failures: worth retrying (the connection, not the request, failed).
+
+    Covers the standard library's and httpx's (which fal-client and elevenlabs use); httpx
+    is looked at only when one of those SDKs has already imported it.
+    """
+    httpx = sys.modules.get("httpx")
+    if httpx is not None:
+        if isinstance(exc, httpx.TimeoutException):
+            return Verdict(True, "timed out")
+        if isinstance(exc, httpx.TransportError):
+            return Verdict(True, f"connection failed ({type(exc).__name__})")
     if isinstance(exc, (TimeoutError, asyncio.TimeoutError)):
         return Verdict(True, "timed out")
     if isinstance(exc, ConnectionError):
