@@ -22,13 +22,21 @@ _done = False
 _libc = None
 
 
+def _load_libc() -> ctypes.CDLL:
+    # find_library runs ldconfig (a subprocess) on every call: try glibc's soname first.
+    try:
+        return ctypes.CDLL("libc.so.6")
+    except OSError:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+
+
 def tune() -> None:
     global _done, _libc
     if _done or not sys.platform.startswith("linux"):
         return
     _done = True
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc = _load_libc()
         mallopt = libc.mallopt
     except (OSError, AttributeError):
         return
