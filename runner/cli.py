@@ -159,8 +159,7 @@ def cmd_approve(args: argparse.Namespace, root: Path) -> int:
     state = sessions.prepare_approve(root, args.id, privacy=args.privacy)
     from .providers import registry  # noqa: PLC0415
 
-    params = dict(state["params"])
-    providers = registry.build(params)
+    providers = registry.build(state["params"])
     print(state["id"], flush=True)
     status = sessions.execute(root, state, providers, echo=sys.stdout)
     return _summary(root, state["id"], status, review=False)
