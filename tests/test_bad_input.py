@@ -1,11 +1,53 @@
-"""Bad input gets one clear line on stderr, a non-zero exit, no traceback and no session folder."""
+"""Bad input gets one clear line on stderr, a non-zero exit, no traceback and no session folder.
+
+The refusals are checked by calling `cli.main(argv)` in this process (what the console script
+does), with the environment and working directory set per test; two smoke tests at the end
+run `python -m runner` as a person would, to prove the same holds through a real process.
+"""
 
 from __future__ import annotations
 
+import io
+import os
+from contextlib import redirect_stderr, redirect_stdout
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from helpers import run_cli
+
+from runner import cli
+
+
+@dataclass
+class Result:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def main(monkeypatch):
+    """cli.main in-process: env scrubbed of provider keys as run_cli does, cwd the data root."""
+
+    def call(*args: str, root: Path | None = None, env: dict[str, str] | None = None) -> Result:
+        for name in list(os.environ):
+            if name.startswith(("FAL_", "ELEVENLABS_", "YOUTUBE_")):
+                monkeypatch.delenv(name)
+        for name, value in (env or {}).items():
+            monkeypatch.setenv(name, value)
+        if root is not None and root.is_dir():
+            monkeypatch.chdir(root)
+        argv = [*args] + (["--root", str(root)] if root is not None else [])
+        out, err = io.StringIO(), io.StringIO()
+        with redirect_stdout(out), redirect_stderr(err):
+            try:
+                code = cli.main(argv)
+            except SystemExit as exc:  # argparse's usage errors and --help end this way
+                code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+        return Result(code, out.getvalue(), err.getvalue())
+
+    return call
 
 
 def _assert_refused(result, *needles: str) -> None:
@@ -42,8 +84,8 @@ def _no_sessions(root: Path) -> None:
     (["--theme", "ok", "--privacy", "secret"], "unknown privacy"),
     (["--season", "autumn"], "--theme"),
 ])
-def test_run_refuses_bad_parameters(root, extra, needle):
-    result = run_cli("run", *extra, root=root)
+def test_run_refuses_bad_parameters(main, root, extra, needle):
+    result = main("run", *extra, root=root)
     _assert_refused(result, needle)
     assert result.returncode == 2
     _no_sessions(root)
@@ -51,39 +93,54 @@ def test_run_refuses_bad_parameters(root, extra, needle):
 
 @pytest.mark.parametrize("command", ["resume", "show", "approve"])
 @pytest.mark.parametrize("sid", ["20261121-031500-nothing-here", "../../etc", "not an id"])
-def test_an_unknown_session_id_is_one_line(root, command, sid):
-    _assert_refused(run_cli(command, sid, root=root), "no session")
+def test_an_unknown_session_id_is_one_line(main, root, command, sid):
+    _assert_refused(main(command, sid, root=root), "no session")
 
 
-def test_a_root_that_cannot_be_written_is_refused(tmp_path):
+def test_a_root_that_cannot_be_written_is_refused(main, tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
-    result = run_cli("run", "--theme", "ok", "--no-upload", root=blocker / "data")
+    result = main("run", "--theme", "ok", "--no-upload", root=blocker / "data")
     _assert_refused(result, "cannot write to data root")
     assert blocker.read_text() == "not a folder"
 
 
-def test_missing_ffmpeg_says_how_to_get_it(root):
-    result = run_cli("run", "--theme", "ok", root=root, env={"FFMPEG": str(root / "no-such-ffmpeg")})
+def test_missing_ffmpeg_says_how_to_get_it(main, root):
+    result = main("run", "--theme", "ok", root=root, env={"FFMPEG": str(root / "no-such-ffmpeg")})
     _assert_refused(result, "apt-get install ffmpeg", "pip install imageio-ffmpeg")
     _no_sessions(root)
 
 
-def test_a_paid_run_without_its_key_is_refused_before_a_session_exists(root):
-    result = run_cli("run", "--theme", "ok", "--provider", "fal", root=root, env={"FAL_KEY": ""})
+def test_a_paid_run_without_its_key_is_refused_before_a_session_exists(main, root):
+    result = main("run", "--theme", "ok", "--provider", "fal", root=root, env={"FAL_KEY": ""})
     _assert_refused(result, "--provider fal needs FAL_KEY")
     _no_sessions(root)
 
 
-def test_estimate_exits_non_zero_over_the_cap(root):
-    result = run_cli("estimate", "--theme", "ok", "--provider", "fal", "--cap", "0.50", root=root)
+def test_estimate_exits_non_zero_over_the_cap(main, root):
+    result = main("estimate", "--theme", "ok", "--provider", "fal", "--cap", "0.50", root=root)
     assert result.returncode == 1
     assert "OVER THE CAP" in result.stdout
-    ok = run_cli("estimate", "--theme", "ok", "--provider", "fal", root=root)
+    ok = main("estimate", "--theme", "ok", "--provider", "fal", root=root)
     assert ok.returncode == 0 and "$0.775 of $2.00 cap" in ok.stdout
 
 
-def test_every_subcommand_has_help(root):
+def test_every_subcommand_has_help(main):
     for command in ["run", "resume", "list", "show", "estimate", "approve", "monitor", "auth"]:
-        result = run_cli(command, "--help")
+        result = main(command, "--help")
         assert result.returncode == 0 and "usage:" in result.stdout, command
+
+
+# -- through a real process: the console entry point, stderr and the exit status as a shell sees them
+
+def test_a_bad_parameter_through_python_m_runner_is_one_line_and_exit_2(root):
+    result = run_cli("run", "--theme", "ok", "--minutes", "an hour", root=root)
+    _assert_refused(result, "minutes must be a number")
+    assert result.returncode == 2
+    _no_sessions(root)
+
+
+def test_an_unknown_session_through_python_m_runner_is_one_line(root):
+    result = run_cli("resume", "../../etc", root=root)
+    _assert_refused(result, "no session")
+    assert result.returncode == 2
