@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Awaitable, Callable, Mapping
 
 from .. import budget
-from . import download, prompts
+from . import download, prompts, sdk
 from .base import Call
 from .errors import ProviderError
 from .retry import DEFAULT_POLICY, RetryPolicy, Verdict, network_verdict, parse_retry_after, with_retries
@@ -59,21 +59,22 @@ def configure_sdk(env: Mapping[str, str]) -> Any:
     globals from env as well makes the mapping we were given the authority, even when the SDK
     was imported earlier. The storage hosts used to upload the artwork for image-to-video
     (rest.fal.ai, v3.fal.media) have no variable in the SDK; FAL_REST_HOST and FAL_CDN_HOST
-    move them, so a test never reaches beyond its loopback fake.
+    move them, so a test never reaches beyond its loopback fake. Raises ProviderError when the
+    installed fal_client lacks one of those globals (nothing is sent then).
     """
     import fal_client  # noqa: PLC0415 - paid runs only
     import fal_client.client as fc  # noqa: PLC0415
 
     run = (env.get("FAL_RUN_HOST") or DEFAULT_HOSTS["run"]).strip().rstrip("/")
     queue = (env.get("FAL_QUEUE_RUN_HOST") or f"queue.{run}").strip().rstrip("/")
-    fc.RUN_URL_FORMAT = f"https://{run}/"
-    fc.QUEUE_URL_FORMAT = f"https://{queue}/"
-    fc.REST_URL = f"https://{(env.get('FAL_REST_HOST') or DEFAULT_HOSTS['rest']).strip().rstrip('/')}"
-    fc.CDN_URL = f"https://{(env.get('FAL_CDN_HOST') or DEFAULT_HOSTS['cdn']).strip().rstrip('/')}"
-    # One retry loop, ours: bounded, visible as events, and aware of which calls cost money.
-    # The SDK's own loop (10 silent attempts) would multiply with it and hide every attempt.
-    if hasattr(fc, "MAX_ATTEMPTS"):
-        fc.MAX_ATTEMPTS = 1
+    rest = (env.get("FAL_REST_HOST") or DEFAULT_HOSTS["rest"]).strip().rstrip("/")
+    cdn = (env.get("FAL_CDN_HOST") or DEFAULT_HOSTS["cdn"]).strip().rstrip("/")
+    # All five or none (runner/providers/sdk.py): a renamed global would silently keep the
+    # real host. MAX_ATTEMPTS = 1 leaves one retry loop, ours: bounded, visible as events, and
+    # aware of which calls cost money; the SDK's own (10 silent attempts) would multiply with it.
+    sdk.set_globals(fc, {"RUN_URL_FORMAT": f"https://{run}/", "QUEUE_URL_FORMAT": f"https://{queue}/",
+                         "REST_URL": f"https://{rest}", "CDN_URL": f"https://{cdn}", "MAX_ATTEMPTS": 1},
+                    package="fal-client")
     return fal_client
 
 

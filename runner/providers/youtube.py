@@ -24,7 +24,7 @@ import json
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from . import youtube_auth
+from . import sdk, youtube_auth
 from .errors import ProviderError, UploadError
 from .retry import DEFAULT_POLICY, RetryPolicy, TRANSIENT_STATUS, Verdict, network_verdict, with_retries
 
@@ -192,7 +192,7 @@ class YouTubeUploader:
                 # In "error state" the next call first asks the server how many bytes it holds
                 # (PUT, Content-Range: bytes */size) and continues from that offset.
                 req.resumable_uri = resume_uri
-                req._in_error_state = True
+                sdk.set_attribute(req, sdk.GOOGLE_RESUME_ATTRIBUTE, True, package="google-api-python-client")
             return req
 
         resuming = bool(cp.get("uri")) and cp.get("file") == fingerprint
