@@ -12,8 +12,9 @@ import asyncio
 import os
 import traceback
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, Mapping
 
 from . import store
 from .budget import Budget, BudgetExceeded
@@ -36,8 +37,20 @@ class StepFailed(Exception):
         self.step, self.error = step, error
 
 
+@dataclass(frozen=True)
+class StepResult:
+    """What a step returns: outputs merged into `steps.<name>.outputs`, and a one-line note
+    for people (shown beside the step; None for none)."""
+
+    outputs: dict[str, Any]
+    note: str | None = None
+
+
 class StepContext:
-    """What a step and its provider see: their folder, the run's choices, and the spend door."""
+    """What a step sees: its folder, the run's choices, earlier steps' outputs, the spend door.
+
+    It is also the `ProviderContext` (providers/base.py) the step hands its provider.
+    """
 
     def __init__(self, pipeline: "Pipeline", step: str):
         self._p = pipeline
@@ -60,7 +73,8 @@ class StepContext:
         return self._p.journal.step(step)["outputs"]
 
     @property
-    def state(self) -> dict[str, Any]:
+    def state(self) -> Mapping[str, Any]:
+        """The whole session state, to read; a step writes only through its outputs."""
         return self._p.journal.state
 
     def save(self) -> None:
@@ -84,7 +98,7 @@ class StepContext:
         return await self._p.spend(self.step, call, run)
 
 
-StepFn = Callable[[StepContext], Awaitable["dict[str, Any] | tuple[dict[str, Any], str | None]"]]
+StepFn = Callable[[StepContext], Awaitable[StepResult]]
 
 
 class Pipeline:
@@ -167,8 +181,7 @@ class Pipeline:
             j.log("DEBUG", "".join(traceback.format_exception(exc)).replace("\n", " | "), name)
             j.step_failed(name, error)
             raise StepFailed(name, error) from exc
-        outputs, note = result if isinstance(result, tuple) else (result, None)
-        j.step_done(name, outputs or {}, note)
+        j.step_done(name, result.outputs, result.note)
 
     async def _visual(self) -> None:
         await self.run_step("artwork")

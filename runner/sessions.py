@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterator, Mapping, TextIO
 
 from . import store
 from .journal import Clock, Journal
-from .pipeline import Pipeline
+from .pipeline import Pipeline, StepFn
 from .providers.base import ProviderSet
 
 ProviderFactory = Callable[[dict[str, Any]], ProviderSet]
@@ -104,7 +104,7 @@ def load(root: Path, sid: str) -> dict[str, Any]:
 
 
 def execute(root: Path, state: dict[str, Any], providers: ProviderSet, *, echo: TextIO | None = None,
-            clock: Clock = store.utc_now, step_fns: Mapping[str, Any] | None = None) -> str:
+            clock: Clock = store.utc_now, step_fns: Mapping[str, StepFn] | None = None) -> str:
     """Run the pipeline for this state to its end; return the session's status.
 
     SIGINT and SIGTERM cancel the run cleanly: the state says interrupted and resume continues.

@@ -17,7 +17,7 @@ from helpers import params
 
 from runner import budget, sessions, store
 from runner.journal import Journal
-from runner.pipeline import Pipeline, StepFailed
+from runner.pipeline import Pipeline, StepFailed, StepResult
 from runner.providers import download, fal
 from runner.providers.base import ProviderSet
 from runner.providers.errors import ProviderError
@@ -65,7 +65,7 @@ def _artwork_pipeline(root: Path, provider: fal.FalArt) -> tuple[Pipeline, dict]
 
     async def artwork(ctx):
         await ctx.providers.art.make_artwork(ctx, ctx.session_dir / "artwork.png")
-        return {"artwork": "artwork.png"}
+        return StepResult({"artwork": "artwork.png"})
 
     providers = ProviderSet(provider, None, None, None, NoUploader("no upload in this test"))
     return Pipeline(root, journal, providers, {"artwork": artwork}), state

@@ -10,7 +10,7 @@ import pytest
 from helpers import params
 
 from runner import sessions, store
-from runner.pipeline import Skip
+from runner.pipeline import Skip, StepResult
 from runner.providers.base import ProviderSet
 from runner.providers.registry import NoUploader
 
@@ -30,7 +30,7 @@ def _recording_steps(calls: list[str], fail: str | None = None, skip: str | None
                 raise RuntimeError(f"{name} broke")
             if name == skip:
                 raise Skip(f"{name} not wanted")
-            return {"made": name}
+            return StepResult({"made": name})
         return fn
 
     return {name: make(name) for name in store.STEPS}
@@ -61,7 +61,7 @@ def test_art_and_music_run_at_the_same_time(root):
         running["peak"] = max(running["peak"], running["now"])
         await asyncio.sleep(0.1)
         running["now"] -= 1
-        return {}
+        return StepResult({})
 
     fns = _recording_steps([])
     fns.update(artwork=slow, music=slow)
@@ -194,7 +194,7 @@ def test_every_running_state_on_disk_names_a_live_runner(root, monkeypatch):
     def make(name):
         async def fn(ctx):
             seen.append(store.effective_status(store.read_state(root, state["id"])))
-            return {}
+            return StepResult({})
         return fn
 
     import runner.journal as journal_mod

@@ -15,6 +15,7 @@ from helpers import params
 
 from runner import budget, sessions, store
 from runner.budget import Budget, BudgetExceeded
+from runner.pipeline import StepResult
 from runner.providers.base import Call, ProviderSet
 from runner.providers.registry import NoUploader
 
@@ -42,7 +43,7 @@ class PricedFake:
 
 def _steps(fake: PricedFake, n_calls: int):
     async def nothing(ctx):
-        return {}
+        return StepResult({})
 
     async def music(ctx):
         for n in range(1, n_calls + 1):
@@ -50,7 +51,7 @@ def _steps(fake: PricedFake, n_calls: int):
             assert Path(result["files"]["audio"]).read_bytes() == f"audio for track {n}/{n_calls}".encode()
             ctx.outputs.setdefault("tracks", []).append(n)
             ctx.save()
-        return {}
+        return StepResult({})
 
     fns = {name: nothing for name in store.STEPS}
     fns["music"] = music

@@ -13,7 +13,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Protocol
+from typing import Any, Awaitable, Callable, Mapping, Protocol
 
 
 @dataclass(frozen=True)
@@ -37,13 +37,25 @@ class Call:
 RunFn = Callable[[], Awaitable[dict[str, Any]]]
 
 
-class StepContext(Protocol):
-    """What a step hands its provider. The pipeline implements it (runner/pipeline.py)."""
+class ProviderContext(Protocol):
+    """What a step hands its provider: a read-only view of the run, a checkpoint and the spend
+    door. The pipeline's StepContext (runner/pipeline.py) implements it; tests use stand-ins."""
 
-    session_dir: Path
-    params: dict[str, Any]
-    variation: dict[str, Any]
-    state: dict[str, Any]  # the whole session state (read it; steps write through outputs)
+    @property
+    def session_dir(self) -> Path:
+        """The session's folder; providers write their files under it."""
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """The run's parameters (docs/format.md, "params")."""
+
+    @property
+    def variation(self) -> dict[str, Any]:
+        """The variation step's creative choices (empty before it has run)."""
+
+    @property
+    def state(self) -> Mapping[str, Any]:
+        """The whole session state, to read (its id, for messages); nothing writes through it."""
 
     def checkpoint(self) -> dict[str, Any]:
         """A scratch dict kept in state.json with the step: request ids, upload offsets."""
@@ -72,14 +84,14 @@ class StepContext(Protocol):
 class ArtProvider(Protocol):
     name: str
 
-    async def make_artwork(self, ctx: StepContext, out_png: Path) -> dict[str, Any]:
+    async def make_artwork(self, ctx: ProviderContext, out_png: Path) -> dict[str, Any]:
         """Write a 1920x1080 PNG cover to out_png; return {"provider", "model", ...}."""
 
 
 class MotionProvider(Protocol):
     name: str
 
-    async def make_loop(self, ctx: StepContext, artwork: Path, out_mp4: Path) -> dict[str, Any]:
+    async def make_loop(self, ctx: ProviderContext, artwork: Path, out_mp4: Path) -> dict[str, Any]:
         """Write a seamless, stream-copy-loopable H.264 clip; return {"seconds", "fps", ...}."""
 
 
@@ -87,7 +99,7 @@ class MusicProvider(Protocol):
     name: str
     concurrency: int  # how many tracks may be made at once
 
-    async def make_track(self, ctx: StepContext, track: dict[str, Any], seconds: float,
+    async def make_track(self, ctx: ProviderContext, track: dict[str, Any], seconds: float,
                          out_base: Path) -> dict[str, Any]:
         """Make one instrumental track from a variation track spec.
 
@@ -99,7 +111,7 @@ class MusicProvider(Protocol):
 class AmbienceProvider(Protocol):
     name: str
 
-    async def make_ambience(self, ctx: StepContext, atmosphere: str, out_base: Path) -> dict[str, Any]:
+    async def make_ambience(self, ctx: ProviderContext, atmosphere: str, out_base: Path) -> dict[str, Any]:
         """Make a loopable ambience bed; return {"file": Path, "seconds": float, ...}."""
 
 
@@ -109,7 +121,7 @@ class Uploader(Protocol):
     def unavailable_reason(self) -> str | None:
         """None when credentials exist; otherwise one line saying what is missing and how to set it."""
 
-    async def upload(self, ctx: StepContext, final: Path, thumbnail: Path,
+    async def upload(self, ctx: ProviderContext, final: Path, thumbnail: Path,
                      metadata: dict[str, Any], privacy: str) -> dict[str, Any]:
         """Upload; return {"id", "url", ...}."""
 

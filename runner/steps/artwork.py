@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
-
 from ..media import art, ffmpeg
+from ..pipeline import StepContext, StepResult
 
 
-async def run(ctx) -> dict[str, Any]:
+async def run(ctx: StepContext) -> StepResult:
     out_png = ctx.session_dir / "artwork.png"
     thumb = ctx.session_dir / "thumbnail.jpg"
     meta = await ctx.providers.art.make_artwork(ctx, out_png)
@@ -16,5 +15,5 @@ async def run(ctx) -> dict[str, Any]:
     if not thumb.exists():
         await asyncio.to_thread(art.make_thumbnail, out_png, thumb)
     ffmpeg.check_input(thumb, "image")
-    return {"artwork": "artwork.png", "thumbnail": "thumbnail.jpg",
-            "provider": meta.get("provider"), "model": meta.get("model")}
+    return StepResult({"artwork": "artwork.png", "thumbnail": "thumbnail.jpg",
+                       "provider": meta.get("provider"), "model": meta.get("model")})

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from .. import metadata, store
+from ..pipeline import StepContext, StepResult
 
 
-async def run(ctx) -> dict[str, Any]:
+async def run(ctx: StepContext) -> StepResult:
     music = ctx.outputs_of("music")
     meta = metadata.build(ctx.params, ctx.variation, music.get("segments") or [], music.get("tracks") or [])
     issues = metadata.problems(meta)
@@ -15,4 +14,4 @@ async def run(ctx) -> dict[str, Any]:
         raise ValueError("metadata breaks YouTube limits: " + "; ".join(issues))
     store.atomic_write_json(ctx.session_dir / "metadata.json", meta)
     ctx.state["title"] = meta["title"]
-    return {"metadata": "metadata.json", "title": meta["title"]}, meta["title"]
+    return StepResult({"metadata": "metadata.json", "title": meta["title"]}, meta["title"])

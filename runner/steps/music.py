@@ -13,6 +13,7 @@ from typing import Any
 
 from ..budget import BudgetExceeded
 from ..media import ffmpeg, master
+from ..pipeline import StepContext, StepResult
 
 # Tracks overlap by the mix's crossfade; ask for that much more than each share.
 CROSSFADE_PAD_S = master.CROSSFADE_S
@@ -22,7 +23,7 @@ def track_seconds(params: dict[str, Any]) -> float:
     return float(params["minutes"]) * 60.0 / int(params["tracks"]) + CROSSFADE_PAD_S
 
 
-async def run(ctx) -> dict[str, Any]:
+async def run(ctx: StepContext) -> StepResult:
     out = ctx.outputs
     specs = ctx.variation["tracks"][: int(ctx.params["tracks"])]
     total = len(specs)
@@ -86,4 +87,4 @@ async def run(ctx) -> dict[str, Any]:
     out["segments"] = plan["segments"]
     out["integrated_lufs"] = plan.get("integrated_lufs")
     out["true_peak_dbtp"] = plan.get("true_peak_dbtp")
-    return out, f"{total} tracks, {plan.get('integrated_lufs')} LUFS"
+    return StepResult(out, f"{total} tracks, {plan.get('integrated_lufs')} LUFS")

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from ..media import ffmpeg, render
+from ..pipeline import StepContext, StepResult
 
 
-async def run(ctx) -> dict[str, Any]:
+async def run(ctx: StepContext) -> StepResult:
     loop = ctx.session_dir / ctx.outputs_of("motion")["loop"]
     mix = ctx.session_dir / ctx.outputs_of("music")["mix"]
     ffmpeg.check_input(loop, "video")
@@ -21,4 +20,4 @@ async def run(ctx) -> dict[str, Any]:
             ctx.progress(percent=pct, label=f"render {pct:.0f}%")
 
     meta = await render.render_final(loop, mix, target, ctx.session_dir / "final.mp4", on_progress=on_progress)
-    return {"final": "final.mp4", "seconds": meta.get("seconds"), "bytes": meta.get("bytes")}
+    return StepResult({"final": "final.mp4", "seconds": meta.get("seconds"), "bytes": meta.get("bytes")})

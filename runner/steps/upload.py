@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
-from ..pipeline import Skip
+from ..pipeline import Skip, StepContext, StepResult
 
 
-async def run(ctx) -> dict[str, Any]:
+async def run(ctx: StepContext) -> StepResult:
     if not ctx.params.get("upload", True):
         raise Skip("upload turned off for this run (--no-upload)")
     uploader = ctx.providers.uploader
@@ -21,5 +20,5 @@ async def run(ctx) -> dict[str, Any]:
     privacy = ctx.state.get("privacy_override") or ctx.params["privacy"]
     result = await uploader.upload(ctx, final, thumb, meta, privacy)
     ctx.state["youtube"] = {"id": result.get("id"), "url": result.get("url"), "privacy": privacy}
-    return {"video_id": result.get("id"), "url": result.get("url"), "privacy": privacy,
-            "quota_units": result.get("quota_units")}, result.get("url")
+    return StepResult({"video_id": result.get("id"), "url": result.get("url"), "privacy": privacy,
+                       "quota_units": result.get("quota_units")}, result.get("url"))

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
 
 from .. import store, variation
+from ..pipeline import StepContext, StepResult
 
 
-def used_keys(root, exclude: str) -> set[str]:
-    keys = set()
+def used_keys(root: Path, exclude: str) -> set[str]:
+    """The variation keys of every other session under root (unreadable ones are skipped)."""
+    keys: set[str] = set()
     for sid in store.list_session_ids(root):
         if sid == exclude:
             continue
@@ -19,10 +21,10 @@ def used_keys(root, exclude: str) -> set[str]:
     return keys
 
 
-async def run(ctx) -> dict[str, Any]:
+async def run(ctx: StepContext) -> StepResult:
     sid = ctx.state["id"]
     seed = int(ctx.params.get("seed") or variation.seed_for(sid))
     v = variation.draw(ctx.params, seed, used_keys(ctx.root, sid))
     summary = f"{v['palette_name']} palette, {v['scene']}, Porsuk {v['pose']}, {v['weather']}"
     ctx.log("INFO", summary)
-    return {"variation": v}, summary
+    return StepResult({"variation": v}, summary)
