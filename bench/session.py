@@ -1,18 +1,27 @@
 """Benchmark: wall time and peak memory of whole local sessions (not a test).
 
-    python bench/session.py [--minutes 2 60] [--tracks 10]
+    python bench/session.py [--minutes 2 60] [--tracks 10] [--art-base REV] [--art-runs 3]
 
 Runs `python -m runner run --no-upload` in a fresh temp root for each length and prints the
 wall time, the runner process's own peak RSS (VmHWM, sampled from /proc), and the peak RSS
 of the whole process tree (runner + its ffmpeg children) against the targets:
 a 2-minute session <= 20 s, a 60-minute one <= 120 s, the runner <= 300 MB.
+
+It also times the local artwork plus motion loop (painting, thumbnail, loop encode: the
+same work for a session of any length, since the loop is repeated by stream copy) for the
+code in this checkout against the code at --art-base (default ART_BASE, the commit before the
+scenes of issue 13), extracted with `git archive` into a temp folder. The two alternate
+run by run in fresh processes, so both see the same machine; the ratio of their medians is
+the figure (target <= 1.5x).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -22,6 +31,31 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 TARGETS_S = {2.0: 20.0, 60.0: 120.0}
 RSS_TARGET_MB = 300.0
+# The code before issue 13's scenes and longer loop: the reference for the art + motion ratio.
+ART_BASE = "a6af435d1258cd8431826898bba42ea29161c791"
+ART_RATIO_TARGET = 1.5
+
+# Artwork (cover + thumbnail) and the motion loop of one variation, timed in a fresh process.
+# Only entry points that both the base and this checkout have: variation.draw(params, seed),
+# art.make_artwork(v, png) -> scene, art.make_thumbnail(png, jpg), motion.make_loop(scene, mp4).
+ART_SNIPPET = """
+import asyncio, json, sys, time
+from pathlib import Path
+from runner import variation
+from runner.media import art, motion
+seed, out = int(sys.argv[1]), Path(sys.argv[2])
+params = {"theme": sys.argv[3], "season": sys.argv[4], "atmosphere": sys.argv[5], "tracks": 10, "minutes": 60}
+v = variation.draw(params, seed)
+t0 = time.perf_counter()
+scene = art.make_artwork(v, out / "artwork.png")
+art.make_thumbnail(out / "artwork.png", out / "thumbnail.jpg")
+t1 = time.perf_counter()
+meta = asyncio.run(motion.make_loop(scene, out / "loop.mp4"))
+t2 = time.perf_counter()
+print(json.dumps({"artwork_s": t1 - t0, "motion_s": t2 - t1, "loop_s": meta["seconds"]}))
+"""
+ART_CASES = [(101, "bench night", "autumn", "rain"), (202, "sunny morning cafe", "summer", "cafe"),
+             (303, "snowy cabin", "winter", "fireplace")]
 
 
 def _status_kb(pid: int, field: str) -> int:
@@ -65,10 +99,51 @@ def run_session(minutes: float, tracks: int) -> dict[str, float]:
         return {"wall_s": wall, "runner_peak_mb": runner_peak / 1024, "tree_peak_mb": tree_peak / 1024}
 
 
+def _checkout(rev: str, dest: Path) -> Path:
+    """The tree of rev, extracted (not a worktree: nothing in the repository changes)."""
+    dest.mkdir(parents=True)
+    archive = subprocess.run(["git", "-C", str(REPO), "archive", rev], capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
+    return dest
+
+
+def _time_art(code: Path, case: tuple[int, str, str, str], out: Path) -> dict[str, float]:
+    out.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ, PYTHONPATH=str(code))
+    seed, theme, season, atmosphere = case
+    done = subprocess.run([sys.executable, "-c", ART_SNIPPET, str(seed), str(out), theme, season, atmosphere],
+                          capture_output=True, text=True, env=env, cwd=str(code))
+    if done.returncode != 0:
+        raise SystemExit(f"art timing failed in {code}: {done.stderr[-600:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def compare_art(base_rev: str, runs: int) -> None:
+    """Art + motion here against base_rev, alternating, in one run of this script."""
+    with tempfile.TemporaryDirectory(prefix="bench-art-") as tmp:
+        base = _checkout(base_rev, Path(tmp) / "base")
+        rows: dict[str, list[dict[str, float]]] = {"base": [], "here": []}
+        for i in range(runs):
+            case = ART_CASES[i % len(ART_CASES)]
+            for name, code in (("base", base), ("here", REPO)) if i % 2 == 0 else (("here", REPO), ("base", base)):
+                rows[name].append(_time_art(code, case, Path(tmp) / f"{name}-{i}"))
+        med = {name: {k: statistics.median(r[k] for r in rs) for k in ("artwork_s", "motion_s", "loop_s")}
+               for name, rs in rows.items()}
+        for name, label in (("base", f"base {base_rev[:10]}"), ("here", "this checkout")):
+            m = med[name]
+            print(f"art + motion, {label}: artwork {m['artwork_s']:.2f} s + motion {m['motion_s']:.2f} s "
+                  f"({m['loop_s']:g} s loop) = {m['artwork_s'] + m['motion_s']:.2f} s (median of {runs})")
+        ratio = (med["here"]["artwork_s"] + med["here"]["motion_s"]) / (med["base"]["artwork_s"] + med["base"]["motion_s"])
+        print(f"art + motion ratio here / base = {ratio:.2f}x (target <= {ART_RATIO_TARGET:g}x: "
+              f"{'met' if ratio <= ART_RATIO_TARGET else 'MISSED'})")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--minutes", type=float, nargs="+", default=[2.0, 60.0])
+    ap.add_argument("--minutes", type=float, nargs="*", default=[2.0, 60.0], help="session lengths (none: skip the sessions)")
     ap.add_argument("--tracks", type=int, default=10)
+    ap.add_argument("--art-base", default=ART_BASE, help="git revision to time art + motion against")
+    ap.add_argument("--art-runs", type=int, default=3, help="runs per side (0: skip the art comparison)")
     args = ap.parse_args()
     cpu = next((l.split(":", 1)[1].strip() for l in Path("/proc/cpuinfo").read_text().splitlines()
                 if l.startswith("model name")), platform.processor())
@@ -81,6 +156,8 @@ def main() -> None:
               f"runner peak {r['runner_peak_mb']:.0f} MB (target <= {RSS_TARGET_MB:.0f}: "
               f"{'met' if r['runner_peak_mb'] <= RSS_TARGET_MB else 'MISSED'}), "
               f"process tree peak {r['tree_peak_mb']:.0f} MB")
+    if args.art_runs > 0:
+        compare_art(args.art_base, args.art_runs)
 
 
 if __name__ == "__main__":
