@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from .base import ProviderContext
 from .errors import ProviderError
 from .retry import DEFAULT_POLICY, RetryPolicy, Verdict, network_verdict, parse_retry_after, status_verdict, with_retries
 
@@ -88,7 +89,7 @@ def check_bytes(path: Path, kind: str, content_type: str = "") -> str:
     return found[1]
 
 
-async def fetch(url: str, dest_stem: Path, *, kind: str, ctx: Any, what: str,
+async def fetch(url: str, dest_stem: Path, *, kind: str, ctx: ProviderContext, what: str,
                 policy: RetryPolicy = DEFAULT_POLICY, timeout_s: float = 120.0) -> Downloaded:
     """Download url to dest_stem + the suffix its content shows; retried on transient failures."""
     import httpx  # noqa: PLC0415 - only paid runs download anything

@@ -18,7 +18,7 @@ from typing import Any, Mapping
 
 from .. import budget
 from . import download, prompts
-from .base import Call
+from .base import Call, ProviderContext
 from .errors import ProviderError
 from .retry import DEFAULT_POLICY, RetryPolicy, Verdict, network_verdict, parse_retry_after, status_verdict, with_retries
 
@@ -37,7 +37,7 @@ class ElevenLabsAmbience:
         self.policy = policy
         self.seconds = max(0.5, min(MAX_SECONDS, float(seconds)))
 
-    async def make_ambience(self, ctx: Any, atmosphere: str, out_base: Path) -> dict[str, Any]:
+    async def make_ambience(self, ctx: ProviderContext, atmosphere: str, out_base: Path) -> dict[str, Any]:
         if not self.key:
             raise ProviderError("ELEVENLABS_API_KEY is not set: add it to .env or remove it to use the local ambience")
         params = {"text": prompts.ambience_text(atmosphere), "duration_seconds": self.seconds, "loop": True,
@@ -63,7 +63,7 @@ class ElevenLabsAmbience:
         return {"file": dest, "seconds": round(float(info.get("duration") or 0.0), 3), "loop": True,
                 "provider": "elevenlabs", "model": self.model}
 
-    async def _generate(self, ctx: Any, params: dict[str, Any], dest: Path, what: str) -> Path:
+    async def _generate(self, ctx: ProviderContext, params: dict[str, Any], dest: Path, what: str) -> Path:
         from elevenlabs.client import AsyncElevenLabs  # noqa: PLC0415 - paid runs only
         from elevenlabs.core.api_error import ApiError  # noqa: PLC0415
 

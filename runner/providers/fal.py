@@ -26,7 +26,7 @@ from typing import Any, Awaitable, Callable, Mapping
 
 from .. import budget
 from . import download, prompts, sdk
-from .base import Call
+from .base import Call, ProviderContext
 from .errors import ProviderError
 from .retry import DEFAULT_POLICY, RetryPolicy, Verdict, network_verdict, parse_retry_after, with_retries
 
@@ -104,7 +104,7 @@ class FalRequests:
 
     # -- the request lifecycle ------------------------------------------------------------
 
-    async def run_app(self, ctx: Any, app: str, arguments: dict[str, Any], *, what: str, call_key: str,
+    async def run_app(self, ctx: ProviderContext, app: str, arguments: dict[str, Any], *, what: str, call_key: str,
                       prepare: Callable[[], Awaitable[dict[str, Any]]] | None = None) -> dict[str, Any]:
         """Run one fal request to its result JSON, re-attaching to a checkpointed request id.
 
@@ -143,12 +143,12 @@ class FalRequests:
             except fal_client.client.FalClientHTTPError as exc:
                 raise _http_problem(exc, what, app) from None
 
-    def forget(self, ctx: Any, call_key: str) -> None:
+    def forget(self, ctx: ProviderContext, call_key: str) -> None:
         """The answer is safely on disk (and in the paid cache): no request to re-attach to any more."""
         if ctx.checkpoint().setdefault("fal_requests", {}).pop(call_key, None) is not None:
             ctx.save()
 
-    async def _submit(self, ctx: Any, client: Any, app: str, arguments: dict[str, Any], what: str) -> Any:
+    async def _submit(self, ctx: ProviderContext, client: Any, app: str, arguments: dict[str, Any], what: str) -> Any:
         import fal_client  # noqa: PLC0415
 
         try:
@@ -174,7 +174,7 @@ class FalRequests:
                   request_id=handle.request_id, model=app)
         return handle
 
-    async def _follow(self, ctx: Any, handle: Any, what: str) -> None:
+    async def _follow(self, ctx: ProviderContext, handle: Any, what: str) -> None:
         """Poll until the request completes, turning queue positions and logs into events."""
         import fal_client  # noqa: PLC0415
 
@@ -219,7 +219,7 @@ class FalRequests:
             await asyncio.sleep(wait)
             wait = min(self.poll_max_s, wait * 1.5)
 
-    async def upload(self, ctx: Any, path: Path, what: str) -> str:
+    async def upload(self, ctx: ProviderContext, path: Path, what: str) -> str:
         """Put a local file on fal's storage (free) so a model can read it by URL."""
         import fal_client  # noqa: PLC0415
 
@@ -243,7 +243,7 @@ class _FalProvider:
         self.requests = requests or FalRequests(env, policy=policy)
         self.policy = self.requests.policy
 
-    async def _paid(self, ctx: Any, call: Call, app: str, arguments: dict[str, Any], kind: str,
+    async def _paid(self, ctx: ProviderContext, call: Call, app: str, arguments: dict[str, Any], kind: str,
                     pick_url: Any, dest_stem: Path, *, before: Any = None) -> Path:
         """Spend one call (request, download, check); copy the answer to dest_stem + its suffix."""
         self.requests.require_key()
@@ -277,7 +277,7 @@ class FalArt(_FalProvider):
 
     model = budget.FAL_MODELS["image"]
 
-    async def make_artwork(self, ctx: Any, out_png: Path) -> dict[str, Any]:
+    async def make_artwork(self, ctx: ProviderContext, out_png: Path) -> dict[str, Any]:
         v = ctx.variation
         arguments = {"prompt": prompts.art_prompt(v), "image_size": {"width": 1920, "height": 1080},
                      "num_images": 1, "seed": int(v.get("seed") or 0) % (2 ** 31), "output_format": "png",
@@ -300,7 +300,7 @@ class FalMotion(_FalProvider):
     model = budget.FAL_MODELS["video"]
     seconds = 5
 
-    async def make_loop(self, ctx: Any, artwork: Path, out_mp4: Path) -> dict[str, Any]:
+    async def make_loop(self, ctx: ProviderContext, artwork: Path, out_mp4: Path) -> dict[str, Any]:
         v = ctx.variation
         arguments = {"prompt": prompts.motion_prompt(v), "duration": str(self.seconds),
                      "negative_prompt": "blur, distortion, low quality, camera shake, cuts, text, watermark",
@@ -332,7 +332,7 @@ class FalMusic(_FalProvider):
     model = budget.FAL_MODELS["music"]
     concurrency = MAX_IN_FLIGHT
 
-    async def make_track(self, ctx: Any, track: dict[str, Any], seconds: float, out_base: Path) -> dict[str, Any]:
+    async def make_track(self, ctx: ProviderContext, track: dict[str, Any], seconds: float, out_base: Path) -> dict[str, Any]:
         v = ctx.variation
         arguments = {"prompt": prompts.music_prompt(track, v), "lyrics_prompt": prompts.music_lyrics(track)}
         total = int(ctx.params.get("tracks") or len(v.get("tracks") or []) or 1)

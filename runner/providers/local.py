@@ -14,7 +14,7 @@ from typing import Any
 
 from ..media import ambience as amb
 from ..media import art, memory, motion, music
-from .base import Call
+from .base import Call, ProviderContext
 
 PROVIDER = "local"
 MODEL = "procedural-v1"
@@ -28,7 +28,7 @@ _handoff: dict[str, Any] = {}
 class _Throttle:
     """Progress callbacks from ffmpeg or a renderer, passed on at most every few percent."""
 
-    def __init__(self, ctx: Any, label: str, step: float = 10.0):
+    def __init__(self, ctx: ProviderContext, label: str, step: float = 10.0):
         self.ctx, self.label, self.step, self.last = ctx, label, step, -step
 
     def __call__(self, pct: float) -> None:
@@ -44,7 +44,7 @@ def _scene_params(v: dict[str, Any]) -> dict[str, Any]:
 class LocalArt:
     name = PROVIDER
 
-    async def make_artwork(self, ctx: Any, out_png: Path) -> dict[str, Any]:
+    async def make_artwork(self, ctx: ProviderContext, out_png: Path) -> dict[str, Any]:
         v = ctx.variation
         out_png = Path(out_png)
         call = Call(provider=PROVIDER, model=MODEL, asset="image", label="cover art (local painter)",
@@ -74,7 +74,7 @@ def _paint(v: dict[str, Any], out_png: Path) -> None:
 class LocalMotion:
     name = PROVIDER
 
-    async def make_loop(self, ctx: Any, artwork: Path, out_mp4: Path) -> dict[str, Any]:
+    async def make_loop(self, ctx: ProviderContext, artwork: Path, out_mp4: Path) -> dict[str, Any]:
         v = ctx.variation
         artwork, out_mp4 = Path(artwork), Path(out_mp4)
         params = {**_scene_params(v), "fps": motion.FPS, "seconds": motion.LOOP_SECONDS}
@@ -112,7 +112,7 @@ class LocalMusic:
     # path is the visual branch); a track of six minutes takes about a second alone.
     concurrency = 1
 
-    async def make_track(self, ctx: Any, track: dict[str, Any], seconds: float, out_base: Path) -> dict[str, Any]:
+    async def make_track(self, ctx: ProviderContext, track: dict[str, Any], seconds: float, out_base: Path) -> dict[str, Any]:
         out = Path(out_base).with_suffix(".wav")
         spec = {k: track.get(k) for k in ("index", "seed", "key", "mode", "bpm", "mood", "title")}
         call = Call(provider=PROVIDER, model=MODEL, asset="music",
@@ -135,7 +135,7 @@ class LocalMusic:
 class LocalAmbience:
     name = PROVIDER
 
-    async def make_ambience(self, ctx: Any, atmosphere: str, out_base: Path) -> dict[str, Any]:
+    async def make_ambience(self, ctx: ProviderContext, atmosphere: str, out_base: Path) -> dict[str, Any]:
         out = Path(out_base).with_suffix(".wav")
         seed = int((ctx.variation or {}).get("seed", 0))
         call = Call(provider=PROVIDER, model=MODEL, asset="ambience", label=f"{atmosphere} ambience (local)",

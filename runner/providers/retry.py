@@ -23,6 +23,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, TypeVar
 
+from .base import ProviderContext
 from .errors import ProviderError
 
 T = TypeVar("T")
@@ -67,7 +68,7 @@ DEFAULT_POLICY = RetryPolicy()
 Classifier = Callable[[BaseException], "Verdict | None"]
 
 
-async def with_retries(fn: Callable[[], Awaitable[T]], *, ctx: Any, what: str, classify: Classifier,
+async def with_retries(fn: Callable[[], Awaitable[T]], *, ctx: ProviderContext, what: str, classify: Classifier,
                        policy: RetryPolicy = DEFAULT_POLICY) -> T:
     """Run fn, retrying transient failures; re-raise permanent ones at once.
 
@@ -141,7 +142,7 @@ def parse_retry_after(value: str | None) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
-def _session_id(ctx: Any) -> str:
+def _session_id(ctx: ProviderContext) -> str:
     state = getattr(ctx, "state", None)
     if isinstance(state, dict) and state.get("id"):
         return str(state["id"])

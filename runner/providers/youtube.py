@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from . import sdk, youtube_auth
+from .base import ProviderContext
 from .errors import ProviderError, UploadError
 from .retry import DEFAULT_POLICY, RetryPolicy, TRANSIENT_STATUS, Verdict, network_verdict, with_retries
 
@@ -129,7 +130,7 @@ class YouTubeUploader:
         return build("youtube", "v3", http=http, client_options=options, static_discovery=True,
                      cache_discovery=False)
 
-    async def upload(self, ctx: Any, final: Path, thumbnail: Path, metadata: dict[str, Any],
+    async def upload(self, ctx: ProviderContext, final: Path, thumbnail: Path, metadata: dict[str, Any],
                      privacy: str) -> dict[str, Any]:
         sid = ctx.state["id"]
         if privacy not in PRIVACIES:
@@ -168,7 +169,7 @@ class YouTubeUploader:
         return {"id": video_id, "url": url, "privacy": privacy, "quota_units": units, "quota": dict(quota),
                 "thumbnail": cp.get("thumbnail_done") == "set", "playlist_item": cp.get("playlist_item")}
 
-    async def _send_video(self, ctx: Any, service: Any, cp: dict[str, Any], final: Path,
+    async def _send_video(self, ctx: ProviderContext, service: Any, cp: dict[str, Any], final: Path,
                           metadata: dict[str, Any], privacy: str, sid: str) -> str:
         from googleapiclient.errors import HttpError  # noqa: PLC0415
         from googleapiclient.http import MediaFileUpload  # noqa: PLC0415
@@ -241,7 +242,7 @@ class YouTubeUploader:
         ctx.event("youtube_uploaded", f"video {video_id} uploaded ({size} bytes, {privacy})", video_id=video_id)
         return str(video_id)
 
-    async def _set_thumbnail(self, ctx: Any, service: Any, video_id: str, thumbnail: Path,
+    async def _set_thumbnail(self, ctx: ProviderContext, service: Any, video_id: str, thumbnail: Path,
                              quota: dict[str, Any], sid: str) -> str:
         from googleapiclient.errors import HttpError  # noqa: PLC0415
         from googleapiclient.http import MediaFileUpload  # noqa: PLC0415
@@ -274,7 +275,7 @@ class YouTubeUploader:
         ctx.event("youtube_thumbnail", f"thumbnail set on {video_id}", video_id=video_id)
         return "set"
 
-    async def _add_to_playlist(self, ctx: Any, service: Any, video_id: str, quota: dict[str, Any], sid: str) -> str:
+    async def _add_to_playlist(self, ctx: ProviderContext, service: Any, video_id: str, quota: dict[str, Any], sid: str) -> str:
         from googleapiclient.errors import HttpError  # noqa: PLC0415
 
         body = {"snippet": {"playlistId": self.playlist_id,
