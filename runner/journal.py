@@ -17,6 +17,21 @@ from . import store
 Clock = Callable[[], dt.datetime]
 
 
+def session_fields(step: str, outputs: dict[str, Any]) -> dict[str, Any]:
+    """The top-level state fields a finished step sets, from its outputs.
+
+    Readers (studio, monitor, CLI) show the video's title and YouTube link without knowing
+    which step made them (docs/format.md, "state.json"). This is the one place a step's result
+    reaches the session level; steps themselves write only their outputs.
+    """
+    if step == "metadata":
+        return {"title": outputs.get("title")}
+    if step == "upload":
+        return {"youtube": {"id": outputs.get("video_id"), "url": outputs.get("url"),
+                            "privacy": outputs.get("privacy")}}
+    return {}
+
+
 class Journal:
     def __init__(self, root: Path, state: dict[str, Any], *, clock: Clock = store.utc_now,
                  echo: TextIO | None = None):
@@ -82,6 +97,7 @@ class Journal:
         s = self.step(name)
         s["outputs"].update(outputs)
         s.update(status="done", finished_at=store.iso(self.clock()), note=note, progress=None)
+        self.state.update(session_fields(name, s["outputs"]))  # in the same write as "done"
         self.save()
         self.event("step_done", f"{name} done", name, {"seconds": self._elapsed(s)})
         self.log("INFO", f"done in {self._elapsed(s):.1f}s" + (f": {note}" if note else ""), name)

@@ -209,3 +209,27 @@ def test_every_running_state_on_disk_names_a_live_runner(root, monkeypatch):
     monkeypatch.setattr(journal_mod.Journal, "save", save_and_check)
     assert sessions.execute(root, state, _providers(), step_fns={n: make(n) for n in store.STEPS}) == "completed"
     assert seen and set(seen) == {"running"}
+
+
+def test_title_and_youtube_reach_the_state_from_the_step_outputs_in_the_write_that_marks_them_done(root):
+    """Steps write only their outputs; readers still find the title and the link at the top level."""
+    state = sessions.create(root, params())
+    seen: dict[str, dict] = {}
+    fns = _recording_steps([])
+
+    async def metadata(ctx):
+        return StepResult({"metadata": "metadata.json", "title": "lofi beats to read to [1 hour]"}, "titled")
+
+    async def upload(ctx):
+        seen["after_metadata"] = dict(store.read_state(root, state["id"]))
+        return StepResult({"video_id": "vid123", "url": "https://youtu.be/vid123", "privacy": "unlisted",
+                           "quota_units": 1600})
+
+    fns.update(metadata=metadata, upload=upload)
+    assert sessions.execute(root, state, _providers(), step_fns=fns) == "completed"
+    before = seen["after_metadata"]
+    assert before["steps"]["metadata"]["status"] == "done"
+    assert before["title"] == "lofi beats to read to [1 hour]" and before["youtube"] is None
+    on_disk = store.read_state(root, state["id"])
+    assert on_disk["title"] == "lofi beats to read to [1 hour]"
+    assert on_disk["youtube"] == {"id": "vid123", "url": "https://youtu.be/vid123", "privacy": "unlisted"}

@@ -13,5 +13,4 @@ async def run(ctx: StepContext) -> StepResult:
     if issues:  # build() keeps within limits; this guards against a future change breaking that
         raise ValueError("metadata breaks YouTube limits: " + "; ".join(issues))
     store.atomic_write_json(ctx.session_dir / "metadata.json", meta)
-    ctx.state["title"] = meta["title"]
     return StepResult({"metadata": "metadata.json", "title": meta["title"]}, meta["title"])

@@ -19,6 +19,5 @@ async def run(ctx: StepContext) -> StepResult:
     meta = json.loads((ctx.session_dir / "metadata.json").read_text())
     privacy = ctx.state.get("privacy_override") or ctx.params["privacy"]
     result = await uploader.upload(ctx, final, thumb, meta, privacy)
-    ctx.state["youtube"] = {"id": result.get("id"), "url": result.get("url"), "privacy": privacy}
     return StepResult({"video_id": result.get("id"), "url": result.get("url"), "privacy": privacy,
                        "quota_units": result.get("quota_units")}, result.get("url"))
