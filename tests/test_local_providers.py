@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from media_helpers import FakeCtx, ebur128, ffprobe, run, stream, variation
-from runner.media import art, master, motion, render
+from runner.media import art, master, motion, png, render
 from runner.providers import local
 
 
@@ -85,8 +85,8 @@ def test_someone_elses_artwork_still_gets_a_loop(tmp_path, monkeypatch):
     (that loop itself is checked in test_media_motion)."""
     import numpy as np
 
-    png = tmp_path / "artwork.png"
-    art.write_png(png, np.full((720, 1280, 3), 90, np.uint8))
+    picture = tmp_path / "artwork.png"
+    png.write_png(picture, np.full((720, 1280, 3), 90, np.uint8))
     used = {}
 
     async def fake_loop(image, out, **kw):
@@ -95,6 +95,6 @@ def test_someone_elses_artwork_still_gets_a_loop(tmp_path, monkeypatch):
 
     monkeypatch.setattr(motion, "loop_from_image", fake_loop)
     ctx = FakeCtx(tmp_path, variation(3))
-    meta = run(local.LocalMotion().make_loop(ctx, png, tmp_path / "loop.mp4"))
-    assert used["image"] == png and meta["frames"] == motion.FRAMES
+    meta = run(local.LocalMotion().make_loop(ctx, picture, tmp_path / "loop.mp4"))
+    assert used["image"] == picture and meta["frames"] == motion.FRAMES
     assert ctx.calls[0].asset == "video"

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from media_helpers import decode_rgb, ffprobe, stream, variation
-from runner.media import art
+from runner.media import art, png
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +67,7 @@ def test_snow_falls_in_winter_and_rain_otherwise(covers):
 
 def test_the_png_names_its_painter_for_the_motion_step(covers):
     v = variation(11, "autumn")
-    assert art.read_png_text(covers["a"])["Scene"] == art.scene_key(v)
+    assert png.read_png_text(covers["a"])["Scene"] == art.scene_key(v)
 
 
 def test_thumbnail_is_1280x720_jpeg_under_2_mb(covers, tmp_path):
@@ -80,7 +80,7 @@ def test_thumbnail_is_1280x720_jpeg_under_2_mb(covers, tmp_path):
 
 def test_thumbnail_crops_a_cover_of_another_shape(tmp_path):
     square = tmp_path / "square.png"
-    art.write_png(square, np.full((1024, 1024, 3), 128, np.uint8))
+    png.write_png(square, np.full((1024, 1024, 3), 128, np.uint8))
     thumb = tmp_path / "t.jpg"
     art.make_thumbnail(square, thumb)
     s = stream(ffprobe(thumb), "video")

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from media_helpers import make_clip, make_mix, run, tone_track
-from runner.media import ffmpeg
+from runner.media import ffmpeg, png
 
 
 def _fake_exe(path: Path) -> Path:
@@ -105,9 +105,9 @@ def good_inputs(tmp_path):
 
     import numpy as np
 
-    png = tmp_path / "ok.png"
-    art.write_png(png, np.zeros((64, 96, 3), np.uint8))
-    return {"image": png, "video": make_clip(tmp_path / "ok.mp4", 1, size="320x240"),
+    picture = tmp_path / "ok.png"
+    png.write_png(picture, np.zeros((64, 96, 3), np.uint8))
+    return {"image": picture, "video": make_clip(tmp_path / "ok.mp4", 1, size="320x240"),
             "audio": tone_track(tmp_path / "ok.wav", 2)}
 
 

@@ -7,7 +7,7 @@ import subprocess
 import pytest
 
 from media_helpers import FFMPEG, ffprobe, make_clip, packets, run, ssim_frames, ssim_last_first, stream, variation
-from runner.media import art, ffmpeg, motion
+from runner.media import art, ffmpeg, motion, png
 
 
 @pytest.fixture(scope="module")
@@ -108,11 +108,11 @@ def test_a_corrupt_clip_fails_naming_the_file(tmp_path):
 def test_any_image_gets_a_loop(tmp_path):
     import numpy as np
 
-    png = tmp_path / "paid.png"
+    picture = tmp_path / "paid.png"
     yy, xx = np.mgrid[0:720, 0:1280]
     img = np.stack([40 + 60 * xx / 1280, 30 + 50 * yy / 720, 80 + 40 * np.sin(xx / 90.0)], axis=2)
-    art.write_png(png, img.astype(np.uint8))
+    png.write_png(picture, img.astype(np.uint8))
     out = tmp_path / "loop.mp4"
-    meta = run(motion.loop_from_image(png, out, weather="rain"))
+    meta = run(motion.loop_from_image(picture, out, weather="rain"))
     assert meta["frames"] == motion.FRAMES
     assert ssim_last_first(out, motion.FRAMES) >= 0.97

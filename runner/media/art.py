@@ -12,15 +12,13 @@ shows through, the lamp's light, the tail), so the loop's first frame is the art
 from __future__ import annotations
 
 import math
-import struct
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 
-from . import memory, weather as wx
+from . import memory, png, weather as wx
 from .paint import (Box, Layer, blur, circle, coverage, ellipse, hex_rgb, mix, polygon, rbox,
                     segment, smooth_union, smoothstep, value_noise)
 
@@ -1027,29 +1025,6 @@ def to_u8(img: np.ndarray) -> np.ndarray:
 
 # ----------------------------------------------------------------------------- files
 
-def write_png(path: Path, rgb: np.ndarray, level: int = 6, text: dict[str, str] | None = None) -> None:
-    """PNG with the standard library: 'up' filter rows, zlib, and optional tEXt notes."""
-    h, w, _ = rgb.shape
-    raw = rgb.astype(np.uint8)
-    up = np.empty((h, 1 + w * 3), np.uint8)
-    up[:, 0] = 2
-    flat = raw.reshape(h, w * 3)
-    up[0, 1:] = flat[0]
-    up[1:, 1:] = flat[1:] - flat[:-1]  # uint8 arithmetic wraps, as the filter wants
-    data = zlib.compress(up.tobytes(), level)
-
-    def chunk(tag: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + tag + body + struct.pack(">I", zlib.crc32(tag + body) & 0xFFFFFFFF)
-
-    notes = b"".join(chunk(b"tEXt", k.encode("latin-1") + b"\0" + v.encode("latin-1"))
-                     for k, v in (text or {}).items())
-    png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
-           + notes + chunk(b"IDAT", data) + chunk(b"IEND", b""))
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(png)
-    tmp.replace(path)
-
-
 MODEL = "procedural-v1"
 
 
@@ -1064,32 +1039,9 @@ def scene_key(variation: dict[str, Any]) -> str:
     return hashlib.sha256(blob).hexdigest()[:24]
 
 
-def read_png_text(path: Path) -> dict[str, str]:
-    """The tEXt notes of a PNG (empty for anything else)."""
-    out: dict[str, str] = {}
-    try:
-        with open(path, "rb") as fh:
-            if fh.read(8) != b"\x89PNG\r\n\x1a\n":
-                return out
-            while True:
-                head = fh.read(8)
-                if len(head) < 8:
-                    return out
-                n, tag = struct.unpack(">I", head[:4])[0], head[4:]
-                if tag == b"IDAT" or tag == b"IEND":
-                    return out
-                body = fh.read(n)
-                fh.read(4)
-                if tag == b"tEXt" and b"\0" in body:
-                    k, v = body.split(b"\0", 1)
-                    out[k.decode("latin-1")] = v.decode("latin-1")
-    except OSError:
-        return out
-
-
 def make_artwork(variation: dict[str, Any], out_png: Path) -> Scene:
     scene = build_scene(variation)
-    write_png(Path(out_png), scene.still, text={"Software": f"badger-tape {MODEL}",
+    png.write_png(Path(out_png), scene.still, text={"Software": f"badger-tape {MODEL}",
                                                  "Scene": scene_key(variation)})
     return scene
 

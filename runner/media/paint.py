@@ -112,12 +112,6 @@ class Layer:
     def empty(cls, w: int, h: int) -> "Layer":
         return cls(np.zeros((h, w, 3), np.float32), np.zeros((h, w), np.float32))
 
-    @classmethod
-    def solid(cls, w: int, h: int, color: np.ndarray) -> "Layer":
-        rgb = np.empty((h, w, 3), np.float32)
-        rgb[:] = color
-        return cls(rgb, np.ones((h, w), np.float32))
-
     @property
     def w(self) -> int:
         return self.rgb.shape[1]

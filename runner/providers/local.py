@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..media import ambience as amb
-from ..media import art, memory, motion, music
+from ..media import art, memory, motion, music, png
 from .base import Call, ProviderContext
 
 PROVIDER = "local"
@@ -85,7 +85,7 @@ class LocalMotion:
             t0 = time.monotonic()
             progress = _Throttle(ctx, "motion loop")
             key = art.scene_key(v)
-            ours = art.read_png_text(artwork).get("Scene") == key
+            ours = png.read_png_text(artwork).get("Scene") == key
             scene = _handoff.pop(key, None)
             _handoff.clear()
             if ours and scene is not None:
