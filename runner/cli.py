@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-from . import budget, config, sessions, store
+from . import budget, config, metadata, sessions, store
 
 EXIT = {"completed": 0, "awaiting_review": 0, "failed": 1, "halted_budget": 3, "interrupted": 4}
 EXIT_BAD_INPUT = 2
@@ -131,7 +131,7 @@ def cmd_run(args: argparse.Namespace, root: Path) -> int:
     state = sessions.create(root, params)
     print(state["id"], flush=True)
     est = budget.estimate(params, elevenlabs=bool(os.environ.get("ELEVENLABS_API_KEY")))
-    print(f"  {params['theme']!r}: {params['minutes']:g} min, {params['tracks']} tracks, {params['provider']} "
+    print(f"  {params['theme']!r}: {params['minutes']:g} min, {metadata.count(params['tracks'], 'track')}, {params['provider']} "
           f"provider, estimate ${est['total_usd']:.2f} of ${params['cap']:.2f} cap", flush=True)
     status = sessions.execute(root, state, providers, echo=sys.stdout)
     return _summary(root, state["id"], status, review=params["review"])
@@ -219,7 +219,7 @@ def cmd_show(args: argparse.Namespace, root: Path) -> int:
         return 0
     p, cost = state["params"], state["cost"]
     print(f"{state['id']}  {state['effective_status']}")
-    print(f"  theme    {p['theme']} ({p['season']}, {p['atmosphere']}, {p['minutes']:g} min, {p['tracks']} tracks, "
+    print(f"  theme    {p['theme']} ({p['season']}, {p['atmosphere']}, {p['minutes']:g} min, {metadata.count(p['tracks'], 'track')}, "
           f"{p['provider']})")
     if state.get("title"):
         print(f"  title    {state['title']}")
@@ -238,7 +238,7 @@ def cmd_estimate(args: argparse.Namespace, root: Path) -> int:
     if args.json:
         print(json.dumps(est, indent=2))
     else:
-        print(f"estimate for a {params['provider']} run ({params['tracks']} tracks):")
+        print(f"estimate for a {params['provider']} run ({metadata.count(params['tracks'], 'track')}):")
         for asset, usd in est["by_asset"].items():
             print(f"  {asset:<9} ${usd:.3f}")
         print(f"  {'total':<9} ${est['total_usd']:.3f} of ${est['cap_usd']:.2f} cap"

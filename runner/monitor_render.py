@@ -310,7 +310,7 @@ def _header(state: dict[str, Any], status: str, now: _dt.datetime, width: int, g
         bits.append(f"{minutes:g} min")
     tracks = _num(params.get("tracks"))
     if tracks is not None:
-        bits.append(f"{tracks:g} tracks")
+        bits.append(f"{tracks:g} track" + ("" if tracks == 1 else "s"))
     for key in ("provider", "season", "atmosphere"):
         if params.get(key):
             bits.append(clean(params[key]))

@@ -22,6 +22,7 @@ import json
 import os
 import re
 import tempfile
+import unicodedata
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -131,6 +132,41 @@ def new_session_id(theme: str, now: _dt.datetime | None = None) -> str:
     return f"{now.astimezone(_dt.timezone.utc):%Y%m%d-%H%M%S}-{slugify(theme)}"
 
 
+# ----------------------------------------------------------------------------- text
+
+# Characters YouTube refuses in a title, description or tag, or that have made uploads fail for
+# other tools (shared/notes/channel.md, checked 2026-11): "<" and ">", control characters, the
+# line and paragraph separators U+2028/U+2029, the bidirectional controls (which also let a
+# title read differently from what it says), unpaired surrogates (not valid UTF-8 at all) and
+# Unicode noncharacters. The theme is refused for them (one line, exit 2); text the runner
+# composes is cleaned by runner/metadata.py, and metadata.problems() checks the final fields.
+BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def refused_character(text: str, *, newlines: bool = False) -> str | None:
+    """What the first character YouTube would refuse in text is, in words; None when all are fine.
+
+    newlines=True allows "\n" (a description's line breaks), nothing else of its kind.
+    """
+    for ch in text:
+        if ch == "\n" and newlines:
+            continue
+        if ch in "<>":
+            return "< or >"
+        category = unicodedata.category(ch)
+        if category == "Cc":
+            return "control characters"
+        if category in ("Zl", "Zp"):
+            return f"line or paragraph separators (U+{ord(ch):04X})"
+        if category == "Cs":
+            return f"unpaired surrogates (U+{ord(ch):04X}: the text is not valid Unicode)"
+        if ch in BIDI_CONTROLS:
+            return f"bidirectional control characters (U+{ord(ch):04X})"
+        if 0xFDD0 <= ord(ch) <= 0xFDEF or (ord(ch) & 0xFFFE) == 0xFFFE:
+            return f"Unicode noncharacters (U+{ord(ch):04X})"
+    return None
+
+
 # ----------------------------------------------------------------------------- params
 
 def validate_params(raw: dict[str, Any]) -> dict[str, Any]:
@@ -147,10 +183,9 @@ def validate_params(raw: dict[str, Any]) -> dict[str, Any]:
     theme = theme.strip()
     if len(theme) > MAX_THEME_CHARS:
         raise InvalidParams(f"theme is {len(theme)} characters; the limit is {MAX_THEME_CHARS}")
-    if any(ord(c) < 32 or 127 <= ord(c) < 160 for c in theme):
-        raise InvalidParams("theme must not contain control characters")
-    if "<" in theme or ">" in theme:
-        raise InvalidParams("theme must not contain < or > (YouTube refuses them in titles)")
+    refused = refused_character(theme)
+    if refused is not None:
+        raise InvalidParams(f"theme must not contain {refused} (YouTube refuses them in titles)")
     p["theme"] = theme
     for key, allowed in (("season", SEASONS), ("atmosphere", ATMOSPHERES),
                          ("provider", PROVIDERS), ("privacy", PRIVACIES)):

@@ -69,6 +69,10 @@ def _no_sessions(root: Path) -> None:
     (["--theme", "x" * 81], "81 characters; the limit is 80"),
     (["--theme", "rainy\x07night"], "control characters"),
     (["--theme", "rainy\nnight"], "control characters"),
+    (["--theme", "rainy\u2028night"], "line or paragraph separators (U+2028)"),
+    (["--theme", "rainy\u2029night"], "line or paragraph separators (U+2029)"),
+    (["--theme", "rainy\u202enight"], "bidirectional control characters (U+202E)"),
+    (["--theme", "rainy\udcffnight"], "unpaired surrogates (U+DCFF"),
     (["--theme", "ok", "--season", "fall"], "unknown season 'fall'"),
     (["--theme", "ok", "--atmosphere", "ocean"], "unknown atmosphere 'ocean'"),
     (["--theme", "ok", "--minutes", "0"], "minutes must be more than 0"),
@@ -133,9 +137,10 @@ def test_every_subcommand_has_help(main):
 
 # -- through a real process: the console entry point, stderr and the exit status as a shell sees them
 
-def test_a_bad_parameter_through_python_m_runner_is_one_line_and_exit_2(root):
-    result = run_cli("run", "--theme", "ok", "--minutes", "an hour", root=root)
-    _assert_refused(result, "minutes must be a number")
+def test_a_theme_that_is_not_utf8_through_python_m_runner_is_one_line_and_exit_2(root):
+    # Bytes from a Latin-1 terminal reach Python as lone surrogates (surrogateescape).
+    result = run_cli("run", "--theme", "caf\udce9 night", root=root)
+    _assert_refused(result, "unpaired surrogates (U+DCE9")
     assert result.returncode == 2
     _no_sessions(root)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from helpers import REPO, run_cli
 
-from runner import store
+from runner import metadata, store
 
 
 def _only_session(root: Path) -> str:
@@ -35,7 +35,11 @@ def test_a_local_run_completes_with_upload_skipped(root):
     for name in ["artwork.png", "thumbnail.jpg", "loop.mp4", "final.mp4", "metadata.json", "mix.m4a"]:
         assert (folder / name).stat().st_size > 0, name
     meta = json.loads((folder / "metadata.json").read_text())
-    assert meta["title"] and meta["description"].count("\n0:00 ") == 1 and meta["tags"]
+    assert meta["title"] and meta["tags"]
+    # 15 s hold no three 10 s chapters: the tracks are listed without timestamps, both named.
+    assert metadata.problems(meta, state["steps"]["render"]["outputs"]["seconds"]) == []
+    assert metadata.chapter_times(meta["description"]) == [] and "\n1. " in meta["description"]
+    assert "[15 sec]" in meta["title"]
     assert "status   completed" in result.stdout and str(folder / "final.mp4") in result.stdout
     assert "$0.00 of $2.00 cap" in result.stdout
     assert state["cost"]["spent_usd"] == 0

@@ -11,6 +11,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+from .. import metadata
 from ..budget import BudgetExceeded
 from ..media import ffmpeg, master
 from ..pipeline import StepContext, StepResult
@@ -87,4 +88,4 @@ async def run(ctx: StepContext) -> StepResult:
     out["segments"] = plan["segments"]
     out["integrated_lufs"] = plan.get("integrated_lufs")
     out["true_peak_dbtp"] = plan.get("true_peak_dbtp")
-    return StepResult(out, f"{total} tracks, {plan.get('integrated_lufs')} LUFS")
+    return StepResult(out, f"{metadata.count(total, 'track')}, {plan.get('integrated_lufs')} LUFS")

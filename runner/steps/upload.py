@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import json
 
+from typing import Any
+
+from .. import metadata
 from ..pipeline import Skip, StepContext, StepResult
+from ..providers.errors import UploadError
 
 
 async def run(ctx: StepContext) -> StepResult:
@@ -16,8 +20,23 @@ async def run(ctx: StepContext) -> StepResult:
         raise Skip(reason)
     final = ctx.session_dir / ctx.outputs_of("render")["final"]
     thumb = ctx.session_dir / ctx.outputs_of("artwork")["thumbnail"]
-    meta = json.loads((ctx.session_dir / "metadata.json").read_text())
+    meta = _checked_metadata(ctx)
     privacy = ctx.state.get("privacy_override") or ctx.params["privacy"]
     result = await uploader.upload(ctx, final, thumb, meta, privacy)
     return StepResult({"video_id": result.get("id"), "url": result.get("url"), "privacy": privacy,
                        "quota_units": result.get("quota_units")}, result.get("url"))
+
+
+def _checked_metadata(ctx: StepContext) -> dict[str, Any]:
+    """metadata.json as it is now (a person may have edited it during review), if YouTube would take it."""
+    path = ctx.session_dir / "metadata.json"
+    resume = f"fix {path.name}, then run `python -m runner resume {ctx.state['id']}`"
+    try:
+        meta = json.loads(path.read_bytes())
+    except (OSError, ValueError) as exc:
+        raise UploadError(f"{path.name} is unreadable ({type(exc).__name__}); {resume}") from None
+    video_s = ctx.outputs_of("render").get("seconds") or float(ctx.params["minutes"]) * 60
+    issues = metadata.problems(meta, video_s)
+    if issues:
+        raise UploadError(f"{path.name} breaks YouTube's rules: {'; '.join(issues[:3])}; {resume}")
+    return meta
