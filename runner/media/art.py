@@ -874,13 +874,24 @@ def grade(img: np.ndarray, tint: np.ndarray) -> np.ndarray:
 
 # ----------------------------------------------------------------------------- build
 
-def build_scene(variation: dict[str, Any]) -> Scene:
+def palette_of(variation: dict[str, Any]) -> dict[str, str]:
+    """The variation's palette, or the default one when it lacks a colour the painter needs."""
     pal = variation.get("palette") or {}
     required = ("sky", "sky2", "wall", "frame", "lamp", "accent", "ink")
     if any(k not in pal for k in required):
         from ..variation import PALETTES  # noqa: PLC0415
 
         pal = PALETTES["midnight plum"]
+    return pal
+
+
+def tail_drawer(variation: dict[str, Any]) -> Callable[[Layer, float], None]:
+    """The tail's drawer for this variation (scenefile rebuilds it: a closure is not stored)."""
+    return _tail_drawer(palette_of(variation))
+
+
+def build_scene(variation: dict[str, Any]) -> Scene:
+    pal = palette_of(variation)
     seed = int(variation.get("seed", 0)) & 0xFFFFFFFF
     scene = str(variation.get("scene", "city window"))
     pose = str(variation.get("pose", "headphones on, eyes closed"))
