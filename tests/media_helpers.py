@@ -148,6 +148,7 @@ class FakeCtx:
         self.calls: list[Any] = []
         self.progress_seen: list[dict[str, Any]] = []
         self.events: list[tuple[str, str]] = []
+        self.event_data: dict[str, dict[str, Any]] = {}  # the latest data of each event type
         self.logs: list[tuple[str, str]] = []
 
     async def spend(self, call, run):
@@ -159,6 +160,7 @@ class FakeCtx:
 
     def event(self, type_: str, message: str, **data: Any) -> None:
         self.events.append((type_, message))
+        self.event_data[type_] = data
 
     def log(self, level: str, message: str) -> None:
         self.logs.append((level, message))

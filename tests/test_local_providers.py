@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+
 import pytest
+from helpers import params
 
 from media_helpers import FakeCtx, ebur128, ffprobe, run, stream, variation
-from runner.media import art, master, motion, png, render
+from runner import sessions, store
+from runner.journal import Journal
+from runner.media import art, master, motion, png, render, scenefile
+from runner.pipeline import Pipeline
 from runner.providers import local
+from runner.providers.base import ProviderSet
+from runner.providers.registry import NoUploader
+from runner.steps import STEP_FUNCTIONS
 
 
 def test_the_factory_offers_all_four_providers():
@@ -30,7 +40,7 @@ def session(tmp_path_factory):
     made = local.local_providers()
     out = {"ctx": ctx, "dir": d}
     out["art"] = run(made["art"].make_artwork(ctx, d / "artwork.png"))
-    out["motion"] = run(made["motion"].make_loop(ctx, d / "artwork.png", d / "loop.mp4"))
+    out["motion"] = run(made["motion"].make_loop(ctx, d / "artwork.png", d / "loop.mp4", layers=out["art"]["layers"]))
     out["tracks"] = [run(made["music"].make_track(ctx, spec, 12.0, d / "tracks" / f"{spec['index']:02d}"))
                      for spec in ctx.variation["tracks"][:2]]
     out["ambience"] = run(made["ambience"].make_ambience(ctx, "fireplace", d / "ambience"))
@@ -44,12 +54,14 @@ def test_every_call_goes_through_spend_at_zero_cost(session):
         _assert_free_local_call(c, c.asset)
 
 
-def test_artwork_and_thumbnail_are_written(session):
+def test_the_painter_writes_the_cover_and_its_layers_and_no_thumbnail(session):
     d = session["dir"]
     v = stream(ffprobe(d / "artwork.png"), "video")
-    t = stream(ffprobe(d / "thumbnail.jpg"), "video")
-    assert (v["width"], v["height"], t["width"], t["height"]) == (1920, 1080, 1280, 720)
+    assert (v["width"], v["height"]) == (1920, 1080)
     assert session["art"]["provider"] == "local"
+    assert session["art"]["layers"] == d / local.LAYERS_NAME
+    assert scenefile.load(d / local.LAYERS_NAME, session["ctx"].variation) is not None
+    assert not (d / "thumbnail.jpg").exists(), "the artwork step makes the thumbnail, for every painter"
 
 
 def test_the_loop_animates_the_painted_scene(session):
@@ -58,6 +70,7 @@ def test_the_loop_animates_the_painted_scene(session):
     v = stream(ffprobe(session["dir"] / "loop.mp4"), "video")
     assert int(v["nb_frames"]) == motion.FRAMES
     assert any(e[0] == "loop_encoded" for e in session["ctx"].events)
+    assert session["ctx"].event_data["loop_encoded"]["saved_layers"] is True
     assert session["ctx"].progress_seen, "the encode reports progress"
 
 
@@ -98,3 +111,29 @@ def test_someone_elses_artwork_still_gets_a_loop(tmp_path, monkeypatch):
     meta = run(local.LocalMotion().make_loop(ctx, picture, tmp_path / "loop.mp4"))
     assert used["image"] == picture and meta["frames"] == motion.FRAMES
     assert ctx.calls[0].asset == "video"
+
+
+def test_the_artwork_step_hands_the_motion_step_its_layers_through_a_file_then_the_file_goes(root):
+    """No module state links the two steps: the artwork step's outputs name the layers file, the
+    motion step animates it and deletes it; the thumbnail comes from the artwork step."""
+    state = sessions.create(root, params())
+    made = local.local_providers()
+    providers = ProviderSet(made["art"], made["motion"], made["music"], made["ambience"], NoUploader("off"))
+    pipeline = Pipeline(root, Journal(root, state), providers, dict(STEP_FUNCTIONS))
+    d = store.session_dir(root, state["id"])
+
+    async def visual() -> None:
+        for step in ("variation", "artwork"):
+            await pipeline.run_step(step)
+        assert state["steps"]["artwork"]["outputs"]["layers"] == local.LAYERS_NAME
+        assert (d / local.LAYERS_NAME).is_file()
+        await pipeline.run_step("motion")
+
+    asyncio.run(visual())
+    t = stream(ffprobe(d / "thumbnail.jpg"), "video")
+    assert (t["width"], t["height"]) == (1280, 720)
+    assert state["steps"]["motion"]["status"] == "done"
+    assert not (d / local.LAYERS_NAME).exists()
+    [encoded] = [json.loads(line) for line in (d / "events.jsonl").read_text().splitlines()
+                 if '"loop_encoded"' in line]
+    assert encoded["data"]["saved_layers"] is True and encoded["data"]["layered"] is True

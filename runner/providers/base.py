@@ -85,14 +85,23 @@ class ArtProvider(Protocol):
     name: str
 
     async def make_artwork(self, ctx: ProviderContext, out_png: Path) -> dict[str, Any]:
-        """Write a 1920x1080 PNG cover to out_png; return {"provider", "model", ...}."""
+        """Write a 1920x1080 PNG cover to out_png; return {"provider", "model", ...}.
+
+        A painter that knows the picture's layers may also return "layers": a file beside
+        out_png that its motion provider animates (the step passes it on as make_loop's layers).
+        """
 
 
 class MotionProvider(Protocol):
     name: str
 
-    async def make_loop(self, ctx: ProviderContext, artwork: Path, out_mp4: Path) -> dict[str, Any]:
-        """Write a seamless, stream-copy-loopable H.264 clip; return {"seconds", "fps", ...}."""
+    async def make_loop(self, ctx: ProviderContext, artwork: Path, out_mp4: Path,
+                        layers: Path | None = None) -> dict[str, Any]:
+        """Write a seamless, stream-copy-loopable H.264 clip; return {"seconds", "fps", ...}.
+
+        layers is the artwork provider's "layers" file when it left one; a provider that
+        animates the picture alone ignores it.
+        """
 
 
 class MusicProvider(Protocol):

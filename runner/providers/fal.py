@@ -300,7 +300,8 @@ class FalMotion(_FalProvider):
     model = budget.FAL_MODELS["video"]
     seconds = 5
 
-    async def make_loop(self, ctx: ProviderContext, artwork: Path, out_mp4: Path) -> dict[str, Any]:
+    async def make_loop(self, ctx: ProviderContext, artwork: Path, out_mp4: Path,
+                        layers: Path | None = None) -> dict[str, Any]:
         v = ctx.variation
         arguments = {"prompt": prompts.motion_prompt(v), "duration": str(self.seconds),
                      "negative_prompt": "blur, distortion, low quality, camera shake, cuts, text, watermark",
