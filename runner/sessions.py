@@ -13,14 +13,12 @@ import os
 import signal
 import tempfile
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping, TextIO
+from typing import Any, Iterator, Mapping, TextIO
 
 from . import store
 from .journal import Clock, Journal
 from .pipeline import Pipeline, StepFn
 from .providers.base import ProviderSet
-
-ProviderFactory = Callable[[dict[str, Any]], ProviderSet]
 
 
 class SessionError(Exception):
