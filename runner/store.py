@@ -256,16 +256,18 @@ def new_state(session_id: str, params: dict[str, Any], now: _dt.datetime | None 
     }
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
+def atomic_write_bytes(path: Path, data: bytes, *, mode: int | None = None) -> None:
     """Write to a temporary name in the same folder, fsync, then rename over the target.
 
-    A reader therefore sees either the old file or the new one, never half of one.
+    A reader therefore sees either the old file or the new one, never half of one. mode is
+    the file's permission bits (0o600 for a secret); by default, what any new file gets
+    under the umask. The bits are set before the first byte is written.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        # mkstemp makes 0600 files; give the result the mode any other new file would get.
-        os.fchmod(fd, 0o666 & ~_UMASK)
+        # mkstemp makes 0600 files; unless asked, give the result the mode any other new file would get.
+        os.fchmod(fd, (0o666 & ~_UMASK) if mode is None else mode)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()

@@ -15,10 +15,10 @@ from __future__ import annotations
 import json
 import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+from .. import store
 from .errors import UploadError
 
 SCOPE_UPLOAD = "https://www.googleapis.com/auth/youtube.upload"
@@ -50,20 +50,8 @@ def scopes_for(env: Mapping[str, str]) -> list[str]:
 
 
 def write_token(path: Path, text: str) -> None:
-    """Write the token readable by its owner only, atomically (a crash never leaves half a token)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".youtube-token.", dir=path.parent)  # mkstemp creates it 0600
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    os.chmod(path, 0o600)
+    """Write the token readable by its owner only (0600), atomically: a crash never leaves half a token."""
+    store.atomic_write_bytes(path, text.encode("utf-8"), mode=0o600)
 
 
 def reauth_hint(sid: str) -> str:
