@@ -153,7 +153,10 @@ class App:
                 match = pattern.fullmatch(path)
                 if match:
                     if m == method:
-                        resp = handler(req, match)
+                        try:
+                            resp = handler(req, match)
+                        except query.BadQuery as exc:
+                            resp = error(400, str(exc))
                         resp.headers.append(NO_STORE)
                         return resp
                     allowed.append(m)
@@ -229,11 +232,8 @@ class App:
             "heartbeat_s": self.config.heartbeat_s,
         })
 
-    def _view(self, req: Request) -> query.View | Response:
-        try:
-            return query.parse_view(req.arg, req.args)
-        except query.BadQuery as exc:
-            return error(400, str(exc))
+    def _view(self, req: Request) -> query.View:
+        return query.parse_view(req.arg, req.args)
 
     def _select(self, view: query.View) -> tuple[list[Any], list[Any]]:
         """(all entries, the view's entries in order), with the sort cached per generation."""
@@ -250,8 +250,6 @@ class App:
 
     def get_sessions(self, req: Request, m: re.Match[str]) -> Response:
         view = self._view(req)
-        if isinstance(view, Response):
-            return view
         entries, selected = self._select(view)
         return json_response({**query.page(selected, view), "all_total": len(entries),
                               "generation": self.index.generation})
@@ -261,8 +259,6 @@ class App:
 
     def get_sessions_csv(self, req: Request, m: re.Match[str]) -> Response:
         view = self._view(req)
-        if isinstance(view, Response):
-            return view
         _, selected = self._select(view)
         body = csvexport.to_csv((e.row for e in selected), ROW_FIELDS)
         return Response(200, [("Content-Type", "text/csv; charset=utf-8"),
@@ -270,8 +266,6 @@ class App:
 
     def get_sessions_json(self, req: Request, m: re.Match[str]) -> Response:
         view = self._view(req)
-        if isinstance(view, Response):
-            return view
         _, selected = self._select(view)
         return json_response(
             {"exported_at": store.iso(self.now()), "filters": view.echo, "total": len(selected),
@@ -279,9 +273,7 @@ class App:
             headers=[("Content-Disposition", f'attachment; filename="{self._export_name("json")}"')])
 
     def get_session(self, req: Request, m: re.Match[str]) -> Response:
-        limit = _int_arg(req, "timeline_limit", DEFAULT_TIMELINE, 0, MAX_TIMELINE)
-        if isinstance(limit, Response):
-            return limit
+        limit = query.whole(req.arg("timeline_limit"), "timeline_limit", DEFAULT_TIMELINE, 0, MAX_TIMELINE)
         detail = session_detail(self.root, m["id"], self.now(), self.redactor, timeline_limit=limit,
                                 include_progress=req.arg("progress") in ("1", "true"))
         if detail is None:
@@ -292,12 +284,8 @@ class App:
         sid = m["id"]
         if not store.session_dir(self.root, sid).is_dir():
             return error(404, "no such session")
-        after = _int_arg(req, "after", 0, 0, 2**62)
-        limit = _int_arg(req, "limit", 1000, 1, MAX_TIMELINE)
-        if isinstance(after, Response):
-            return after
-        if isinstance(limit, Response):
-            return limit
+        after = query.whole(req.arg("after"), "after", 0, 0, 2**62)
+        limit = query.whole(req.arg("limit"), "limit", 1000, 1, MAX_TIMELINE)
         types = set(req.args("type"))
         events = store.read_events(self.root, sid, after_seq=after)
         if types:
@@ -316,9 +304,7 @@ class App:
                               "calls": self.redactor.value(calls_from_ledger(ledger))})
 
     def get_kpis(self, req: Request, m: re.Match[str]) -> Response:
-        series = _int_arg(req, "series", kpis.DEFAULT_SERIES, 0, kpis.MAX_SERIES)
-        if isinstance(series, Response):
-            return series
+        series = query.whole(req.arg("series"), "series", kpis.DEFAULT_SERIES, 0, kpis.MAX_SERIES)
         self._fresh()
         entries, generation = self.index.snapshot()
         key = (generation, series)
@@ -335,15 +321,9 @@ class App:
         session = req.arg("session") or None
         if session is not None and not store.is_session_id(session):
             return error(400, "session must be a session id")
-        try:
-            before = int(req.arg("before")) if req.arg("before") else None
-            after = int(req.arg("after")) if req.arg("after") else None
-            limit = int(req.arg("limit", str(LOG_DEFAULT_LIMIT)) or LOG_DEFAULT_LIMIT)
-        except ValueError:
-            return error(400, "before, after and limit must be whole numbers")
-        if (before is not None and before < 0) or (after is not None and after < 0):
-            return error(400, "offsets cannot be negative")
-        limit = max(1, min(limit, LOG_MAX_LIMIT))
+        before = query.whole(req.arg("before"), "before", 0, 0, 2**62) if req.arg("before") else None
+        after = query.whole(req.arg("after"), "after", 0, 0, 2**62) if req.arg("after") else None
+        limit = query.whole(req.arg("limit"), "limit", LOG_DEFAULT_LIMIT, 1, LOG_MAX_LIMIT)
         page = self.logs.page(before=before, after=after, limit=limit, levels=levels, session=session,
                               text=(req.arg("q") or "").strip().lower()[:200])
         return json_response(page)
@@ -456,17 +436,3 @@ class App:
     def post_resume(self, req: Request, m: re.Match[str]) -> Response:
         return self._session_action(req, m["id"], lambda status, body: self.launcher.resume(m["id"], status,
                                                                                              body.get("cap")))
-
-
-def _int_arg(req: Request, name: str, default: int, lo: int, hi: int) -> int | Response:
-    """A whole-number parameter (0 is a value, not "use the default"), or a 400 naming it."""
-    raw = req.arg(name)
-    if raw in (None, ""):
-        return default
-    try:
-        value = int(raw)  # type: ignore[arg-type]
-    except ValueError:
-        return error(400, f"{name} must be a whole number, got {raw!r}")
-    if not lo <= value <= hi:
-        return error(400, f"{name} must be from {lo} to {hi}, got {value}")
-    return value

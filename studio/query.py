@@ -74,7 +74,11 @@ def _parse_day(value: str, name: str, end: bool) -> float:
     return t.timestamp()
 
 
-def _int(value: str | None, name: str, default: int, lo: int, hi: int) -> int:
+def whole(value: str | None, name: str, default: int, lo: int, hi: int) -> int:
+    """A whole-number parameter from lo to hi (0 is a value, not "use the default").
+
+    Missing or empty gives `default`; anything else raises BadQuery naming the parameter.
+    """
     if value in (None, ""):
         return default
     try:
@@ -103,8 +107,8 @@ def parse_view(arg: Any, args: Any) -> View:
     sort = arg("sort") or DEFAULT_SORT
     if sort.lstrip("-+") not in SORTABLE:
         raise BadQuery(f"cannot sort by {sort!r}; choose from: {', '.join(SORTABLE)} (prefix - for descending)")
-    offset = _int(arg("offset"), "offset", 0, 0, 10**9)
-    limit = _int(arg("limit"), "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
+    offset = whole(arg("offset"), "offset", 0, 0, 10**9)
+    limit = whole(arg("limit"), "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
     echo = {
         "status": sorted(statuses), "season": sorted(seasons), "provider": sorted(providers),
         "q": text, "from": arg("from") or None, "to": arg("to") or None, "sort": sort,

@@ -64,7 +64,6 @@ class Watcher:
         self._timeline_offsets: dict[str, int] = {}
         self._active: set[str] = set()
         self._epoch: str | None = None
-        self._initialised = False
         self.ticks = 0
 
     @property
@@ -102,7 +101,6 @@ class Watcher:
         self.index.ensure_fresh(self.now(), self.mono())
         self._follow_log()
         self._follow_timelines()
-        self._initialised = True
 
     def _follow_log(self) -> None:
         if self._log_offset is None:
