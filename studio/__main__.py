@@ -53,6 +53,18 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def _raise_descriptor_limit(want: int = 16384) -> None:
+    """Each waiting connection holds a descriptor; a soft limit of 1024 would cap them there."""
+    try:
+        import resource
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        target = want if hard == resource.RLIM_INFINITY else min(want, hard)
+        if soft != resource.RLIM_INFINITY and soft < target:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    except (ImportError, ValueError, OSError):
+        pass   # not Unix, or not allowed: the gate still caps what it holds
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.max_runs < 1:
@@ -68,6 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     config = Config(root=root, static_dir=Path(args.static), host=args.host, port=args.port,
                     launcher=not args.no_launcher, max_runs=args.max_runs, quiet=not args.verbose)
     app = App(config)
+    _raise_descriptor_limit()
     try:
         server = make_server(app, args.host, args.port)
     except (OSError, OverflowError, UnicodeError) as exc:  # busy port, unknown host, bad address

@@ -8,7 +8,6 @@ the constructor (`now` for wall time, `mono` for intervals).
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import re
 import sys
 import threading
@@ -20,7 +19,7 @@ from typing import Any, Callable, Iterator, Mapping
 
 from runner import store
 
-from . import csvexport, kpis, query, sse
+from . import csvexport, jsonsafe, kpis, query, sse
 from .detail import AMBER_AT, DEFAULT_TIMELINE, MAX_TIMELINE, RED_AT, calls_from_ledger, session_detail
 from .launcher import Launcher, Refused, default_command
 from .logs import DEFAULT_LIMIT as LOG_DEFAULT_LIMIT, LEVELS, MAX_LIMIT as LOG_MAX_LIMIT, LogReader
@@ -30,7 +29,7 @@ from .redact import Redactor
 from .security import SECURITY_HEADERS, TOKEN_HEADER, Guard, is_json_content_type, new_token
 from .static import is_page_route, serve_index, serve_static
 from .watch import Watcher, session_publisher
-from .web import Request, Response, error, json_response
+from .web import Headers, Request, Response, error, json_response
 
 VERSION = "0.1.0"
 MAX_BODY = 64 * 1024
@@ -129,14 +128,45 @@ class App:
             if not self.config.quiet:
                 traceback.print_exc(file=sys.stderr)
             resp = error(500, "internal error")
+        return self._finish(resp)
+
+    def refuse(self, status: int, message: str, headers: Headers | None) -> Response:
+        """An answer the socket layer gives before a request reaches handle() (a malformed
+        request line, an oversized body, http.server's own errors), guarded the same way:
+        a foreign Host still gets 403, and every answer carries the security headers.
+        headers is None when the request broke before its headers were read.
+        """
+        if headers is not None:
+            refusal = self._host_refusal(headers, None)
+            if refusal is not None:
+                return self._finish(refusal)
+        return self._finish(Response(status, [("Content-Type", "text/plain; charset=utf-8")],
+                                     message.encode("ascii", "replace")))
+
+    @staticmethod
+    def _finish(resp: Response) -> Response:
         resp.headers.extend(SECURITY_HEADERS)
+        # Refusals and API answers must not be replayed from a cache; files say their own policy.
+        if resp.header("Cache-Control") is None:
+            resp.headers.append(NO_STORE)
         return resp
+
+    def _host_refusal(self, h: Headers, authority: str | None) -> Response | None:
+        if "host" in h.repeated:
+            # Two Host headers: which one a proxy or a parser believes is anybody's guess.
+            return error(400, "more than one Host header")
+        if not self.guard.host_ok(h, authority):
+            # DNS rebinding: a foreign page reached us under its own name.
+            return error(403, "unexpected Host header")
+        return None
 
     def _dispatch(self, req: Request) -> Response:
         h = req.headers
-        if not self.guard.host_ok(h):
-            # DNS rebinding: a foreign page reached us under its own name.
-            return error(403, "unexpected Host header")
+        refusal = self._host_refusal(h, req.authority)
+        if refusal is not None:
+            return refusal
+        if not req.path:
+            return error(400, "the request target must be a path")
         method = "GET" if req.method == "HEAD" else req.method
         if method not in ("GET", "POST"):
             return Response(405, [("Allow", "GET, HEAD, POST"), ("Content-Type", "text/plain")], b"method not allowed")
@@ -154,11 +184,9 @@ class App:
                 if match:
                     if m == method:
                         try:
-                            resp = handler(req, match)
+                            return handler(req, match)
                         except query.BadQuery as exc:
-                            resp = error(400, str(exc))
-                        resp.headers.append(NO_STORE)
-                        return resp
+                            return error(400, str(exc))
                     allowed.append(m)
             if allowed:
                 return Response(405, [("Allow", ", ".join(allowed)), ("Content-Type", "text/plain")],
@@ -191,9 +219,9 @@ class App:
         if not req.body.strip():
             return {}
         try:
-            body = json.loads(req.body)
-        except ValueError:
-            return error(400, "the body is not valid JSON")
+            body = jsonsafe.loads(req.body, jsonsafe.MAX_DEPTH)
+        except jsonsafe.BadJSON as exc:
+            return error(400, f"the body is {exc}" if "nested" in str(exc) else "the body is not valid JSON")
         if not isinstance(body, dict):
             return error(400, "the body must be a JSON object")
         return body
@@ -329,10 +357,6 @@ class App:
         return json_response(page)
 
     def get_stream(self, req: Request, m: re.Match[str]) -> Response:
-        if self.hub.subscribers >= self.config.max_streams:
-            return error(503, "too many live streams open", retry_after_s=5)
-        # Index what is on disk now, so that whatever changes next is news to this client.
-        self._fresh()
         session = req.arg("session") or None
         if session is not None and not store.is_session_id(session):
             return error(400, "session must be a session id")
@@ -350,21 +374,20 @@ class App:
                 return False
             return session is None or ev.session == session or ev.session is None
 
+        if not self.hub.subscribe(self.config.max_streams):
+            return error(503, "too many live streams open", retry_after_s=5)
         gen = sse.stream(self.hub, last_id=last_id, accept=accept, client_gone=req.client_gone,
                          mono=self.mono, heartbeat_s=self.config.heartbeat_s, poll_s=self.config.stream_poll_s,
                          hello=lambda: {"server_time": store.iso(self.now()), "version": VERSION})
-        return Response(200, [("Content-Type", "text/event-stream; charset=utf-8"),
-                              ("X-Accel-Buffering", "no")], self._subscribed(gen), length=None)
-
-    def _subscribed(self, gen: Iterator[bytes]) -> Iterator[bytes]:
-        self.hub.subscribe()
+        body = sse.Subscription(self.hub, gen)
         try:
-            yield from gen
-        finally:
-            # Runs on a normal end, on a broken pipe (the server closes the generator) and at
-            # garbage collection, so a vanished client always lets the watcher stop.
-            gen.close()
-            self.hub.unsubscribe()
+            # Index what is on disk now, so that whatever changes next is news to this client.
+            self._fresh()
+        except BaseException:
+            body.close()
+            raise
+        return Response(200, [("Content-Type", "text/event-stream; charset=utf-8"),
+                              ("X-Accel-Buffering", "no")], body, length=None)
 
     def get_launcher(self, req: Request, m: re.Match[str]) -> Response:
         return json_response(self.launcher.status())

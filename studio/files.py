@@ -11,7 +11,6 @@ import re
 from email.utils import formatdate
 from pathlib import Path
 from typing import Iterator
-from urllib.parse import unquote
 
 from .web import Response
 
@@ -22,7 +21,7 @@ _SECRET_NAME_RE = re.compile(
     r"(?i)(^\.env|\.env$|client_secrets?|token|secret|credential|\.pem$|\.key$|\.p12$|id_rsa|id_ed25519)"
 )
 # One path segment: no leading dot (hidden files, "." and ".."), no separators, no NUL.
-_SEGMENT_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+_SEGMENT_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
 
 
 def is_secret_name(name: str) -> bool:
@@ -30,14 +29,16 @@ def is_secret_name(name: str) -> bool:
 
 
 def split_safe(raw_path: str) -> list[str] | None:
-    """Percent-decode a URL path tail and split it, or None if any segment is suspicious.
+    """A URL path tail as its segments, or None if any segment is suspicious.
 
-    Decoding happens once, before the checks, so "%2e%2e" is seen as ".." and refused; a
-    doubly encoded "%252e" stays a literal "%2e" name that matches no file.
+    Every name the studio serves is spelled in plain characters, so a path holding any
+    percent-escape is refused outright: no encoded slash, dot or NUL ever reaches the file
+    system, and a malformed escape ("%ff", "%zz") is a 404 like any unknown name.
     """
-    decoded = unquote(raw_path, errors="strict") if "%" in raw_path else raw_path
-    parts = decoded.split("/")
-    if not parts or any(not _SEGMENT_RE.match(p) for p in parts):
+    if "%" in raw_path:
+        return None
+    parts = raw_path.split("/")
+    if not parts or any(not _SEGMENT_RE.fullmatch(p) for p in parts):
         return None
     if any(is_secret_name(p) for p in parts):
         return None

@@ -9,7 +9,6 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 from runner import store
 
@@ -46,7 +45,7 @@ def _servable_tail(rel: str) -> str | None:
     parts = split_safe(rel)
     if parts is None or media_type(parts[-1]) is None:
         return None
-    return "/".join(quote(p) for p in parts)
+    return "/".join(parts)   # plain characters only (split_safe), so nothing to escape
 
 
 def media_url(session_id: str, rel: Any) -> str | None:

@@ -53,10 +53,15 @@ class Guard:
             names.add(f"[{self.host.lower()}]")  # an IPv6 literal appears bracketed in Host
         return frozenset(f"{n}:{self.port}" for n in names)
 
-    def host_ok(self, headers: Headers) -> bool:
-        """The Host header names us, with our port (a rebinding page's Host names itself)."""
+    def host_ok(self, headers: Headers, authority: str | None = None) -> bool:
+        """The Host header names us, with our port (a rebinding page's Host names itself).
+
+        An absolute-form request target ("GET http://host:port/x") carries a second host,
+        which HTTP says wins over the header; both must be ours.
+        """
+        hosts = self.allowed_hosts()
         host = (headers.get("Host") or "").strip().lower()
-        return host in self.allowed_hosts()
+        return host in hosts and (authority is None or authority.strip().lower() in hosts)
 
     def origin_ok(self, headers: Headers) -> bool:
         """A write comes from our own page: an Origin of ours, and no cross-site fetch metadata.

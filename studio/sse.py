@@ -88,12 +88,20 @@ class Hub:
                 self._cond.wait(timeout)
             return self._since_locked(last_id)
 
-    def subscribe(self) -> None:
+    def subscribe(self, limit: int | None = None) -> bool:
+        """Take a subscriber slot; False (and nothing taken) when `limit` are taken already.
+
+        Checked and taken under one lock, so 300 clients connecting at once against a limit
+        of 200 get exactly 200 slots.
+        """
         with self._cond:
+            if limit is not None and self._subscribers >= limit:
+                return False
             self._subscribers += 1
             n = self._subscribers
         if self.on_subscribers:
             self.on_subscribers(n)
+        return True
 
     def unsubscribe(self) -> None:
         with self._cond:
@@ -113,6 +121,39 @@ class Hub:
         return self._closed
 
 
+class Subscription:
+    """A stream's body that holds its subscriber slot until it is closed (exactly once).
+
+    The server closes every streamed body when the connection ends, also one it never
+    iterated (a HEAD request), so a slot is never left taken by a client that is gone.
+    """
+
+    def __init__(self, hub: Hub, body: Iterator[bytes]) -> None:
+        self._hub = hub
+        self._body = body
+        self._closed = False
+        self._lock = threading.Lock()
+
+    def __iter__(self) -> "Subscription":
+        return self
+
+    def __next__(self) -> bytes:
+        return next(self._body)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        try:
+            self._body.close()  # type: ignore[attr-defined]
+        finally:
+            self._hub.unsubscribe()
+
+    def __del__(self) -> None:
+        self.close()
+
+
 def parse_last_id(value: str | None) -> int | None:
     if value is None or not value.strip().isdigit():
         return None
@@ -125,8 +166,8 @@ def stream(hub: Hub, *, last_id: int | None, accept: Callable[[Event], bool],
            poll_s: float = 0.5) -> Iterator[bytes]:
     """The bytes of one client's stream; stops when the client goes or the hub closes.
 
-    The caller subscribes before iterating and unsubscribes in a finally (see app.py), so a
-    generator closed by a broken pipe still lets the watcher stop.
+    The caller takes a subscriber slot first and wraps this in a Subscription, whose close()
+    gives the slot back, so a generator closed by a broken pipe still lets the watcher stop.
     """
     from .web import dumps  # local: keep this module free of the HTTP layer at import
 

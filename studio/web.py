@@ -13,11 +13,22 @@ from urllib.parse import parse_qs, urlsplit
 
 
 class Headers:
-    """Case-insensitive, single-valued request headers (the last value wins)."""
+    """Case-insensitive, single-valued request headers (the last value wins).
+
+    `repeated` names the headers sent more than once, so a guard can refuse two Host headers
+    instead of trusting whichever one a parser kept.
+    """
 
     def __init__(self, items: Mapping[str, str] | Iterable[tuple[str, str]] = ()) -> None:
         pairs = items.items() if isinstance(items, Mapping) else items
-        self._d = {k.lower(): v for k, v in pairs}
+        self._d: dict[str, str] = {}
+        repeated = set()
+        for k, v in pairs:
+            name = k.lower()
+            if name in self._d:
+                repeated.add(name)
+            self._d[name] = v
+        self.repeated: frozenset[str] = frozenset(repeated)
 
     def get(self, name: str, default: str | None = None) -> str | None:
         return self._d.get(name.lower(), default)
@@ -38,9 +49,8 @@ class Request:
     def __post_init__(self) -> None:
         if not isinstance(self.headers, Headers):
             self.headers = Headers(self.headers)
-        parts = urlsplit(self.target)
-        self.path = parts.path or "/"
-        self.query = parse_qs(parts.query, keep_blank_values=True)
+        self.path, self.authority, query = split_target(self.target)
+        self.query = parse_qs(query, keep_blank_values=True)
 
     def arg(self, name: str, default: str | None = None) -> str | None:
         values = self.query.get(name)
@@ -52,6 +62,22 @@ class Request:
         for v in self.query.get(name, []):
             out.extend(p.strip() for p in v.split(",") if p.strip())
         return out
+
+
+def split_target(target: str) -> tuple[str, str | None, str]:
+    """(path, authority or None, query) of a request target (RFC 9112 section 3.2).
+
+    Origin form ("/a?b") is split by hand: urlsplit would read "//evil/x" as a host. Absolute
+    form ("http://host:port/a") yields its authority, which the Host guard checks like a Host
+    header. Anything else (authority form, "*", garbage) gets the path "", which no route has.
+    """
+    if target.startswith("/"):
+        path, _, query = target.partition("?")
+        return path, None, query
+    if target[:7].lower() == "http://":
+        parts = urlsplit(target)
+        return parts.path or "/", parts.netloc, parts.query
+    return "", None, ""
 
 
 @dataclass
