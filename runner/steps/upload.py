@@ -1,11 +1,16 @@
-"""Step 7: the YouTube upload, private unless the person said otherwise."""
+"""Step 7: the YouTube upload, private unless the person said otherwise.
+
+A title that repeats an earlier session's (runner/titles.py) is refused here, before anything
+is sent: the metadata step varies titles, so this only happens when every pattern is taken
+or a person edited metadata.json.
+"""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from .. import metadata
+from .. import metadata, titles
 from ..pipeline import Skip, StepContext, StepResult
 from ..providers.errors import UploadError
 
@@ -20,6 +25,10 @@ async def run(ctx: StepContext) -> StepResult:
     final = ctx.session_dir / ctx.outputs_of("render")["final"]
     thumb = ctx.session_dir / ctx.outputs_of("artwork")["thumbnail"]
     meta = _checked_metadata(ctx)
+    clash = titles.earlier(ctx.root, ctx.state["id"]).get(titles.normalise(meta["title"]))
+    if clash:
+        raise UploadError(f"title {meta['title']!r} repeats session {clash}'s once case, punctuation and numbers "
+                          "are set aside; not uploaded: edit the title in metadata.json, then resume")
     privacy = ctx.state.get("privacy_override") or ctx.params["privacy"]
     result = await uploader.upload(ctx, final, thumb, meta, privacy)
     return StepResult({"video_id": result.get("id"), "url": result.get("url"), "privacy": privacy,
