@@ -90,6 +90,31 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("auth", help="authorise an account (youtube)")
     p.add_argument("service", help="youtube")
     _root_option(p)
+
+    p = sub.add_parser("prune", help="free the disk that completed sessions no longer need (tracks, mix, ambience)",
+                       description="Removes the intermediates of completed sessions; see docs/format.md.")
+    p.add_argument("--older-than", default="14d", metavar="AGE",
+                   help="only sessions finished longer ago than this: 14d, 12h, 30m, 0 (default 14d)")
+    p.add_argument("--keep", default="finals", metavar="finals|all|none",
+                   help="finals: keep final.mp4, the loop and cover (default); all: remove only scratch left by "
+                        "killed runs; none: also final.mp4 and the loop of sessions already uploaded")
+    p.add_argument("--dry-run", action="store_true", help="say what would be removed, remove nothing")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    _root_option(p)
+
+    p = sub.add_parser("series", help="a channel's series plan: check it, or make what is due",
+                       description="A series plan (series.toml) names a channel's defaults and entries; "
+                                   "see docs/series.md.")
+    series_sub = p.add_subparsers(dest="series_command", metavar="check|run", parser_class=Parser)
+    series_sub.required = True
+    q = series_sub.add_parser("check", help="validate a plan and print its calendar with the estimated spend")
+    q.add_argument("plan", metavar="PLAN", help="the plan file, e.g. series.toml")
+    _root_option(q)
+    q = series_sub.add_parser("run", help="make the entries that are due; safe to run from cron again and again")
+    q.add_argument("plan", metavar="PLAN", help="the plan file, e.g. series.toml")
+    q.add_argument("--ahead", type=int, metavar="DAYS",
+                   help="make entries up to DAYS days before their publish date (default: the plan's ahead)")
+    _root_option(q)
     return parser
 
 
@@ -261,5 +286,83 @@ def cmd_auth(args: argparse.Namespace, root: Path) -> int:
     return youtube.authorize_cli(os.environ)
 
 
+def _load_plan(path: str) -> Any:
+    from . import plan  # noqa: PLC0415
+
+    try:
+        return plan.load(Path(path))
+    except plan.PlanError as exc:
+        for line in exc.lines(path):
+            print(line, file=sys.stderr)
+        return None
+
+
+def cmd_series(args: argparse.Namespace, root: Path) -> int:
+    from . import plan as plans, series  # noqa: PLC0415
+
+    loaded = _load_plan(args.plan)
+    if loaded is None:
+        return EXIT_BAD_INPUT
+    problems = series.over_cap(loaded, os.environ)
+    if problems:
+        for line in plans.PlanError(list(problems)).lines(args.plan):
+            print(line, file=sys.stderr)
+        return EXIT_BAD_INPUT
+    now = store.utc_now()
+    if args.series_command == "check":
+        print("\n".join(series.calendar_lines(loaded, os.environ, now)))
+        return 0
+    if args.ahead is not None and not 0 <= args.ahead <= plans.MAX_AHEAD_DAYS:
+        print(f"error: --ahead must be from 0 to {plans.MAX_AHEAD_DAYS} days", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if loaded.defaults["provider"] != "local":
+        # Paid series wait for the daily budget in the spend door; until then only keyless plans run.
+        print("error: series run makes keyless (provider = \"local\") plans only for now; the daily budget "
+              "that bounds a paid series is not wired in yet", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    sessions.check_root_writable(root)
+    sessions.check_ffmpeg()
+    from .providers import registry  # noqa: PLC0415
+
+    runner = series.Runner(root, loaded, registry.build, os.environ, ahead_days=args.ahead, echo=sys.stdout)
+    print(f"series {loaded.name!r}: making what is due on {loaded.today(now)} ({loaded.zone_name})", flush=True)
+    try:
+        outcomes = runner.run()
+    except series.SeriesBusy as exc:
+        print(str(exc))
+        return 0
+    if not outcomes:
+        print("  nothing due")
+    return 1 if any(o.action in ("left", "refused") or o.status == "failed" for o in outcomes) else 0
+
+
+def cmd_prune(args: argparse.Namespace, root: Path) -> int:
+    from . import prune  # noqa: PLC0415
+
+    try:
+        found = prune.candidates(root, older_than=prune.parse_age(args.older_than), keep=args.keep,
+                                 now=store.utc_now())
+    except prune.PruneError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    freed = {c.session_id: (0 if args.dry_run else prune.remove(root, c, store.utc_now())) for c in found}
+    if args.json:
+        print(json.dumps({"dry_run": args.dry_run, "keep": args.keep,
+                          "bytes": sum(c.bytes for c in found) if args.dry_run else sum(freed.values()),
+                          "sessions": [{**c.as_dict(), "freed_bytes": freed[c.session_id]} for c in found]},
+                         indent=2))
+        return 0
+    for c in found:
+        names = ", ".join(p for p, _ in c.files[:6]) + (", ..." if len(c.files) > 6 else "")
+        size = c.bytes if args.dry_run else freed[c.session_id]
+        print(f"  {c.session_id:<44} {prune.human_bytes(size):>9}  {names}" + (f"  ({c.note})" if c.note else ""))
+    total = sum(c.bytes for c in found) if args.dry_run else sum(freed.values())
+    verb = "would free" if args.dry_run else "freed"
+    print(f"{verb} {prune.human_bytes(total)} ({total} bytes) from {len(found)} session(s), keeping {args.keep}"
+          + ("; run again without --dry-run to remove" if args.dry_run and found else ""))
+    return 0
+
+
 COMMANDS = {"run": cmd_run, "resume": cmd_resume, "approve": cmd_approve, "list": cmd_list, "show": cmd_show,
-            "estimate": cmd_estimate, "monitor": cmd_monitor, "auth": cmd_auth}
+            "estimate": cmd_estimate, "monitor": cmd_monitor, "auth": cmd_auth,
+            "series": cmd_series, "prune": cmd_prune}

@@ -57,8 +57,12 @@ def check_provider_keys(params: dict[str, Any], env: Mapping[str, str]) -> None:
                            "or use --provider local")
 
 
-def create(root: Path, params: dict[str, Any], *, clock: Clock = store.utc_now) -> dict[str, Any]:
-    """Make the session folder and its first checkpoint; params must be validated already."""
+def create(root: Path, params: dict[str, Any], *, clock: Clock = store.utc_now,
+           series: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Make the session folder and its first checkpoint; params must be validated already.
+
+    series: the series and entry this session makes (runner/series.py), in its first write.
+    """
     now = clock()
     base = store.new_session_id(params["theme"], now)
     sid = base
@@ -71,6 +75,8 @@ def create(root: Path, params: dict[str, Any], *, clock: Clock = store.utc_now) 
     else:  # pragma: no cover - 99 sessions with one theme in one second
         raise SessionError("could not pick a unique session id")
     state = store.new_state(sid, params, now)
+    if series is not None:
+        state["series"] = series
     store.write_state(root, state, now)
     return state
 
