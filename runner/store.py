@@ -19,30 +19,179 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import math
 import os
 import re
 import tempfile
+import types
+import typing
 import unicodedata
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Annotated, Any, Callable, Literal, TypedDict, Union
 
 SCHEMA_VERSION = 1
 
-STEPS: tuple[str, ...] = (
-    "variation", "artwork", "motion", "music", "render", "metadata", "upload",
-)
-SESSION_STATUSES: tuple[str, ...] = (
-    "queued", "running", "awaiting_review", "completed", "failed", "halted_budget", "interrupted",
-)
+# ----------------------------------------------------------------------------- the model
+#
+# The shape of state.json, one TypedDict per object, and the flat summary row every reader
+# shows. A field is declared ONCE, here: validate_state() is compiled from these
+# annotations (so a new field is checked the moment it is declared), the tuples of allowed
+# values below are read from the Literal types, and tests/test_docs_are_true.py fails
+# until docs/format.md names the field. To add a field: add one line to its TypedDict (in
+# the `total=False` half when states written before it lack it), a row to docs/format.md,
+# and, if lists should show it, one line in SummaryRow and summarize().
+
+StepName = Literal["variation", "artwork", "motion", "music", "render", "metadata", "upload"]  # in order
+SessionStatus = Literal["queued", "running", "awaiting_review", "completed", "failed", "halted_budget",
+                        "interrupted"]
+StepStatus = Literal["pending", "running", "done", "failed", "skipped"]
+Season = Literal["spring", "summer", "autumn", "winter"]
+Atmosphere = Literal["rain", "cafe", "fireplace", "forest", "none"]
+Provider = Literal["local", "fal"]
+Privacy = Literal["private", "unlisted", "public"]
+SpendLevel = Literal["ok", "amber", "red"]
+
+# Markers the validator understands on top of the plain type.
+TIMESTAMP = "timestamp"      # a string store.parse_iso can read
+SESSION_ID = "session id"    # a string matching SESSION_ID_RE
+Timestamp = Annotated[str, TIMESTAMP]
+SessionId = Annotated[str, SESSION_ID]
+
+
+class HasKeys(tuple[str, ...]):
+    """Marker on a dict annotation: the dict must hold each of these keys."""
+
+
+STEPS: tuple[str, ...] = typing.get_args(StepName)
+
+
+class Progress(TypedDict, total=False):
+    """steps.<name>.progress while a step runs; any of the four may be null."""
+
+    done: float | None
+    total: float | None
+    percent: float | None
+    label: str | None
+
+
+class Step(TypedDict):
+    status: StepStatus
+    started_at: Timestamp | None
+    finished_at: Timestamp | None
+    attempts: int
+    outputs: dict[str, Any]
+    cost_usd: float
+    error: str | None
+    note: str | None
+    progress: Progress | None
+
+
+class _ParamsRequired(TypedDict):
+    theme: str
+    season: Season
+    atmosphere: Atmosphere
+    minutes: float
+    tracks: int
+    cap: float
+    provider: Provider
+    privacy: Privacy
+    upload: bool
+    review: bool
+
+
+class Params(_ParamsRequired, total=False):
+    seed: int   # tests and reproductions pin the variation seed (hidden --seed)
+
+
+class Cost(TypedDict):
+    cap_usd: float
+    spent_usd: float
+    by_asset: dict[str, float]
+
+
+class YouTube(TypedDict, total=False):
+    id: str | None
+    url: str | None
+    privacy: str | None
+
+
+class _StateRequired(TypedDict):
+    schema: int
+    id: SessionId
+    created_at: Timestamp
+    updated_at: Timestamp
+    finished_at: Timestamp | None
+    status: SessionStatus
+    params: Params
+    steps: Annotated[dict[str, Step], HasKeys(STEPS)]   # every step, in STEPS order
+    cost: Cost
+    pid: int | None
+    heartbeat_at: Timestamp | None
+    halt: dict[str, Any] | None
+    error: str | None
+    title: str | None
+    youtube: YouTube | None
+
+
+class State(_StateRequired, total=False):
+    approved_at: Timestamp
+    privacy_override: Privacy
+
+
+UNREADABLE = "unreadable"
+
+
+class SummaryRow(TypedDict):
+    """One session as a flat row: what `list`, `show`, the monitor and the studio all show.
+
+    Every row has every key, in this order; an unreadable session has None in all but id,
+    readable (False), status ("unreadable"), created_at (from the id) and error (the reason).
+    """
+
+    id: str
+    readable: bool
+    status: Union[SessionStatus, Literal["unreadable"]]
+    theme: str | None
+    title: str | None
+    season: str | None
+    atmosphere: str | None
+    minutes: float | None
+    tracks: int | None
+    provider: str | None
+    privacy: str | None
+    upload: bool | None
+    review: bool | None
+    cap_usd: float | None
+    spent_usd: float | None
+    spend_ratio: float | None        # spent / cap, 4 decimals; None without a positive cap
+    created_at: str | None
+    updated_at: str | None
+    finished_at: str | None
+    duration_s: float | None         # wall time, see session_seconds()
+    current_step: str | None
+    progress_percent: float | None
+    tracks_rendered: int | None
+    upload_status: str | None
+    youtube_id: str | None
+    error: str | None                # one line: the failure, the halt, or why it is unreadable
+
+
+SUMMARY_FIELDS: tuple[str, ...] = tuple(SummaryRow.__annotations__)
+
+SESSION_STATUSES: tuple[str, ...] = typing.get_args(SessionStatus)
 # A session in one of these states has stopped for good unless a person resumes it.
 FINAL_STATUSES: frozenset[str] = frozenset({"completed", "failed", "halted_budget", "interrupted"})
-STEP_STATUSES: tuple[str, ...] = ("pending", "running", "done", "failed", "skipped")
+STEP_STATUSES: tuple[str, ...] = typing.get_args(StepStatus)
 ASSETS: tuple[str, ...] = ("image", "video", "music", "ambience")
 
-SEASONS: tuple[str, ...] = ("spring", "summer", "autumn", "winter")
-ATMOSPHERES: tuple[str, ...] = ("rain", "cafe", "fireplace", "forest", "none")
-PROVIDERS: tuple[str, ...] = ("local", "fal")
-PRIVACIES: tuple[str, ...] = ("private", "unlisted", "public")
+SEASONS: tuple[str, ...] = typing.get_args(Season)
+ATMOSPHERES: tuple[str, ...] = typing.get_args(Atmosphere)
+PROVIDERS: tuple[str, ...] = typing.get_args(Provider)
+PRIVACIES: tuple[str, ...] = typing.get_args(Privacy)
+
+# Spend against the cap (DESIGN.md, Money): amber from 70 %, red from 90 %. The monitor, the
+# studio's API and (through /api/config) the page all read these two numbers.
+SPEND_LEVELS: dict[str, float] = {"amber": 0.70, "red": 0.90}
 
 DEFAULTS: dict[str, Any] = {
     "season": "autumn",
@@ -62,6 +211,14 @@ MAX_TRACKS = 30
 # A running session whose heartbeat is older than this is taken for dead even if its pid
 # number has been reused by another process.
 HEARTBEAT_STALE_SECONDS = 20.0
+
+# Bounds on what a reader will parse as state.json: the runner writes a few kB, nested
+# about six deep. Anything beyond is not the runner's and must not cost a reader more.
+MAX_STATE_BYTES = 8 * 1024 * 1024
+MAX_STATE_DEPTH = 64
+# Integers beyond 2**53 lose precision as a float (and in the page's JavaScript); an
+# os.kill with a pid beyond 64 bits raises OverflowError.
+MAX_SAFE_INT = 2 ** 53
 
 SESSION_ID_RE = re.compile(r"^[0-9]{8}-[0-9]{6}-[a-z0-9][a-z0-9-]{0,60}$")
 LOG_FILE = "runner.log"
@@ -87,13 +244,31 @@ def iso(t: _dt.datetime | None = None) -> str:
     return t.astimezone(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
 
 
-def parse_iso(text: str | None) -> _dt.datetime | None:
+def parse_iso(text: Any) -> _dt.datetime | None:
+    """A timestamp from disk as an aware UTC datetime, or None when it is not one.
+
+    A timestamp without an offset is taken as UTC (every timestamp the runner writes is);
+    so any two parsed timestamps can be subtracted without a TypeError.
+    """
     if not text or not isinstance(text, str):
         return None
     try:
-        return _dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        if len(text) == 24 and text[23] == "Z":
+            # The runner's own format ("2026-11-21T03:15:04.210Z") on a fast path.
+            return _dt.datetime.fromisoformat(text[:23]).replace(tzinfo=_dt.timezone.utc)
+        t = _dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return t.replace(tzinfo=_dt.timezone.utc) if t.tzinfo is None else t.astimezone(_dt.timezone.utc)
+    except (ValueError, OverflowError):   # OverflowError: year 1 with a positive offset
+        return None
+
+
+def time_from_id(session_id: str) -> str | None:
+    """The UTC start time a session id begins with, for sessions whose state is unreadable."""
+    try:
+        t = _dt.datetime.strptime(session_id[:15], "%Y%m%d-%H%M%S").replace(tzinfo=_dt.timezone.utc)
     except ValueError:
         return None
+    return iso(t)
 
 
 # ----------------------------------------------------------------------------- paths
@@ -224,14 +399,14 @@ def _number(value: Any, name: str) -> float:
 
 # ----------------------------------------------------------------------------- state
 
-def new_step() -> dict[str, Any]:
+def new_step() -> Step:
     return {
         "status": "pending", "started_at": None, "finished_at": None, "attempts": 0,
         "outputs": {}, "cost_usd": 0.0, "error": None, "note": None, "progress": None,
     }
 
 
-def new_state(session_id: str, params: dict[str, Any], now: _dt.datetime | None = None) -> dict[str, Any]:
+def new_state(session_id: str, params: Params, now: _dt.datetime | None = None) -> State:
     created = iso(now)
     return {
         "schema": SCHEMA_VERSION,
@@ -295,7 +470,7 @@ def atomic_write_json(path: Path, obj: Any) -> None:
     atomic_write_bytes(path, (json.dumps(obj, indent=2, sort_keys=False) + "\n").encode("utf-8"))
 
 
-def write_state(root: Path, state: dict[str, Any], now: _dt.datetime | None = None) -> None:
+def write_state(root: Path, state: State, now: _dt.datetime | None = None) -> None:
     state["updated_at"] = iso(now)
     atomic_write_json(session_dir(root, state["id"]) / "state.json", state)
 
@@ -304,41 +479,131 @@ def read_json(path: Path) -> Any:
     """Parsed JSON, or None when the file is missing, partial or not JSON."""
     try:
         return json.loads(path.read_bytes())
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return None
 
 
-def read_state(root: Path, session_id: str) -> dict[str, Any] | None:
-    """The session's state, or None when state.json is missing, partial, corrupt or misshapen."""
+def read_state(root: Path, session_id: str) -> State | None:
+    """The session's state, or None when state.json is missing or fails decode_state."""
+    return load_state(root, session_id)[0]
+
+
+def load_state(root: Path, session_id: str) -> tuple[State | None, str | None]:
+    """(state, None), or (None, the reason it is unreadable, one line for a person)."""
     try:
-        data = (session_dir(root, session_id) / "state.json").read_bytes()
-    except (OSError, ValueError):
-        return None
-    return parse_state(data)
+        path = session_dir(root, session_id) / "state.json"
+    except ValueError:
+        return None, "not a session id"
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_STATE_BYTES + 1)
+    except FileNotFoundError:
+        return None, "state.json is missing"
+    except OSError as exc:
+        return None, f"state.json cannot be read ({exc.strerror or type(exc).__name__})"
+    return decode_state(data, session_id)
 
 
-def parse_state(data: bytes) -> dict[str, Any] | None:
-    """state.json's bytes as a state, or None when they are partial, not JSON or misshapen.
+def parse_state(data: bytes) -> State | None:
+    """state.json's bytes as a state, or None when decode_state refuses them."""
+    return decode_state(data)[0]
+
+
+def decode_state(data: bytes, session_id: str | None = None) -> tuple[State | None, str | None]:
+    """Judge state.json's bytes: (state, None), or (None, why they are unreadable).
 
     Readers that fetch the bytes themselves (the studio reads in batches) judge them here,
-    so every reader agrees on what "unreadable" means.
+    so every reader agrees on what "unreadable" means. The cost is bounded whatever the
+    bytes: at most MAX_STATE_BYTES, nesting at most MAX_STATE_DEPTH deep (checked on the
+    bytes before parsing, so no reader ever recurses deeper), no NaN or Infinity anywhere,
+    then validate_state. session_id, when given, must be the state's own id (a state copied
+    into another folder would otherwise make `resume` write into the first one).
     """
+    if len(data) > MAX_STATE_BYTES:
+        return None, f"state.json is larger than {MAX_STATE_BYTES // (1024 * 1024)} MiB"
+    if not data.strip():
+        return None, "state.json is empty"
+    if not _depth_within(data, MAX_STATE_DEPTH):
+        return None, f"state.json is nested more than {MAX_STATE_DEPTH} levels deep"
     try:
-        state = json.loads(data)
-    except ValueError:
-        return None
-    return state if _looks_like_state(state) else None
+        # Decoded here, strictly: json.loads would also take UTF-16 and UTF-32, whose
+        # escapes the depth check above does not see.
+        obj = _STATE_DECODER.decode(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        return None, "state.json is not UTF-8 text"
+    except _NotFinite:
+        return None, "state.json holds a number that is NaN or infinite"
+    except json.JSONDecodeError as exc:
+        return None, f"state.json is partial or not JSON ({exc.msg}, line {exc.lineno})"
+    except RecursionError:   # only bytes that are not JSON get here past the depth check
+        return None, f"state.json is nested more than {MAX_STATE_DEPTH} levels deep"
+    except ValueError:   # an integer too long to convert
+        return None, "state.json is not JSON the runner could have written"
+    state, reason = validate_state(obj)
+    if state is not None and session_id is not None and state["id"] != session_id:
+        return None, "state.json's id is not the name of its folder"
+    return state, reason
 
 
-def _looks_like_state(state: Any) -> bool:
-    return (
-        isinstance(state, dict)
-        and isinstance(state.get("id"), str)
-        and state.get("status") in SESSION_STATUSES
-        and isinstance(state.get("steps"), dict)
-        and isinstance(state.get("params"), dict)
-        and isinstance(state.get("cost"), dict)
-    )
+def validate_state(obj: Any) -> tuple[State | None, str | None]:
+    """(obj as a State, None) when it has the documented shape, else (None, the first problem).
+
+    Every field declared in the model is checked: its type (numbers finite, integers within
+    2**53), its allowed values (statuses, seasons ...), timestamps readable by parse_iso,
+    and every required field present. Fields the model does not declare are allowed (a
+    newer runner may add some). The reason names the field, e.g. "steps.music is a list,
+    not an object", and never echoes the file's content. Nesting depth is decode_state's
+    job: it is bounded on the bytes, before anything recurses.
+    """
+    reason = _CHECK_STATE(obj)
+    if reason is None:
+        return typing.cast(State, obj), None
+    return None, reason[1:] if reason.startswith(".") else "state.json" + reason
+
+
+class _NotFinite(ValueError):
+    pass
+
+
+def _refuse_constant(name: str) -> Any:
+    raise _NotFinite(name)
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):   # "1e999" parses as inf
+        raise _NotFinite(text)
+    return value
+
+
+# Built once: json.loads with keyword arguments builds a new decoder on every call.
+_STATE_DECODER = json.JSONDecoder(parse_constant=_refuse_constant, parse_float=_finite_float)
+_KEEP_BRACKETS = bytes(range(256)).translate(None, b'{}[]"')
+
+
+def _depth_within(data: bytes, limit: int) -> bool:
+    """Whether the JSON in data nests at most limit levels, without parsing it (C speed).
+
+    Escapes are dropped first (an escaped backslash, then an escaped quote), so every quote
+    left opens or closes a string; everything but brackets and quotes goes; pairs of
+    adjacent quotes go (that keeps every bracket's quote parity, so brackets inside strings
+    stay inside); any string still holding brackets is cut out; then each pass removes the
+    innermost "{}" and "[]" pairs. Exact for JSON; bytes that are not JSON may pass, and
+    json.loads refuses them next.
+    """
+    if b"\\" in data:
+        data = data.replace(b"\\\\", b"").replace(b'\\"', b"")
+    s = data.translate(None, _KEEP_BRACKETS).replace(b'""', b"")
+    if b'"' in s:
+        s = b"".join(s.split(b'"')[::2])
+    for _ in range(limit):
+        if not s:
+            return True
+        inner_gone = s.replace(b"{}", b"").replace(b"[]", b"")
+        if len(inner_gone) == len(s):
+            return True   # unbalanced, so not JSON (often a partial file): json.loads says why
+        s = inner_gone
+    return not s
 
 
 def change_key(path: Path | str) -> tuple[int, int, int] | None:
@@ -367,7 +632,7 @@ def pid_alive(pid: Any) -> bool:
     return True
 
 
-def effective_status(state: dict[str, Any], now: _dt.datetime | None = None) -> str:
+def effective_status(state: State, now: _dt.datetime | None = None) -> str:
     """The status a reader should show: a "running" session whose runner is gone is interrupted.
 
     The runner writes a heartbeat every few seconds; a dead pid or a stale heartbeat means
@@ -400,45 +665,344 @@ def list_session_ids(root: Path) -> list[str]:
     return sorted((n for n in names if is_session_id(n)), reverse=True)
 
 
-def session_summary(root: Path, session_id: str, now: _dt.datetime | None = None) -> dict[str, Any]:
-    """A flat row for lists and tables; an unreadable session gets status "unreadable"."""
-    state = read_state(root, session_id)
-    if state is None:
-        return {"id": session_id, "status": "unreadable", "readable": False}
-    params = state.get("params") or {}
-    cost = state.get("cost") or {}
-    started = parse_iso(state.get("created_at"))
-    finished = parse_iso(state.get("finished_at"))
-    status = effective_status(state, now)
-    end = finished or (now or utc_now() if status in ("running", "queued") else parse_iso(state.get("updated_at")))
-    duration = (end - started).total_seconds() if started and end else None
-    upload = (state.get("steps") or {}).get("upload") or {}
+# ----------------------------------------------------------------------------- summary
+
+def summarize(state: State, now: _dt.datetime, status: str | None = None) -> SummaryRow:
+    """The session as one flat row (SummaryRow): the CLI's list and show, the monitor and the
+    studio all show this row, so a field means the same everywhere.
+
+    now is the present (the clock is the caller's); status, when the caller already worked
+    it out, is the effective status (default: effective_status(state, now)).
+    Cheap by design: the studio builds ten thousand of these on a cold start.
+    """
+    params, cost, steps = state["params"], state["cost"], state["steps"]
+    status = status or effective_status(state, now)
+    current = current_step(state)
+    progress = steps[current]["progress"] if current else None
+    tracks = steps["music"]["outputs"].get("tracks")
+    ratio = spend_ratio(cost["spent_usd"], cost["cap_usd"])
+    seconds = session_seconds(state, status, now)
     return {
-        "id": session_id,
+        "id": state["id"],
         "readable": True,
-        "status": status,
-        "theme": params.get("theme"),
-        "title": state.get("title"),
-        "season": params.get("season"),
-        "atmosphere": params.get("atmosphere"),
-        "minutes": params.get("minutes"),
-        "tracks": params.get("tracks"),
-        "provider": params.get("provider"),
-        "cap_usd": cost.get("cap_usd"),
-        "spent_usd": cost.get("spent_usd"),
-        "created_at": state.get("created_at"),
-        "finished_at": state.get("finished_at"),
-        "duration_s": round(duration, 3) if duration is not None else None,
-        "upload_status": upload.get("status"),
-        "youtube_id": (state.get("youtube") or {}).get("id"),
-        "current_step": current_step(state),
+        "status": typing.cast(SessionStatus, status),
+        "theme": params["theme"],
+        "title": state["title"],
+        "season": params["season"],
+        "atmosphere": params["atmosphere"],
+        "minutes": params["minutes"],
+        "tracks": params["tracks"],
+        "provider": params["provider"],
+        "privacy": params["privacy"],
+        "upload": params["upload"],
+        "review": params["review"],
+        "cap_usd": cost["cap_usd"],
+        "spent_usd": cost["spent_usd"],
+        "spend_ratio": None if ratio is None else round(ratio, 4),
+        "created_at": state["created_at"],
+        "updated_at": state["updated_at"],
+        "finished_at": state["finished_at"],
+        "duration_s": None if seconds is None else round(seconds, 3),
+        "current_step": current,
+        "progress_percent": progress.get("percent") if progress else None,
+        "tracks_rendered": len(tracks) if isinstance(tracks, list) else 0,
+        "upload_status": steps["upload"]["status"],
+        "youtube_id": (state["youtube"] or {}).get("id"),
+        "error": one_line(state["error"] or state["halt"]),
     }
 
 
-def current_step(state: dict[str, Any]) -> str | None:
-    steps = state.get("steps") or {}
-    running = [s for s in STEPS if (steps.get(s) or {}).get("status") == "running"]
-    return running[0] if running else None
+def unreadable_row(session_id: str, reason: str | None) -> SummaryRow:
+    """The row of a session whose state.json is unreadable: its id, start time and the reason."""
+    row: dict[str, Any] = dict.fromkeys(SUMMARY_FIELDS)
+    row.update(id=session_id, readable=False, status=UNREADABLE, created_at=time_from_id(session_id),
+               error=reason or "state.json is unreadable")
+    return typing.cast(SummaryRow, row)
+
+
+def session_summary(root: Path, session_id: str, now: _dt.datetime | None = None) -> SummaryRow:
+    """summarize() of the session on disk, or its unreadable_row()."""
+    state, reason = load_state(root, session_id)
+    if state is None:
+        return unreadable_row(session_id, reason)
+    return summarize(state, now or utc_now())
+
+
+def current_step(state: State) -> str | None:
+    """The first step (in pipeline order) that is running, if any."""
+    steps = state["steps"]
+    for name in STEPS:
+        step = steps.get(name)
+        if isinstance(step, dict) and step.get("status") == "running":
+            return name
+    return None
+
+
+def step_seconds(step: Step | dict[str, Any], until: _dt.datetime | None = None) -> float | None:
+    """Seconds a step took (done, failed, skipped), or has been running until `until`.
+
+    None for a pending step, for a running one when until is None, or when a time is
+    missing. Never negative (clock skew), rounded to the millisecond.
+    """
+    status = step.get("status")
+    if status == "running":
+        end = until
+    elif status in ("done", "failed", "skipped"):
+        end = parse_iso(step.get("finished_at"))
+    else:
+        return None
+    start = parse_iso(step.get("started_at"))
+    if start is None or end is None:
+        return None
+    return round(max(0.0, (end - start).total_seconds()), 3)
+
+
+def session_end(state: State | dict[str, Any], status: str, now: _dt.datetime) -> _dt.datetime:
+    """Where a session's clocks stop: now while it is queued or running; otherwise when it
+    finished, else its last write (the last sign of life of a runner that died)."""
+    if status in ("queued", "running"):
+        return now
+    for key in ("finished_at", "updated_at", "heartbeat_at"):
+        t = parse_iso(state.get(key))
+        if t is not None:
+            return t
+    return now
+
+
+def session_seconds(state: State | dict[str, Any], status: str, now: _dt.datetime) -> float | None:
+    """Wall time of a session, from created_at to session_end(); None without a start."""
+    start = parse_iso(state.get("created_at"))
+    if start is None:
+        return None
+    return max(0.0, (session_end(state, status, now) - start).total_seconds())
+
+
+def spend_ratio(spent: Any, cap: Any) -> float | None:
+    """spent / cap, or None when either is not a number or the cap is not positive."""
+    if not _is_number(spent) or not _is_number(cap) or not cap > 0:
+        return None
+    return float(spent) / float(cap)
+
+
+def spend_level(ratio: float | None) -> SpendLevel:
+    """"ok", "amber" from SPEND_LEVELS["amber"] of the cap, "red" from SPEND_LEVELS["red"]."""
+    if ratio is None or ratio < SPEND_LEVELS["amber"]:
+        return "ok"
+    return "red" if ratio >= SPEND_LEVELS["red"] else "amber"
+
+
+def one_line(value: Any) -> str | None:
+    """An error or halt value, whatever its shape, as one line of text (None when empty)."""
+    if value in (None, "", {}):
+        return None
+    if isinstance(value, dict):
+        value = value.get("message") or value.get("reason") or value.get("error") or ", ".join(
+            f"{k}: {v}" for k, v in value.items())
+    return " ".join(str(value).split()) or None
+
+
+def _is_number(v: Any) -> bool:
+    return type(v) in (int, float) and v == v and v not in (math.inf, -math.inf)
+
+
+# ----------------------------------------------------------------------------- validation
+#
+# validate_state's checks are compiled once, at import, from the model's annotations. A
+# check takes a value and returns None when it fits, else the reason: the path below the
+# value (".steps.music") and what is wrong (" is a list, not an object"). Each compiled
+# annotation also says which value types pass it with no further look (a str for `str`,
+# None for `X | None`, anything for `Any`), so the common case costs one set lookup and
+# no call: ten thousand states are checked on the studio's cold start.
+
+Check = Callable[[Any], Union[str, None]]
+# Every type json.loads makes: what `Any` lets through without a call.
+_ANY_TYPE: frozenset[type] = frozenset({dict, list, str, int, float, bool, type(None)})
+
+
+class _Rule(typing.NamedTuple):
+    check: Check
+    fast: frozenset[type] = frozenset()   # types that pass without calling check
+
+
+def _kind(v: Any) -> str:
+    if v is None:
+        return "null"
+    return {bool: "true/false", int: "a number", float: "a number", str: "a string",
+            dict: "an object", list: "a list"}.get(type(v), "a " + type(v).__name__)
+
+
+def _wanted(v: Any, what: str) -> str:
+    return f" is {_kind(v)}, not {what}"
+
+
+# One plain function per scalar (a call costs more than the test inside it).
+
+def _is_str(v: Any) -> str | None:
+    return None if type(v) is str else _wanted(v, "a string")
+
+
+def _is_bool(v: Any) -> str | None:
+    return None if type(v) is bool else _wanted(v, "true/false")
+
+
+def _is_null(v: Any) -> str | None:
+    return None if v is None else _wanted(v, "null")
+
+
+def _is_int(v: Any) -> str | None:
+    if type(v) is int and -MAX_SAFE_INT <= v <= MAX_SAFE_INT:
+        return None
+    return _wanted(v, "a whole number within 2**53")
+
+
+def _is_finite(v: Any) -> str | None:
+    if (type(v) is float and v - v == 0.0) or (type(v) is int and -MAX_SAFE_INT <= v <= MAX_SAFE_INT):
+        return None   # v - v is NaN for NaN and for both infinities
+    return _wanted(v, "a finite number")
+
+
+def _is_timestamp(v: Any) -> str | None:
+    if type(v) is str:
+        if len(v) == 24 and v[23] == "Z":   # the runner's own format, without parse_iso's work
+            try:
+                _dt.datetime.fromisoformat(v[:23])
+                return None
+            except ValueError:
+                pass
+        elif parse_iso(v) is not None:
+            return None
+    return _wanted(v, "a timestamp")
+
+
+def _is_session_id(v: Any) -> str | None:
+    return None if type(v) is str and is_session_id(v) else _wanted(v, "a session id")
+
+
+def _passes(v: Any) -> None:
+    return None
+
+
+_SCALARS: dict[Any, _Rule] = {
+    Any: _Rule(_passes, _ANY_TYPE),
+    str: _Rule(_is_str, frozenset({str})),
+    bool: _Rule(_is_bool, frozenset({bool})),
+    type(None): _Rule(_is_null, frozenset({type(None)})),
+    int: _Rule(_is_int),
+    float: _Rule(_is_finite),
+}
+_MARKS: dict[str, _Rule] = {TIMESTAMP: _Rule(_is_timestamp), SESSION_ID: _Rule(_is_session_id)}
+
+
+def _key_text(key: Any) -> str:
+    # Keys of free-form objects come from the file: name them only when plainly harmless.
+    return key if isinstance(key, str) and re.fullmatch(r"[a-z0-9_]{1,32}", key) else "<key>"
+
+
+def _compile(hint: Any) -> _Rule:
+    """The rule for one annotation of the model (TypeError for one it cannot check)."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if hint in _SCALARS:
+        return _SCALARS[hint]
+    if origin is Annotated:
+        for mark in args[1:]:
+            if isinstance(mark, HasKeys):
+                return _with_keys(_compile(args[0]), mark)
+            if mark in _MARKS:
+                return _MARKS[mark]
+        return _compile(args[0])
+    if origin is Literal:
+        if not all(isinstance(a, str) for a in args):
+            raise TypeError(f"store: only string literals are checked, not {hint!r}")
+        allowed, text = frozenset(args), ", ".join(args)
+        return _Rule(lambda v: None if type(v) is str and v in allowed else f" is not one of: {text}")
+    if origin in (Union, types.UnionType):
+        return _compile_union([_compile(a) for a in args])
+    if origin is dict:
+        return _compile_container(dict, _compile(args[1]), "an object", lambda v: v.items())
+    if origin is list:
+        return _compile_container(list, _compile(args[0]), "a list", enumerate)
+    if typing.is_typeddict(hint):
+        return _compile_typeddict(hint)
+    raise TypeError(f"store: no check for {hint!r}")
+
+
+def _compile_union(rules: list[_Rule]) -> _Rule:
+    fast = frozenset().union(*(r.fast for r in rules))
+    slow = [r.check for r in rules if r.fast is not _ANY_TYPE]
+
+    def check(v: Any) -> str | None:
+        if type(v) in fast:
+            return None
+        first = None
+        for c in slow:
+            reason = c(v)
+            if reason is None:
+                return None
+            first = first or reason
+        return first
+    return _Rule(check, fast)
+
+
+def _compile_container(kind: type, item: _Rule, name: str,
+                       pairs: Callable[[Any], typing.Iterable[tuple[Any, Any]]]) -> _Rule:
+    if item.fast is _ANY_TYPE:
+        return _Rule(lambda v: None if type(v) is kind else _wanted(v, name), frozenset({kind}))
+    sub, fast = item.check, item.fast
+    where = (lambda k: f".{_key_text(k)}") if kind is dict else (lambda i: f"[{i}]")
+
+    def check(v: Any) -> str | None:
+        if type(v) is not kind:
+            return _wanted(v, name)
+        for key, value in pairs(v):
+            if type(value) in fast:
+                continue
+            reason = sub(value)
+            if reason is not None:
+                return where(key) + reason
+        return None
+    return _Rule(check)
+
+
+def _with_keys(rule: _Rule, keys: tuple[str, ...]) -> _Rule:
+    inner = rule.check
+
+    def check(v: Any) -> str | None:
+        reason = inner(v)
+        if reason is None:
+            for key in keys:
+                if key not in v:
+                    return f".{key} is missing"
+        return reason
+    return _Rule(check)
+
+
+def _compile_typeddict(cls: Any) -> _Rule:
+    hints = typing.get_type_hints(cls, include_extras=True)
+    fields = []
+    for key in cls.__annotations__:
+        rule = _compile(hints[key])
+        fields.append((key, rule.check, rule.fast, key in cls.__required_keys__))
+    missing = object()
+
+    def check(v: Any) -> str | None:
+        if type(v) is not dict:
+            return _wanted(v, "an object")
+        for key, sub, fast, required in fields:
+            value = v.get(key, missing)
+            if type(value) in fast:
+                continue
+            if value is missing:
+                if required:
+                    return f".{key} is missing"
+                continue
+            reason = sub(value)
+            if reason is not None:
+                return f".{key}{reason}"
+        return None
+    return _Rule(check)
+
+
+_CHECK_STATE = _compile(State).check
 
 
 # ----------------------------------------------------------------------------- jsonl
@@ -563,19 +1127,3 @@ def tail_lines(path: Path, max_lines: int = 200, block: int = 64 * 1024,
         lines = lines[-max_lines:]
         taken = sum(len(l) + 1 for l in lines)
         return [l.decode("utf-8", "replace") for l in lines], stop_used - taken, stop_used
-
-
-def iter_log_lines(path: Path, start: int = 0) -> Iterator[tuple[int, str]]:
-    """Complete lines from byte offset start, each with the offset just after it."""
-    try:
-        fh = open(path, "rb")
-    except OSError:
-        return
-    with fh:
-        fh.seek(start)
-        pos = start
-        for raw in fh:
-            if not raw.endswith(b"\n"):
-                break
-            pos += len(raw)
-            yield pos, raw.decode("utf-8", "replace").rstrip("\n")

@@ -20,7 +20,7 @@ from typing import Any, Callable, Iterator, Mapping
 from runner import store
 
 from . import csvexport, jsonsafe, kpis, query, sse
-from .detail import AMBER_AT, DEFAULT_TIMELINE, MAX_TIMELINE, RED_AT, calls_from_ledger, session_detail
+from .detail import DEFAULT_TIMELINE, MAX_TIMELINE, calls_from_ledger, session_detail
 from .launcher import Launcher, Refused, default_command
 from .logs import DEFAULT_LIMIT as LOG_DEFAULT_LIMIT, LEVELS, MAX_LIMIT as LOG_MAX_LIMIT, LogReader
 from .media import PREFIX as MEDIA_PREFIX, serve_media
@@ -254,7 +254,7 @@ class App:
             "defaults": store.DEFAULTS,
             "limits": {"theme_chars": store.MAX_THEME_CHARS, "minutes": store.MAX_MINUTES,
                        "tracks": store.MAX_TRACKS},
-            "spend_levels": {"amber": AMBER_AT, "red": RED_AT},
+            "spend_levels": dict(store.SPEND_LEVELS),
             "sortable": list(query.SORTABLE),
             "log_levels": list(LEVELS),
             "heartbeat_s": self.config.heartbeat_s,

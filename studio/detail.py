@@ -16,21 +16,11 @@ from .media import media_url
 from .reader import MOVING, build_entry, short_text, step_seconds, youtube_url
 from .redact import Redactor
 
-AMBER_AT = 0.70
-RED_AT = 0.90
 DEFAULT_TIMELINE = 500
 MAX_TIMELINE = 5000
 MAX_EVENTS_BYTES = 8 * 1024 * 1024
 MAX_METADATA_BYTES = 256 * 1024
 RESUMABLE = frozenset({"interrupted", "failed", "halted_budget"})
-
-
-def spend_level(spent: float, cap: float | None) -> str:
-    """The dashboard colour: amber from 70 % of the cap, red from 90 %."""
-    if not cap:
-        return "ok"
-    ratio = spent / cap
-    return "red" if ratio >= RED_AT else "amber" if ratio >= AMBER_AT else "ok"
 
 
 def compact_steps(state: dict[str, Any], redactor: Redactor) -> list[dict[str, Any]]:
@@ -64,7 +54,7 @@ def spend_block(state: dict[str, Any]) -> dict[str, Any]:
         "cap_usd": cap,
         "spent_usd": spent,
         "ratio": round(spent / cap, 4) if cap else None,
-        "level": spend_level(spent, cap),
+        "level": store.spend_level(store.spend_ratio(spent, cap)),
         "by_asset": {a: by_asset.get(a, 0.0) for a in (*store.ASSETS, *[k for k in by_asset if k not in store.ASSETS])},
     }
 

@@ -47,6 +47,11 @@ def test_format_doc_covers_every_state_field_and_status():
         assert f"`{field}`" in doc, field
     for field in store.new_step():
         assert f"`{field}`" in doc, field
+    # Every field the model declares (and so validates), and every field of the summary row.
+    for model in (store.State, store.Params, store.Step, store.Progress, store.Cost, store.YouTube,
+                  store.SummaryRow):
+        for field in model.__annotations__:
+            assert f"`{field}`" in doc, f"{model.__name__}.{field}"
     for status in store.SESSION_STATUSES + store.STEP_STATUSES:
         assert f"`{status}`" in doc, status
     for param in store.DEFAULTS:

@@ -196,7 +196,7 @@ def test_failed_session_shows_the_failed_step_and_its_error(data_root: Path) -> 
     state = make_session(data_root, "failed", finished_at=ago(10), error="render failed: ffmpeg exited 1",
                          steps={**{k: v for k, v in ALL_DONE.items() if k not in ("render", "metadata")},
                                 "render": {"status": "failed", "started_at": ago(60), "finished_at": ago(10),
-                                           "attempts": 3, "error": {"message": "ffmpeg exited 1"}}})
+                                           "attempts": 3, "error": "ffmpeg exited 1"}})
     code, text = snapshot(data_root, state["id"])
     assert code == 0
     assert "✗ failed" in text.splitlines()[0]

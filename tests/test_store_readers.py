@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 from helpers import params
@@ -26,7 +27,12 @@ def test_a_missing_partial_or_corrupt_state_reads_as_none(root, content):
     if content is not None:
         (folder / "state.json").write_bytes(content)
     assert store.read_state(root, sid) is None
-    assert store.session_summary(root, sid) == {"id": sid, "status": "unreadable", "readable": False}
+    row = store.session_summary(root, sid)
+    assert list(row) == list(store.SUMMARY_FIELDS)
+    assert (row["id"], row["status"], row["readable"]) == (sid, "unreadable", False)
+    assert row["created_at"] == "2026-11-21T03:15:00.000Z"   # from the id
+    assert row["error"] == store.load_state(root, sid)[1] and row["error"]
+    assert [k for k, v in row.items() if v is not None] == ["id", "readable", "status", "created_at", "error"]
 
 
 def test_a_half_written_jsonl_line_is_left_for_later(root):
@@ -96,3 +102,100 @@ def test_log_lines_round_trip_and_cannot_forge_a_second_record():
 def test_validate_params_fills_defaults():
     p = store.validate_params({"theme": "  rainy night  "})
     assert p == {**store.DEFAULTS, "theme": "rainy night"}
+
+
+# ----------------------------------------------------------------------------- validation
+
+def _valid_state() -> dict:
+    return json.loads(json.dumps(store.new_state("20261121-031500-rainy-night", params())))
+
+
+def _with(change) -> dict:
+    state = _valid_state()
+    change(state)
+    return state
+
+
+@pytest.mark.parametrize("change, reason", [
+    (lambda s: s["steps"].__setitem__("music", "done"), "steps.music is a string, not an object"),
+    (lambda s: s["steps"].__setitem__("music", []), "steps.music is a list, not an object"),
+    (lambda s: s["steps"].pop("render"), "steps.render is missing"),
+    (lambda s: s.__setitem__("created_at", 1763694900), "created_at is a number, not a timestamp"),
+    (lambda s: s.__setitem__("created_at", "last tuesday"), "created_at is a string, not a timestamp"),
+    (lambda s: s["cost"].__setitem__("spent_usd", math.nan), "cost.spent_usd is a number, not a finite number"),
+    (lambda s: s["cost"].__setitem__("spent_usd", math.inf), "cost.spent_usd is a number, not a finite number"),
+    (lambda s: s["cost"].__setitem__("cap_usd", "2.00"), "cost.cap_usd is a string, not a finite number"),
+    (lambda s: s.__setitem__("status", "dancing"), "status is not one of: queued, running, awaiting_review, "
+                                                   "completed, failed, halted_budget, interrupted"),
+    (lambda s: s["steps"]["music"].__setitem__("attempts", True),
+     "steps.music.attempts is true/false, not a whole number within 2**53"),
+    (lambda s: s.__setitem__("pid", 10 ** 30), "pid is a number, not a whole number within 2**53"),
+    (lambda s: s["steps"]["music"].__setitem__("progress", {"percent": "half"}),
+     "steps.music.progress.percent is a string, not a finite number"),
+    (lambda s: s["params"].__setitem__("theme", None), "params.theme is null, not a string"),
+    (lambda s: s.__setitem__("title", {"text": "x"}), "title is an object, not a string"),
+    (lambda s: s.__setitem__("id", "../../etc"), "id is a string, not a session id"),
+])
+def test_each_wrong_type_is_unreadable_with_a_reason_that_names_the_field(change, reason):
+    assert store.validate_state(_with(change)) == (None, reason)
+
+
+def test_the_reason_never_echoes_what_the_file_holds():
+    secret = "sk-" + "x" * 40
+    for change in (lambda s: s.__setitem__("status", secret),
+                   lambda s: s["cost"]["by_asset"].__setitem__(secret, "x")):
+        _, reason = store.validate_state(_with(change))
+        assert reason and secret not in reason
+
+
+def test_a_valid_state_and_the_fields_a_newer_runner_may_add_are_accepted():
+    state = _with(lambda s: s.update(future_field={"anything": [1, 2]}, approved_at="2026-11-21T04:00:00Z"))
+    assert store.validate_state(state) == (state, None)
+
+
+@pytest.mark.parametrize("data, reason", [
+    (b"[" * 3000 + b"]" * 3000, "state.json is nested more than 64 levels deep"),
+    (b'{"a": ' * 3000 + b"1" + b"}" * 3000, "state.json is nested more than 64 levels deep"),
+    (b"[" * 3000, "state.json is nested more than 64 levels deep"),   # and partial
+    (b'{"spent_usd": NaN}', "state.json holds a number that is NaN or infinite"),
+    (b'{"spent_usd": Infinity}', "state.json holds a number that is NaN or infinite"),
+    (b'{"spent_usd": -1e999}', "state.json holds a number that is NaN or infinite"),
+    (b"\xff\xfe{\x00}\x00", "state.json is not UTF-8 text"),
+    (b"  \n", "state.json is empty"),
+    (b"null", "state.json is null, not an object"),
+])
+def test_hostile_bytes_are_refused_with_a_reason_and_never_raise(data, reason):
+    assert store.decode_state(data) == (None, reason)
+
+
+def test_deep_nesting_inside_free_form_fields_is_refused_before_anything_recurses():
+    state = _valid_state()
+    raw = json.dumps(state).encode()
+    deep = b'{"x": ' * 3000 + b"1" + b"}" * 3000
+    planted = raw.replace(b'"outputs": {}', b'"outputs": ' + deep, 1)
+    assert store.decode_state(planted) == (None, "state.json is nested more than 64 levels deep")
+    # Brackets inside strings are text, not nesting.
+    state["title"] = "[" * 5000 + "\\\"" + "{" * 5000
+    assert store.decode_state(json.dumps(state).encode())[1] is None
+
+
+def test_the_depth_limit_is_exact():
+    def nested(n: int) -> bytes:
+        return b'{"a": ' * (n - 1) + b"[]" + b"}" * (n - 1)
+    assert store._depth_within(nested(store.MAX_STATE_DEPTH), store.MAX_STATE_DEPTH)
+    assert not store._depth_within(nested(store.MAX_STATE_DEPTH + 1), store.MAX_STATE_DEPTH)
+
+
+def test_a_state_copied_into_another_folder_is_unreadable_there(root):
+    state = _session(root)
+    other = store.session_dir(root, "20261121-031500-copy")
+    other.mkdir()
+    (other / "state.json").write_bytes((store.session_dir(root, state["id"]) / "state.json").read_bytes())
+    assert store.load_state(root, "20261121-031500-copy") == (None, "state.json's id is not the name of its folder")
+    assert store.read_state(root, state["id"])["id"] == state["id"]
+
+
+def test_timestamps_without_an_offset_are_utc_and_subtract_cleanly():
+    a, b = store.parse_iso("2026-11-21T03:15:00"), store.parse_iso("2026-11-21T04:15:00+01:00")
+    assert a == b and (a - b).total_seconds() == 0
+    assert store.parse_iso("0001-01-01T00:00:00+14:00") is None   # out of range in UTC
