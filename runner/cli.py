@@ -1,7 +1,8 @@
 """`python -m runner` / `badger-tape`: thin wrappers over runner.sessions and runner.store.
 
 Exit codes: 0 completed (or awaiting review under --review, or nothing to do), 1 failed,
-2 bad input, 3 halted by the spend cap, 4 interrupted.
+2 bad input, 3 halted by the spend cap, 4 interrupted, 5 needs attention (a paid request's
+outcome is unknown: a person checks it, then resumes with --resend or --resend-all).
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from typing import Any, Sequence
 
 from . import budget, config, metadata, sessions, store
 
-EXIT = {"completed": 0, "awaiting_review": 0, "failed": 1, "halted_budget": 3, "interrupted": 4}
+EXIT = {"completed": 0, "awaiting_review": 0, "failed": 1, "halted_budget": 3, "interrupted": 4,
+        "needs_attention": 5}
 EXIT_BAD_INPUT = 2
 
 

@@ -13,6 +13,7 @@ Exit codes (docs/monitor.md has the full story):
          (argparse also uses 2 for a bad command line); --once and --follow together
     3    --follow: the session halted at its spend cap (halted_budget)
     4    --follow: the session was interrupted (its runner is gone)
+    6    --follow: the session needs attention (a paid request's outcome is unknown)
     5    the session is unreadable (state.json missing or corrupt) or was deleted
     130  --follow was stopped with Ctrl-C before the session ended (128 + SIGINT)
     141  the output pipe closed (128 + SIGPIPE), e.g. `monitor --once | head -3`
@@ -40,6 +41,7 @@ EXIT_NO_SESSION = 2
 EXIT_HALTED = 3
 EXIT_INTERRUPTED = 4
 EXIT_UNREADABLE = 5
+EXIT_NEEDS_ATTENTION = 6
 EXIT_SIGINT = 130
 EXIT_SIGPIPE = 141
 EXIT_SIGTERM = 143
@@ -50,6 +52,7 @@ FINAL_EXIT: dict[str, int] = {
     "failed": EXIT_FAILED,
     "halted_budget": EXIT_HALTED,
     "interrupted": EXIT_INTERRUPTED,
+    "needs_attention": EXIT_NEEDS_ATTENTION,
 }
 
 # Enough of the shared runner.log to find this session's last lines among other sessions'.

@@ -43,6 +43,7 @@ STATUS_TEXT = {
     "failed": "failed",
     "halted_budget": "halted: budget cap",
     "interrupted": "interrupted",
+    "needs_attention": "needs attention",
 }
 STATUS_STYLE = {
     "queued": DIM,
@@ -52,6 +53,7 @@ STATUS_STYLE = {
     "failed": RED,
     "halted_budget": RED,
     "interrupted": AMBER,
+    "needs_attention": AMBER,
 }
 STEP_STYLE = {"pending": DIM, "running": CYAN, "done": GREEN, "failed": RED, "skipped": DIM}
 
@@ -293,7 +295,7 @@ def cost_level(spent: float | None, cap: float | None) -> tuple[float | None, st
 def _header(state: dict[str, Any], status: str, now: _dt.datetime, width: int, g: Glyphs) -> list[Line]:
     sid = clean(state.get("id")) or "?"
     mark = {"running": g.running, "completed": g.done, "failed": g.failed,
-            "halted_budget": g.failed, "interrupted": g.skipped}.get(status, g.pending)
+            "halted_budget": g.failed, "interrupted": g.skipped, "needs_attention": g.failed}.get(status, g.pending)
     status_style = STATUS_STYLE.get(status, "")
     top = spread(
         [("Badger Tape ", BOLD), (g.sep + " " + sid, "")],
@@ -422,6 +424,9 @@ def activity(state: dict[str, Any], status: str, now: _dt.datetime) -> tuple[str
         halt = _dict(state.get("halt"))
         msg = clean(halt.get("message")) or error_text(state.get("error"))
         return "halted at the spend cap" + (f": {msg}" if msg else ""), RED
+    if status == "needs_attention":
+        msg = clean(_dict(state.get("attention")).get("message"))
+        return "needs attention" + (f": {msg}" if msg else ": a paid request's outcome is unknown"), AMBER
     if status == "failed":
         msg = error_text(state.get("error"))
         if not msg:

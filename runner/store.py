@@ -43,7 +43,7 @@ SCHEMA_VERSION = 1
 
 StepName = Literal["variation", "artwork", "motion", "music", "render", "metadata", "upload"]  # in order
 SessionStatus = Literal["queued", "running", "awaiting_review", "completed", "failed", "halted_budget",
-                        "interrupted"]
+                        "interrupted", "needs_attention"]
 StepStatus = Literal["pending", "running", "done", "failed", "skipped"]
 Season = Literal["spring", "summer", "autumn", "winter"]
 Atmosphere = Literal["rain", "cafe", "fireplace", "forest", "none"]
@@ -136,6 +136,7 @@ class _StateRequired(TypedDict):
 class State(_StateRequired, total=False):
     approved_at: Timestamp
     privacy_override: Privacy
+    attention: dict[str, Any] | None   # after needs_attention (runner/intents.py); absent in older states
 
 
 UNREADABLE = "unreadable"
@@ -180,7 +181,8 @@ SUMMARY_FIELDS: tuple[str, ...] = tuple(SummaryRow.__annotations__)
 
 SESSION_STATUSES: tuple[str, ...] = typing.get_args(SessionStatus)
 # A session in one of these states has stopped for good unless a person resumes it.
-FINAL_STATUSES: frozenset[str] = frozenset({"completed", "failed", "halted_budget", "interrupted"})
+FINAL_STATUSES: frozenset[str] = frozenset({"completed", "failed", "halted_budget", "interrupted",
+                                            "needs_attention"})
 STEP_STATUSES: tuple[str, ...] = typing.get_args(StepStatus)
 ASSETS: tuple[str, ...] = ("image", "video", "music", "ambience")
 
@@ -425,6 +427,7 @@ def new_state(session_id: str, params: Params, now: _dt.datetime | None = None) 
         "pid": None,
         "heartbeat_at": None,
         "halt": None,
+        "attention": None,
         "error": None,
         "title": None,
         "youtube": None,

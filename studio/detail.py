@@ -190,6 +190,7 @@ def session_detail(root: Path, session_id: str, now: _dt.datetime, redactor: Red
         "title": entry.row["title"],
         "error": redactor.value(state.get("error")),
         "halt": redactor.value(state.get("halt")),
+        "attention": redactor.value(state.get("attention")),
         "steps": steps,
         "spend": spend_block(state),
         "tracks": redactor.value(tracks),

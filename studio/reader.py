@@ -212,7 +212,7 @@ def build_entry(session_id: str, key: tuple[int, int, int] | None, state: dict[s
         "artwork_url": media_url(session_id, art.get("artwork")),
         "has_loop": media_url(session_id, out("motion").get("loop")) is not None,
         "has_final": media_url(session_id, out("render").get("final")) is not None,
-        "error": redactor.text(short_text(state.get("error") or state.get("halt")) or "") or None,
+        "error": redactor.text(short_text(state.get("error") or state.get("halt") or state.get("attention")) or "") or None,
     }
     # Only simple scalars reach a row (a misshapen field must not break sorting or CSV).
     for k, v in row.items():

@@ -59,7 +59,7 @@ export function costChart(series, { href }) {
     const next = s("svg", { class: "chart__svg", width, height, viewBox: `0 0 ${width} ${height}`,
       role: "group", "aria-label": `Cost per run for the last ${series.length} sessions; cap ${money(cap)}` });
     const defs = s("defs", null);
-    for (const st of ["completed", "failed", "halted_budget", "interrupted", "running", "queued", "awaiting_review", "unreadable"]) {
+    for (const st of ["completed", "failed", "halted_budget", "interrupted", "needs_attention", "running", "queued", "awaiting_review", "unreadable"]) {
       defs.append(s("linearGradient", { id: `g-${st}`, x1: 0, y1: 0, x2: 0, y2: 1 },
         s("stop", { offset: "0", class: `stop-top s-${st}` }),
         s("stop", { offset: "1", class: `stop-bottom s-${st}` })));

@@ -81,6 +81,7 @@ export function ago(iso, now = Date.now()) {
 const STATUS_LABEL = {
   queued: "Queued", running: "Running", awaiting_review: "Review", completed: "Completed",
   failed: "Failed", halted_budget: "Budget halt", interrupted: "Interrupted", unreadable: "Unreadable",
+  needs_attention: "Needs attention",
 };
 
 export function statusLabel(status) { return STATUS_LABEL[status] || String(status || "unknown"); }

@@ -24,7 +24,7 @@ export function mount(root, ctx) {
     if (busy || (total !== null && offset >= total)) return;
     busy = true;
     try {
-      const page = await api.get("/api/sessions", { offset, limit: PAGE, status: ["completed", "awaiting_review", "running", "failed", "halted_budget", "interrupted", "queued"] }, ctl.signal);
+      const page = await api.get("/api/sessions", { offset, limit: PAGE, status: ["completed", "awaiting_review", "running", "failed", "halted_budget", "interrupted", "needs_attention", "queued"] }, ctl.signal);
       total = page.total;
       offset += page.items.length;
       if (!total) grid.replaceWith(emptyState("No artwork yet", "Start a pipeline and its cover art appears here.",

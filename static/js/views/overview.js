@@ -45,8 +45,8 @@ export function mount(root, ctx) {
         card("Cost per run", k.series.length ? cost : h("p.muted", "No sessions yet."), {
           cls: "card--chart", id: "cost",
           extra: h("div.legend", { "aria-hidden": "true" },
-            ["completed", "failed", "halted_budget", "interrupted"].map((st) =>
-              h("span", { class: `legend__item s-${st}` }, h("i"), st === "halted_budget" ? "budget halt" : st))),
+            ["completed", "failed", "halted_budget", "interrupted", "needs_attention"].map((st) =>
+              h("span", { class: `legend__item s-${st}` }, h("i"), st === "halted_budget" ? "budget halt" : st === "needs_attention" ? "needs attention" : st))),
         }),
         card("Upload success", h("div.ring-wrap",
           ring(k.upload.rate, { label: "Upload success", sub: `${num(k.upload.succeeded)} of ${num(k.upload.attempted)} uploads` }),

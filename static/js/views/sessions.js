@@ -9,7 +9,7 @@ import * as stream from "../stream.js";
 import { seasonChip, sessionHref, spendBar, statusBadge, throttle } from "../ui.js";
 import { VirtualRows } from "../vtable.js";
 
-const STATUSES = ["completed", "running", "awaiting_review", "queued", "failed", "halted_budget", "interrupted", "unreadable"];
+const STATUSES = ["completed", "running", "awaiting_review", "queued", "failed", "halted_budget", "interrupted", "needs_attention", "unreadable"];
 const SEASONS = ["spring", "summer", "autumn", "winter"];
 const COLUMNS = [
   { key: "status", label: "Status", sort: "status" },
