@@ -24,7 +24,7 @@ from runner.providers import youtube, youtube_auth
 from runner.providers.errors import UploadError
 
 MiB = 1024 * 1024
-META = {"title": "beats to study to in the rain", "description": "0:00 paper moons\n", "tags": ["lofi", "rain"]}
+META = {"title": "beats to study to in the rain", "description": "tracklist\n1. paper moons\n", "tags": ["lofi", "rain"]}
 
 
 def _uploader(env: dict, fast) -> youtube.YouTubeUploader:
