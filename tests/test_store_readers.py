@@ -126,7 +126,7 @@ def _with(change) -> dict:
     (lambda s: s["cost"].__setitem__("spent_usd", math.inf), "cost.spent_usd is a number, not a finite number"),
     (lambda s: s["cost"].__setitem__("cap_usd", "2.00"), "cost.cap_usd is a string, not a finite number"),
     (lambda s: s.__setitem__("status", "dancing"), "status is not one of: queued, running, awaiting_review, "
-                                                   "completed, failed, halted_budget, interrupted"),
+                                                   "completed, failed, halted_budget, interrupted, needs_attention"),
     (lambda s: s["steps"]["music"].__setitem__("attempts", True),
      "steps.music.attempts is true/false, not a whole number within 2**53"),
     (lambda s: s.__setitem__("pid", 10 ** 30), "pid is a number, not a whole number within 2**53"),
