@@ -6,20 +6,18 @@ Read straight from disk on each request (one session is small), redacted before 
 from __future__ import annotations
 
 import datetime as _dt
-import json
 from pathlib import Path
 from typing import Any
 
 from runner import store
 
+from . import disk, sessionfiles
 from .media import media_url
 from .reader import MOVING, build_entry, short_text, step_seconds, youtube_url
 from .redact import Redactor
 
 DEFAULT_TIMELINE = 500
 MAX_TIMELINE = 5000
-MAX_EVENTS_BYTES = 8 * 1024 * 1024
-MAX_METADATA_BYTES = 256 * 1024
 RESUMABLE = frozenset({"interrupted", "failed", "halted_budget"})
 
 
@@ -65,43 +63,13 @@ def _outputs(state: dict[str, Any], name: str) -> dict[str, Any]:
     return o if isinstance(o, dict) else {}
 
 
-def _media(folder: Path, session_id: str, rel: Any) -> dict[str, Any] | None:
+def _media(folder: disk.SessionFolder, session_id: str, rel: Any) -> dict[str, Any] | None:
     url = media_url(session_id, rel)
     if url is None:
         return None
-    return {"path": rel, "url": url, "exists": (folder / rel).is_file()}
-
-
-def read_events(folder: Path) -> list[dict[str, Any]]:
-    """events.jsonl, or its last MAX_EVENTS_BYTES when huge (the first line there is dropped)."""
-    path = folder / "events.jsonl"
-    try:
-        size = path.stat().st_size
-    except OSError:
-        return []
-    start = max(0, size - MAX_EVENTS_BYTES)
-    events, _ = store.read_jsonl(path, start)  # a cut first line fails to parse and is skipped
-    return events
-
-
-def read_metadata(folder: Path, rel: Any) -> dict[str, Any] | None:
-    if not isinstance(rel, str) or rel != "metadata.json":
-        return None
-    path = folder / rel
-    try:
-        if path.stat().st_size > MAX_METADATA_BYTES:
-            return None
-    except OSError:
-        return None
-    meta = store.read_json(path)
-    if not isinstance(meta, dict):
-        return None
-    tags = meta.get("tags")
-    return {
-        "title": meta.get("title") if isinstance(meta.get("title"), str) else None,
-        "description": meta.get("description") if isinstance(meta.get("description"), str) else None,
-        "tags": [t for t in tags if isinstance(t, str)] if isinstance(tags, list) else [],
-    }
+    parts = sessionfiles.media_parts(rel)
+    # "exists" means "would be served": checked exactly as /media checks it.
+    return {"path": rel, "url": url, "exists": parts is not None and folder.has_file(parts)}
 
 
 def calls_from_ledger(ledger: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -125,17 +93,29 @@ def calls_from_ledger(ledger: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def session_detail(root: Path, session_id: str, now: _dt.datetime, redactor: Redactor, *,
                    timeline_limit: int = DEFAULT_TIMELINE, include_progress: bool = False) -> dict[str, Any] | None:
     """Everything the session page shows; None when there is no such session folder."""
-    folder = store.session_dir(root, session_id)
-    if not folder.is_dir():
-        return None
-    state = store.read_state(root, session_id)
-    entry = build_entry(session_id, None, state, now, redactor)
-    events = read_events(folder)
+    try:
+        folder = disk.open_session(root, session_id)
+    except disk.Refused as exc:
+        if exc.missing:
+            return None
+        return _detail(None, session_id, None, f"the session folder {exc.reason}", sessionfiles.Lines(),
+                       sessionfiles.Lines(), now, redactor, timeline_limit, include_progress)
+    with folder:
+        state, reason = sessionfiles.read_state(folder)
+        return _detail(folder, session_id, state, reason, sessionfiles.read_events(folder),
+                       sessionfiles.read_ledger(folder), now, redactor, timeline_limit, include_progress)
+
+
+def _detail(folder: disk.SessionFolder | None, session_id: str, state: store.State | None, reason: str | None,
+            event_lines: sessionfiles.Lines, ledger_lines: sessionfiles.Lines, now: _dt.datetime,
+            redactor: Redactor, timeline_limit: int, include_progress: bool) -> dict[str, Any]:
+    entry = build_entry(session_id, None, state, now, redactor, reason)
+    events = event_lines.items
+    ledger = ledger_lines.items
     timeline_total = len(events)
     if not include_progress:
         events = [e for e in events if e.get("type") != "progress"]
     timeline = events[-timeline_limit:] if timeline_limit else []
-    ledger = store.read_ledger(root, session_id)
     base = {
         "id": session_id,
         "readable": state is not None,
@@ -146,8 +126,9 @@ def session_detail(root: Path, session_id: str, now: _dt.datetime, redactor: Red
         "calls": redactor.value(calls_from_ledger(ledger)),
         "ledger_total_usd": round(sum(float(l.get("usd") or 0) for l in ledger
                                       if l.get("phase") == "actual" and isinstance(l.get("usd"), (int, float))), 6),
+        "notes": redactor.value(sessionfiles.notes(("events.jsonl", event_lines), ("ledger.jsonl", ledger_lines))),
     }
-    if state is None:
+    if state is None or folder is None:
         return {**base, "status": "unreadable", "error": entry.row["error"], "params": None, "steps": [],
                 "spend": None, "tracks": [], "media": {}, "metadata": None, "youtube": None,
                 "actions": {"approve": False, "resume": False}}
@@ -195,7 +176,7 @@ def session_detail(root: Path, session_id: str, now: _dt.datetime, redactor: Red
         "spend": spend_block(state),
         "tracks": redactor.value(tracks),
         "media": media,
-        "metadata": redactor.value(read_metadata(folder, _outputs(state, "metadata").get("metadata"))),
+        "metadata": redactor.value(sessionfiles.read_metadata(folder, _outputs(state, "metadata").get("metadata"))),
         "youtube": {"id": yt.get("id"), "url": youtube_url(yt)} if yt else None,
         "actions": {"approve": status == "awaiting_review", "resume": status in RESUMABLE},
         "live": status in MOVING,

@@ -19,12 +19,13 @@ import datetime as _dt
 import os
 import sys
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 from runner import store
 
+from . import disk, sessionfiles
 from .media import media_url
 from .redact import Redactor
 
@@ -45,7 +46,6 @@ MAX_ERROR_CHARS = 300
 # Fields with a handful of values, shared across rows instead of copied per row.
 _ENUM_FIELDS = frozenset({"status", "season", "atmosphere", "provider", "privacy", "current_step", "upload_status"})
 MAX_STATES_KEPT = 200   # per refresh, for the live stream's step details
-MAX_STATE_BYTES = 8 * 1024 * 1024   # a bigger state.json is not one the runner wrote
 PREFETCH_FROM = 64
 PREFETCH_BATCH = 512
 
@@ -135,11 +135,11 @@ class Entry:
     tracks_done: int
 
 
-def _unreadable_entry(session_id: str, key: tuple[int, int, int] | None) -> Entry:
+def _unreadable_entry(session_id: str, key: tuple[int, int, int] | None, reason: str | None = None) -> Entry:
     row = dict.fromkeys(ROW_FIELDS)
     created = time_from_id(session_id)
     row.update(id=session_id, readable=False, status=UNREADABLE, created_at=created,
-               error="state.json is missing, partial or corrupt")
+               error=reason or "state.json is missing, partial or corrupt")
     created_dt = store.parse_iso(created)
     return Entry(session_id, key, row, UNREADABLE, None,
                  created_dt.timestamp() if created_dt else None, session_id.lower(),
@@ -147,10 +147,10 @@ def _unreadable_entry(session_id: str, key: tuple[int, int, int] | None) -> Entr
 
 
 def build_entry(session_id: str, key: tuple[int, int, int] | None, state: dict[str, Any] | None,
-                now: _dt.datetime, redactor: Redactor) -> Entry:
-    """The index entry for one state (None: unreadable). Mirrors store.session_summary's fields."""
+                now: _dt.datetime, redactor: Redactor, reason: str | None = None) -> Entry:
+    """The index entry for one state (None: unreadable, for `reason`). Mirrors store.session_summary's fields."""
     if state is None:
-        return _unreadable_entry(session_id, key)
+        return _unreadable_entry(session_id, key, redactor.text(reason) if reason else None)
     params = state.get("params") if isinstance(state.get("params"), dict) else {}
     cost = state.get("cost") if isinstance(state.get("cost"), dict) else {}
     steps = state.get("steps") if isinstance(state.get("steps"), dict) else {}
@@ -239,7 +239,12 @@ Listener = Callable[[list[Change]], None]
 
 
 class SessionIndex:
-    """Thread-safe cache of session rows; refresh() is the only place that touches the disk."""
+    """Thread-safe cache of session rows; a sweep (refresh) is the only thing that touches the disk.
+
+    Two locks: `_sweep` lets one sweep run at a time, and it reads files; `_lock` guards the
+    entries and is held only to swap them in, never while a file is read, so a slow or
+    hostile file delays the next sweep, not the requests reading the index.
+    """
 
     def __init__(self, root: Path, redactor: Redactor, *, quick_interval: float = 0.25,
                  full_interval: float = 3.0, listener: Listener | None = None) -> None:
@@ -249,7 +254,8 @@ class SessionIndex:
         self.full_interval = full_interval
         self.listener = listener
         self._dir = str(store.sessions_dir(root))
-        self._lock = threading.RLock()   # snapshot() may run inside a refresh's listener
+        self._sweep = threading.Lock()
+        self._lock = threading.Lock()
         self._entries: dict[str, Entry] = {}
         self._dir_key: tuple[int, int] | None = None
         self._last_quick = float("-inf")
@@ -264,18 +270,24 @@ class SessionIndex:
     # ------------------------------------------------------------------ reading
 
     def ensure_fresh(self, now: _dt.datetime, mono: float) -> None:
-        """Refresh if the last sweeps are older than their intervals (requests call this).
+        """Sweep if the last sweeps are older than their intervals (requests call this).
 
-        Decided again under the lock: requests that queued behind a long sweep (the cold
-        start) then find the index fresh instead of each sweeping once more.
+        While another sweep runs, the index as it stands is fresh enough; only before the
+        first sweep has finished (the cold start) does a request wait for it. The intervals
+        are decided again once the sweep lock is held, so requests that queued behind the
+        cold start find the index fresh instead of each sweeping once more.
         """
         if mono - self._last_quick < self.quick_interval and mono - self._last_full < self.full_interval:
             return
-        with self._lock:
+        if not self._sweep.acquire(blocking=not self._populated):
+            return
+        try:
             if mono - self._last_full >= self.full_interval:
-                self._refresh_held(now, mono, True)
+                self._sweep_held(now, mono, True)
             elif mono - self._last_quick >= self.quick_interval:
-                self._refresh_held(now, mono, False)
+                self._sweep_held(now, mono, False)
+        finally:
+            self._sweep.release()
 
     def entries(self) -> list[Entry]:
         """All entries, newest first (ids begin with their UTC start time). Do not mutate."""
@@ -304,16 +316,14 @@ class SessionIndex:
     # ------------------------------------------------------------------ refreshing
 
     def refresh(self, now: _dt.datetime, mono: float, full: bool = True) -> list[Change]:
-        with self._lock:
-            return self._refresh_held(now, mono, full)
+        with self._sweep:
+            return self._sweep_held(now, mono, full)
 
-    def _refresh_held(self, now: _dt.datetime, mono: float, full: bool) -> list[Change]:
-        changes = self._refresh_locked(now, full)
+    def _sweep_held(self, now: _dt.datetime, mono: float, full: bool) -> list[Change]:
+        changes = self._sweep_files(now, full)
         self._last_quick = mono
         if full:
             self._last_full = mono
-        if changes:
-            self.generation += 1
         # The first sweep finds everything; that is the starting point, not news.
         news = self._populated
         self._populated = True
@@ -321,7 +331,9 @@ class SessionIndex:
             self.listener(changes)
         return changes
 
-    def _refresh_locked(self, now: _dt.datetime, full: bool) -> list[Change]:
+    def _sweep_files(self, now: _dt.datetime, full: bool) -> list[Change]:
+        """Look at the disk (no lock held: only sweeps change the entries, one at a time),
+        then swap what changed in under the index lock."""
         entries = self._entries
         changes: list[Change] = []
         try:
@@ -330,13 +342,11 @@ class SessionIndex:
         except OSError:
             dir_key = None
         names: set[str] | None = None
+        removed: list[str] = []
         if full or dir_key != self._dir_key:
             names = set(store.list_session_ids(self.root)) if dir_key else set()
             self._dir_key = dir_key
-            for gone in [sid for sid in entries if sid not in names]:
-                del entries[gone]
-                self._watch.discard(gone)
-                changes.append(Change("removed", gone, None, None))
+            removed = [sid for sid in entries if sid not in names]
         if full:
             candidates: Iterable[str] = names or ()
         else:
@@ -351,75 +361,92 @@ class SessionIndex:
             if old is not None and old.key == key and (key is not None or old.raw_status == UNREADABLE):
                 continue
             stale.append((sid, key))
-        for sid, key, data in _read_all(self._dir, stale):
-            state = store.parse_state(data) if data is not None else None
+        fresh: list[Entry] = []
+        rekeyed: list[tuple[Entry, tuple[int, int, int] | None]] = []
+        for sid, key, data, reason in _read_all(self._dir, stale):
+            state, reason = store.decode_state(data, sid) if data is not None else (None, reason)
             old = entries.get(sid)
-            if old is not None and state is None and old.raw_status == UNREADABLE:
-                old.key = key  # still unreadable: nothing a reader would notice changed
+            if old is not None and state is None and old.raw_status == UNREADABLE \
+                    and old.row["error"] == self.redactor.text(reason or ""):
+                rekeyed.append((old, key))  # still unreadable for the same reason: nothing to tell
                 continue
-            entry = build_entry(sid, key, state, now, self.redactor)
-            entries[sid] = entry
-            if entry.raw_status == UNREADABLE or entry.live is not None:
-                self._watch.add(sid)
-            else:
-                self._watch.discard(sid)
+            entry = build_entry(sid, key, state, now, self.redactor, reason)
+            fresh.append(entry)
             # Keep the parsed state only for a listener that will use it, and only for a
             # few: holding ten thousand parsed states at once would set the peak memory.
             keep = state if self._populated and len(changes) < MAX_STATES_KEPT else None
             changes.append(Change("changed", sid, entry, keep))
         # Time alone can turn a running session into an interrupted one (its runner died).
         reread = {c.session_id for c in changes}
+        aged: list[Entry] = []
+        settled: list[str] = []
         for sid in list(self._watch):
             e = entries.get(sid)
-            if e is None or e.live is None or sid in reread:
+            if e is None or e.live is None or sid in reread or sid in removed:
                 continue
             if e.row["status"] not in MOVING:
-                self._watch.discard(sid)   # its runner is gone; a full sweep notices a resume
+                settled.append(sid)   # its runner is gone; a full sweep notices a resume
                 continue
             status = effective(e.live, now)
             if status != e.row["status"]:
-                e.row = {**e.row, "status": _intern(status)}
-                changes.append(Change("changed", sid, e, None))
+                aged.append(replace(e, row={**e.row, "status": _intern(status)}))
+        with self._lock:
+            for sid in removed:
+                del entries[sid]
+                self._watch.discard(sid)
+            for old, key in rekeyed:
+                old.key = key
+            self._watch.difference_update(settled)
+            for e in fresh + aged:
+                entries[e.id] = e
+                if e.raw_status == UNREADABLE or (e.live is not None and e.row["status"] in MOVING):
+                    self._watch.add(e.id)
+                else:
+                    self._watch.discard(e.id)   # settled, or its runner is gone: a full sweep notices a resume
+            changes = [Change("removed", sid, None, None) for sid in removed] + changes
+            changes += [Change("changed", e.id, e, None) for e in aged]
+            if changes:
+                self.generation += 1
         return changes
 
 
-def _read_file(path: str) -> bytes | None:
-    try:
-        with open(path, "rb") as fh:
-            return fh.read(MAX_STATE_BYTES + 1)
-    except OSError:
-        return None
-
-
-def _prefetch(paths: list[str]) -> None:
-    """Ask the kernel to start reading these files now (readahead without threads)."""
-    for path in paths:
-        try:
-            fd = os.open(path, os.O_RDONLY)
-        except OSError:
-            continue
-        try:
-            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_WILLNEED)
-        except OSError:
-            pass
-        finally:
-            os.close(fd)
-
-
-def _read_all(folder: str, items: list[tuple[str, Any]]) -> Iterator[tuple[str, Any, bytes | None]]:
-    """(id, key, bytes of state.json) for each item, in order.
+def _read_all(folder: str, items: list[tuple[str, Any]]) -> Iterator[tuple[str, Any, bytes | None, str | None]]:
+    """(id, key, bytes of state.json or None, why not) for each item, in order, each read
+    through studio/disk.py (no links, a regular file with one link, at most MAX_STATE_BYTES).
 
     On a cold start the files are not in the page cache and one read at a time waits on the
     disk for each. So the kernel is told one batch ahead which files come next (WILLNEED);
     its readahead then overlaps with our parsing. Threads would fight the parser for the GIL.
     """
-    sep = os.sep
-    paths = [folder + sep + sid + sep + "state.json" for sid, _ in items]
-    ahead = len(items) >= PREFETCH_FROM and hasattr(os, "posix_fadvise")
-    if ahead:
-        _prefetch(paths[:PREFETCH_BATCH])
-    for i, ((sid, key), path) in enumerate(zip(items, paths)):
-        if ahead and i % PREFETCH_BATCH == 0:
-            _prefetch(paths[i + PREFETCH_BATCH: i + 2 * PREFETCH_BATCH])
-        data = _read_file(path)
-        yield sid, key, data if data is None or len(data) <= MAX_STATE_BYTES else None
+    try:
+        sessions_fd = disk.open_dir(folder)
+    except disk.Refused as exc:
+        for sid, key in items:
+            yield sid, key, None, f"the sessions folder {exc.reason}"
+        return
+    try:
+        ahead = len(items) >= PREFETCH_FROM
+        if ahead:
+            _prefetch(sessions_fd, items[:PREFETCH_BATCH])
+        for i, (sid, key) in enumerate(items):
+            if ahead and i % PREFETCH_BATCH == 0:
+                _prefetch(sessions_fd, items[i + PREFETCH_BATCH: i + 2 * PREFETCH_BATCH])
+            data, reason = read_state_bytes(sessions_fd, sid)
+            yield sid, key, data, reason
+    finally:
+        os.close(sessions_fd)
+
+
+def read_state_bytes(sessions_fd: int, session_id: str) -> tuple[bytes | None, str | None]:
+    """(bytes of the session's state.json, None) or (None, why it cannot be read)."""
+    try:
+        folder = disk.SessionFolder(sessions_fd, session_id)
+    except disk.Refused as exc:
+        return None, f"the session folder {exc.reason}"
+    with folder:
+        return sessionfiles.state_bytes(folder)
+
+
+def _prefetch(sessions_fd: int, items: list[tuple[str, Any]]) -> None:
+    for sid, _ in items:
+        disk.prefetch(sessions_fd, [sid, "state.json"])
