@@ -297,15 +297,20 @@ def test_logs_levels_search_session_marker_follow(page: Any, seeded: Any) -> Non
     page.wait_for_function("() => [...document.querySelectorAll('.logline__msg')].every(m => m.textContent.includes('quieter than'))")
     assert page.locator(".logline").count() >= 1
     page.fill("input[type=search]", "")
+    # Take a marker only once the unfiltered lines are back: one read from the filtered list
+    # could be replaced between reading its text and clicking it.
+    page.wait_for_function("() => !location.search.includes('q=') && [...document.querySelectorAll('.logline__msg')]"
+                           ".some(m => !m.textContent.includes('quieter than'))")
     # A session marker narrows to that session.
     marker = page.locator(".logline__session").first
     sid = marker.inner_text()
     marker.click()
     page.wait_for_url(re.compile(r"session=" + re.escape(sid)))
     page.wait_for_function(f"() => [...document.querySelectorAll('.logline__session')].every(m => m.textContent === {json.dumps(sid)})")
-    # Follow and pause.
+    # Follow and pause: the new filter's lines are followed again, even though the scroll
+    # that brought the marker into view paused following.
     btn = page.locator(".btn--follow")
-    assert btn.get_attribute("aria-pressed") == "true"
+    page.wait_for_selector(".btn--follow[aria-pressed=true]")
     btn.click()
     assert btn.get_attribute("aria-pressed") == "false" and "Follow" in btn.inner_text()
     btn.click()

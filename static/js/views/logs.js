@@ -88,7 +88,8 @@ export function mount(root, ctx) {
       start = page.start;
       older.hidden = !page.has_more_before;
       append(page.lines);
-      box.scrollTop = box.scrollHeight;
+      // New filters show the newest lines: follow again (a scroll to click a marker paused it).
+      setFollowing(true);
       status.textContent = page.lines.length ? `${page.lines.length} lines${page.has_more_before ? " (older lines above)" : ""}` : "No lines match";
     } catch (err) {
       if (!aborted(err)) list.replaceChildren(h("li", errorState(err, load)));
