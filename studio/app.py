@@ -247,7 +247,6 @@ class App:
             "launcher": {"enabled": self.launcher.enabled, "max_runs": self.launcher.max_runs},
             "steps": list(store.STEPS),
             "statuses": [*store.SESSION_STATUSES, "unreadable"],
-            "step_statuses": list(store.STEP_STATUSES),
             "assets": list(store.ASSETS),
             "choices": {"season": list(store.SEASONS), "atmosphere": list(store.ATMOSPHERES),
                         "provider": list(store.PROVIDERS), "privacy": list(store.PRIVACIES)},

@@ -49,7 +49,6 @@ def test_index_has_no_inline_script_style_or_handlers() -> None:
     assert not re.search(r"\son[a-z]+\s*=", html, re.I), "inline event handler in index.html"
     assert not re.search(r"<style\b", html, re.I), "inline <style> in index.html"
     assert not re.search(r"\sstyle\s*=", html, re.I), "inline style attribute in index.html"
-    assert 'name="studio-token" content="{{studio_token}}"' in html
 
 
 def test_js_never_sets_style_or_handler_attributes() -> None:

@@ -1,14 +1,11 @@
-// The one door to the server: sends the per-process token (from a <meta> filled in by the
-// server) and, on writes, the JSON content type a cross-site form cannot send.
+// The one door to the server. GET /api/config, read once before any view runs, says what the
+// page needs (the token, steps, statuses, choices, limits...). Writes also send the JSON
+// content type a cross-site form cannot send.
 
-const TOKEN_HEADER = "X-Studio-Token";
+/** The /api/config answer; null until loadConfig() resolves. */
+export let config = null;
 
-function token() {
-  const meta = document.querySelector('meta[name="studio-token"]');
-  const value = meta ? meta.getAttribute("content") : "";
-  // An unfilled placeholder means the page was not served by the studio.
-  return value && !value.startsWith("{{") ? value : "";
-}
+export async function loadConfig() { config = await request("GET", "/api/config"); }
 
 export class ApiError extends Error {
   constructor(status, body) {
@@ -34,8 +31,7 @@ export function qs(params) {
 
 async function request(method, path, { params, body, signal } = {}) {
   const headers = { Accept: "application/json" };
-  const t = token();
-  if (t) headers[TOKEN_HEADER] = t;
+  if (config) headers[config.token_header] = config.token;
   const init = { method, headers, signal, credentials: "same-origin", cache: "no-store" };
   if (body !== undefined) {
     headers["Content-Type"] = "application/json";

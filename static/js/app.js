@@ -1,10 +1,12 @@
 // Boot: wire the shell index.html already painted, then load each view on demand.
 // A view is a module with mount(root, ctx) -> {unmount, update?}.
 
-import { h } from "./dom.js";
+import { config, loadConfig } from "./api.js";
+import { h, icon } from "./dom.js";
 import { openLauncher } from "./launcher.js";
 import * as router from "./router.js";
 import * as stream from "./stream.js";
+import { errorState } from "./ui.js";
 
 const VIEWS = {
   overview: () => import("./views/overview.js"),
@@ -25,6 +27,7 @@ let token = 0;
 const ctx = {
   route: null,
   openLauncher: () => openLauncher(document.getElementById("launch")),
+  launchButton: () => h("button.btn.btn--primary", { on: { click: ctx.openLauncher } }, icon("plus"), "Start pipeline"),
 };
 
 function markNav(name) {
@@ -64,10 +67,9 @@ async function show(route) {
 function connectionPill() {
   const pill = document.getElementById("conn");
   const text = pill.querySelector(".conn__text");
-  const labels = { connected: "Live", reconnecting: "Reconnecting…", connecting: "Connecting…", offline: "Offline" };
   stream.onConnection((state) => {
     pill.className = `conn conn--${state}`;
-    text.textContent = labels[state] || state;
+    text.textContent = state === "connected" ? "Live" : stream.LABELS[state];
     pill.title = state === "connected" ? "Receiving live updates" : "Live updates paused; retrying";
   });
 }
@@ -82,11 +84,22 @@ document.addEventListener("keydown", (e) => {
 });
 // Start after the first frame: the shell index.html painted is on screen at once, and the
 // view's work (and its requests) follows instead of holding that first paint back. The
-// costly decoration (glow, blur, shimmer: .fx in app.css) switches on then too.
-requestAnimationFrame(() => setTimeout(() => {
-  document.documentElement.classList.add("fx");
-  connectionPill();
+// costly decoration (glow, blur, shimmer: .fx in app.css) switches on then too. Views wait
+// for /api/config, which says what they show.
+async function boot() {
+  try {
+    await loadConfig();
+  } catch (err) {
+    main.replaceChildren(errorState(err, boot));
+    return;
+  }
+  document.querySelector(".brand").title = `Badger Tape Studio ${config.version} · data in ${config.root}`;
   stream.connect();
   router.onRoute(show);
   router.start();
+}
+requestAnimationFrame(() => setTimeout(() => {
+  document.documentElement.classList.add("fx");
+  connectionPill();
+  boot();
 }));

@@ -1,5 +1,6 @@
 // Hand-made SVG charts (no library: small and offline), drawn for the container's width.
 
+import { config } from "./api.js";
 import { h, s } from "./dom.js";
 import { dateTime, money, pct, statusLabel } from "./format.js";
 import { reducedMotion } from "./motion.js";
@@ -59,7 +60,7 @@ export function costChart(series, { href }) {
     const next = s("svg", { class: "chart__svg", width, height, viewBox: `0 0 ${width} ${height}`,
       role: "group", "aria-label": `Cost per run for the last ${series.length} sessions; cap ${money(cap)}` });
     const defs = s("defs", null);
-    for (const st of ["completed", "failed", "halted_budget", "interrupted", "needs_attention", "running", "queued", "awaiting_review", "unreadable"]) {
+    for (const st of config.statuses) {
       defs.append(s("linearGradient", { id: `g-${st}`, x1: 0, y1: 0, x2: 0, y2: 1 },
         s("stop", { offset: "0", class: `stop-top s-${st}` }),
         s("stop", { offset: "1", class: `stop-bottom s-${st}` })));

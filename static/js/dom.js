@@ -45,13 +45,6 @@ export function s(tag, props, ...children) {
   return el;
 }
 
-export function clear(el) {
-  el.replaceChildren();
-  return el;
-}
-
-export function $(sel, root = document) { return root.querySelector(sel); }
-
 // Stroke icons on a 24-unit grid: constant path data written here, never from the server.
 const ICONS = {
   sessions: "M4 6h16M4 12h16M4 18h16",

@@ -1,5 +1,7 @@
 // Human formats for numbers, money, durations and times. Pure functions: no DOM.
 
+import { config } from "./api.js";
+
 const nf = new Intl.NumberFormat("en-US");
 
 export function num(n) {
@@ -88,8 +90,9 @@ export function statusLabel(status) { return STATUS_LABEL[status] || String(stat
 
 export function cap(word) { return word ? word[0].toUpperCase() + word.slice(1) : ""; }
 
-/** The dashboard's spend colour: amber from 70 % of the cap, red from 90 %. */
+/** The dashboard's spend colour: "amber" or "red" from the server's spend levels, else "ok". */
 export function spendLevel(ratio) {
+  const { amber, red } = config.spend_levels;
   if (ratio === null || ratio === undefined) return "ok";
-  return ratio >= 0.9 ? "red" : ratio >= 0.7 ? "amber" : "ok";
+  return ratio >= red ? "red" : ratio >= amber ? "amber" : "ok";
 }

@@ -1,47 +1,44 @@
 // The "Start pipeline" modal: a native <dialog> (focus trap, Escape, inert page for free).
-// Fields are checked with store.validate_params's rules here, and again by the server, whose
-// refusal names the field so its message lands next to it.
+// Choices, defaults and limits come from /api/config. Fields are checked with
+// store.validate_params's rules here, and again by the server, whose refusal names the field
+// so its message lands next to it.
 
-import { api, ApiError } from "./api.js";
+import { api, ApiError, config } from "./api.js";
 import { h, icon } from "./dom.js";
 import { money, pct, spendLevel } from "./format.js";
 import { navigate } from "./router.js";
 import { toast } from "./ui.js";
 
-const SEASONS = ["spring", "summer", "autumn", "winter"];
-const ATMOSPHERES = ["rain", "cafe", "fireplace", "forest", "none"];
-const DEFAULTS = { season: "autumn", atmosphere: "rain", minutes: 60, tracks: 10, cap: 2, provider: "local", privacy: "private", upload: true, review: false };
+const PROVIDER_LABEL = { local: "Local · free", fal: "fal.ai · paid" };
 
 let dialog = null;
 let opener = null;
 
-function autumnOrNow() {
-  const m = new Date().getMonth();
-  return m < 2 || m === 11 ? "winter" : m < 5 ? "spring" : m < 8 ? "summer" : "autumn";
-}
-
 /** Client-side twin of store.validate_params: {field: message} for what is wrong. */
 export function validate(v) {
   const errors = {};
+  const { theme_chars: chars, minutes: maxMin, tracks: maxTracks } = config.limits;
   const theme = (v.theme || "").trim();
   if (!theme) errors.theme = "Give the session a theme, e.g. “rainy night”.";
-  else if (theme.length > 80) errors.theme = `The theme is ${theme.length} characters; the limit is 80.`;
+  else if (theme.length > chars) errors.theme = `The theme is ${theme.length} characters; the limit is ${chars}.`;
   else if (/[\u0000-\u001f\u007f-\u009f]/.test(theme)) errors.theme = "The theme must not contain control characters.";
   else if (/[<>]/.test(theme)) errors.theme = "The theme must not contain < or > (YouTube refuses them in titles).";
   const minutes = Number(v.minutes);
   if (v.minutes === "" || !Number.isFinite(minutes)) errors.minutes = "Length must be a number of minutes.";
-  else if (minutes <= 0 || minutes > 720) errors.minutes = "Length must be more than 0 and at most 720 minutes.";
+  else if (minutes <= 0 || minutes > maxMin) errors.minutes = `Length must be more than 0 and at most ${maxMin} minutes.`;
   const tracks = Number(v.tracks);
-  if (v.tracks === "" || !Number.isInteger(tracks) || tracks < 1 || tracks > 30) errors.tracks = "Tracks must be a whole number from 1 to 30.";
+  if (v.tracks === "" || !Number.isInteger(tracks) || tracks < 1 || tracks > maxTracks) errors.tracks = `Tracks must be a whole number from 1 to ${maxTracks}.`;
   const capUsd = Number(v.cap);
   if (v.cap === "" || !Number.isFinite(capUsd) || capUsd <= 0) errors.cap = "The cap must be more than $0.";
   return errors;
 }
 
+function errorFor(name, id) { return h("p.field__error", { id, "data-error-for": name, role: "alert" }); }
+
 function field(name, label, control, hint) {
   const id = "f-" + name;
   control.id = control.id || id;
-  const err = h("p.field__error", { id: id + "-err", "data-error-for": name, role: "alert" });
+  const err = errorFor(name, id + "-err");
   const help = hint ? h("p.field__hint", { id: id + "-hint" }, hint) : null;
   control.setAttribute("aria-describedby", [help && id + "-hint", id + "-err"].filter(Boolean).join(" "));
   return h("div", { class: `field field--${name}` }, h("label.field__label", { for: control.id }, label), control, help, err);
@@ -54,18 +51,23 @@ function radios(name, values, checked, labels = {}) {
       h("span", labels[v] || v))));
 }
 
+function select(name, def) {
+  return h("select.input", { name }, config.choices[name].map((v) => h("option", { value: v, selected: v === def[name] }, v)));
+}
+
 function build() {
-  const theme = h("input.input", { name: "theme", type: "text", maxlength: "120", required: true, autocomplete: "off",
-    placeholder: "rainy night in the city", spellcheck: "false" });
-  const minutes = h("input.input", { name: "minutes", type: "number", min: "0.1", max: "720", step: "any", inputmode: "decimal", value: String(DEFAULTS.minutes) });
-  const tracks = h("input.input", { name: "tracks", type: "number", min: "1", max: "30", step: "1", inputmode: "numeric", value: String(DEFAULTS.tracks) });
-  const capIn = h("input.input", { name: "cap", type: "number", min: "0.01", step: "0.01", inputmode: "decimal", value: DEFAULTS.cap.toFixed(2) });
-  const atmosphere = h("select.input", { name: "atmosphere" }, ATMOSPHERES.map((a) => h("option", { value: a, selected: a === DEFAULTS.atmosphere }, a)));
-  const privacy = h("select.input", { name: "privacy" }, ["private", "unlisted", "public"].map((p) => h("option", { value: p, selected: p === DEFAULTS.privacy }, p)));
-  const upload = h("input", { type: "checkbox", name: "upload", checked: DEFAULTS.upload });
-  const review = h("input", { type: "checkbox", name: "review", checked: DEFAULTS.review });
-  const seasonGroup = radios("season", SEASONS, autumnOrNow());
-  const providerGroup = radios("provider", ["local", "fal"], DEFAULTS.provider, { local: "Local · free", fal: "fal.ai · paid" });
+  const def = config.defaults, L = config.limits;
+  const theme = h("input.input", { name: "theme", type: "text", maxlength: String(L.theme_chars + 40), required: true,
+    autocomplete: "off", placeholder: "rainy night in the city", spellcheck: "false" });
+  const minutes = h("input.input", { name: "minutes", type: "number", min: "0.1", max: String(L.minutes), step: "any", inputmode: "decimal", value: String(def.minutes) });
+  const tracks = h("input.input", { name: "tracks", type: "number", min: "1", max: String(L.tracks), step: "1", inputmode: "numeric", value: String(def.tracks) });
+  const capIn = h("input.input", { name: "cap", type: "number", min: "0.01", step: "0.01", inputmode: "decimal", value: def.cap.toFixed(2) });
+  const atmosphere = select("atmosphere", def);
+  const privacy = select("privacy", def);
+  const upload = h("input", { type: "checkbox", name: "upload", checked: def.upload });
+  const review = h("input", { type: "checkbox", name: "review", checked: def.review });
+  const seasonGroup = radios("season", config.choices.season, def.season);
+  const providerGroup = radios("provider", config.choices.provider, def.provider, PROVIDER_LABEL);
   const estimate = h("div.estimate", { role: "status", "aria-live": "polite" }, h("p.muted", "Estimate appears here."));
   const formError = h("p.form__error", { role: "alert" });
   const submit = h("button.btn.btn--primary", { type: "submit" }, icon("play"), "Start pipeline");
@@ -76,20 +78,20 @@ function build() {
     h("header.modal__head",
       h("div", h("p.eyebrow", "New session"), h("h2.modal__title", { id: "launch-title" }, "Start pipeline")), closeX),
     h("div.form__body", h("div.form__grid",
-      field("theme", "Theme", theme, "What the hour feels like. Up to 80 characters."),
+      field("theme", "Theme", theme, `What the hour feels like. Up to ${L.theme_chars} characters.`),
       h("fieldset.field.field--season", h("legend.field__label", "Season"), seasonGroup,
-        h("p.field__error", { "data-error-for": "season", role: "alert" })),
+        errorFor("season")),
       field("atmosphere", "Atmosphere", atmosphere),
       field("minutes", "Length (minutes)", minutes, "60 is an hour; 0.1 makes a six-second test."),
       field("tracks", "Tracks", tracks),
       field("privacy", "Privacy", privacy),
       h("fieldset.field.field--provider", h("legend.field__label", "Provider"), providerGroup,
-        h("p.field__error", { "data-error-for": "provider", role: "alert" })),
+        errorFor("provider")),
       h("div.field.field--toggles",
         h("label.toggle", upload, h("span", "Upload to YouTube")),
         h("label.toggle", review, h("span", "Stop for review before upload")),
-        h("p.field__error", { "data-error-for": "upload", role: "alert" }),
-        h("p.field__error", { "data-error-for": "review", role: "alert" })),
+        errorFor("upload"),
+        errorFor("review")),
       h("div.field.field--budget",
         field("cap", "Spend cap (US $)", capIn, "No paid call is ever made past it."), estimate)),
     formError),
@@ -209,9 +211,10 @@ function build() {
     refreshEstimate();
     // Say up front when a start would be refused (read-only studio, or a run already going).
     submit.disabled = false;
+    const { enabled, max_runs: max } = config.launcher;
+    if (!enabled) { submit.disabled = true; formError.textContent = "The launcher is off: this studio was started with --no-launcher."; return; }
     api.get("/api/launcher").then((l) => {
-      if (!l.enabled) { submit.disabled = true; formError.textContent = "The launcher is off: this studio was started with --no-launcher."; }
-      else if (l.busy.length >= l.max_runs) formError.textContent = `Busy: ${l.busy.join(", ")} is still running; the studio starts ${l.max_runs} at a time.`;
+      if (l.busy.length >= max) formError.textContent = `Busy: ${l.busy.join(", ")} is still running; the studio starts ${max} at a time.`;
     }).catch(() => {});
   };
   return d;

@@ -1,12 +1,29 @@
 // One EventSource shared by every view. The browser reconnects with Last-Event-ID and the
-// server replays what was missed; a "reset" means it could not, and views reload.
+// server replays what was missed; a "reset" means it could not, and views reload. Silence for
+// 2.5 heartbeats (heartbeat_s, /api/config) means a dead connection: open a new one.
+
+import { config } from "./api.js";
 
 const TYPES = ["hello", "session", "session_removed", "timeline", "log", "log_gap", "reset", "heartbeat", "error"];
 
+// The connection states as the page names them.
+export const LABELS = { connected: "Connected", reconnecting: "Reconnecting…", connecting: "Connecting…", offline: "Offline" };
+
 let source = null;
+let quiet = 0;
 let state = "connecting";           // connecting | connected | reconnecting | offline
 const handlers = new Map();          // type -> Set(fn)
 const stateListeners = new Set();
+
+function watch() {
+  clearTimeout(quiet);
+  quiet = setTimeout(() => {
+    if (source) source.close();
+    source = null;
+    setState("reconnecting");
+    connect();
+  }, config.heartbeat_s * 2500);
+}
 
 function setState(next) {
   if (next === state) return;
@@ -25,6 +42,7 @@ function dispatch(type, data) {
 export function connect() {
   if (source) return;
   source = new EventSource("/api/stream");
+  watch();
   source.addEventListener("open", () => setState("connected"));
   source.addEventListener("error", () => {
     // CONNECTING means the browser is retrying by itself; CLOSED means it gave up (for
@@ -42,6 +60,7 @@ export function connect() {
       // The server's own "error" events share their name with the connection's error
       // event; only a MessageEvent carries data from the server.
       if (!(ev instanceof MessageEvent)) return;
+      watch();
       if (state !== "connected") setState("connected");
       let data = null;
       try { data = ev.data ? JSON.parse(ev.data) : null; } catch { return; }

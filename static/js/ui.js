@@ -1,6 +1,6 @@
 // Small shared pieces of the interface: badges, spend bars, toasts, empty and error states.
 
-import { api } from "./api.js";
+import { api, config } from "./api.js";
 import { h, icon } from "./dom.js";
 import { dateTimeFull, money, pct, spendLevel, statusLabel, timeOfDay } from "./format.js";
 
@@ -14,7 +14,7 @@ export function seasonChip(season) {
   return h("span", { class: `season se-${season}` }, season);
 }
 
-/** A thin bar of spend against the cap, amber from 70 % and red from 90 %. */
+/** A thin bar of spend against the cap, ticked and coloured at the server's spend levels. */
 export function spendBar(spent, cap, { label = true, big = false } = {}) {
   const ratio = cap ? (spent || 0) / cap : null;
   const level = spendLevel(ratio);
@@ -24,14 +24,19 @@ export function spendBar(spent, cap, { label = true, big = false } = {}) {
     "aria-label": `spent ${money(spent)} of ${money(cap)} cap` },
   h("span.spend__track",
     h("span.spend__fill", { style: { "--w": width.toFixed(1) + "%" } }),
-    h("span.spend__tick.spend__tick--70", { "aria-hidden": "true" }),
-    h("span.spend__tick.spend__tick--90", { "aria-hidden": "true" })));
+    levelMarks("span.spend__tick")));
   if (label) {
     bar.append(h("span.spend__label",
       h("strong", money(spent)), h("span.muted", " / " + money(cap)),
       ratio !== null && big ? h("span.spend__pct", pct(ratio)) : null));
   }
   return bar;
+}
+
+/** One mark per spend level (amber, red), placed at its share of the cap. */
+export function levelMarks(tag, label) {
+  return Object.entries(config.spend_levels).map(([lvl, at]) => h(tag, { class: `mark--${lvl}`, "aria-hidden": "true",
+    style: { left: pct(at) } }, label ? h("span", pct(at)) : null));
 }
 
 let toastHost = null;

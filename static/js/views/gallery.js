@@ -1,6 +1,6 @@
 // Gallery: artwork cards, newest first; thumbnails load lazily and pages arrive on scroll.
 
-import { api, aborted } from "../api.js";
+import { api, aborted, config } from "../api.js";
 import { h, icon } from "../dom.js";
 import { ago, cap, length } from "../format.js";
 import { emptyState, errorState, sessionHref, statusBadge } from "../ui.js";
@@ -24,11 +24,11 @@ export function mount(root, ctx) {
     if (busy || (total !== null && offset >= total)) return;
     busy = true;
     try {
-      const page = await api.get("/api/sessions", { offset, limit: PAGE, status: ["completed", "awaiting_review", "running", "failed", "halted_budget", "interrupted", "needs_attention", "queued"] }, ctl.signal);
+      const page = await api.get("/api/sessions", { offset, limit: PAGE, status: config.statuses.filter((st) => st !== "unreadable") }, ctl.signal);
       total = page.total;
       offset += page.items.length;
       if (!total) grid.replaceWith(emptyState("No artwork yet", "Start a pipeline and its cover art appears here.",
-        h("button.btn.btn--primary", { on: { click: () => ctx.openLauncher() } }, icon("plus"), "Start pipeline")));
+        ctx.launchButton()));
       for (const r of page.items) grid.append(cardFor(r));
       count.textContent = `${total} sessions`;
       more.hidden = offset >= total;

@@ -1,14 +1,13 @@
 // Live: one run as it happens. Drawn from the session's detail, then moved by the stream
 // ("session" events carry steps and spend, "log" events the activity lines).
 
-import { api, aborted } from "../api.js";
+import { api, aborted, config } from "../api.js";
 import { h, icon } from "../dom.js";
 import { cap, duration, length, money, num, parseTime, pct, spendLevel } from "../format.js";
 import { navigate } from "../router.js";
 import * as stream from "../stream.js";
-import { actionButton, emptyState, errorState, logLine, sessionHref, statusBadge } from "../ui.js";
+import { actionButton, emptyState, errorState, levelMarks, logLine, sessionHref, statusBadge } from "../ui.js";
 
-const STEPS = ["variation", "artwork", "motion", "music", "render", "metadata", "upload"];
 const STEP_ICON = { done: "check", failed: "cross", skipped: "skip" };
 const MOVING = new Set(["queued", "running", "awaiting_review"]);
 const RESUMABLE = new Set(["interrupted", "failed", "halted_budget"]);
@@ -39,6 +38,7 @@ export function mount(root, ctx) {
   const badge = h("span.live__badge");
   const rail = h("ol.rail", { "aria-label": "Pipeline steps" });
   const railItems = {};
+  const STEPS = config.steps;
   for (const [i, name] of STEPS.entries()) {
     const time = h("span.rail__time", "–");
     const note = h("span.rail__note");
@@ -53,8 +53,7 @@ export function mount(root, ctx) {
   const capFill = h("span.capbar__fill");
   const capText = h("p.capbar__text");
   const capBar = h("div.capbar", { role: "meter", "aria-label": "Spend against the cap", "aria-valuemin": "0" },
-    h("div.capbar__track", capFill, h("span.capbar__mark.capbar__mark--70", h("span", "70%")),
-      h("span.capbar__mark.capbar__mark--90", h("span", "90%"))));
+    h("div.capbar__track", capFill, levelMarks("span.capbar__mark", true)));
   const assets = h("dl.assets");
   const logList = h("ol.loglines.loglines--live", { "aria-label": "Activity", "aria-live": "off" });
   const followBtn = h("button.btn.btn--ghost.btn--sm", { "aria-pressed": "true" }, icon("pause"), "Pause");
@@ -81,9 +80,8 @@ export function mount(root, ctx) {
   }
 
   function setConn(state) {
-    const labels = { connected: "Connected", reconnecting: "Reconnecting…", connecting: "Connecting…", offline: "Offline" };
     conn.className = `conn conn--${state}`;
-    conn.replaceChildren(h("span.conn__dot", { "aria-hidden": "true" }), labels[state] || state);
+    conn.replaceChildren(h("span.conn__dot", { "aria-hidden": "true" }), stream.LABELS[state]);
   }
 
   function applyRow(row) {
@@ -148,7 +146,7 @@ export function mount(root, ctx) {
     capBar.dataset.level = level;
     capFill.style.setProperty("--w", Math.min(100, ratio * 100).toFixed(1) + "%");
     capText.replaceChildren(h("strong", money(spend.spent_usd)), ` of ${money(spend.cap_usd)} cap · `, h("span", { class: `lvl lvl--${level}` }, pct(ratio)));
-    assets.replaceChildren(...Object.entries(spend.by_asset || {}).map(([k, v]) => h("div", h("dt", k), h("dd", money(v)))));
+    assets.replaceChildren(...config.assets.map((k) => h("div", h("dt", k), h("dd", money((spend.by_asset || {})[k] || 0)))));
   }
 
 
@@ -179,7 +177,7 @@ export function mount(root, ctx) {
       sid = await pickSession();
       if (!sid) {
         view.replaceChildren(emptyState("Nothing on air", "Start a pipeline to watch it here, step by step.",
-          h("button.btn.btn--primary", { on: { click: () => ctx.openLauncher() } }, icon("plus"), "Start pipeline")));
+          ctx.launchButton()));
         return;
       }
       layout();

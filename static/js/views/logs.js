@@ -1,17 +1,16 @@
 // Logs: the (server-redacted) runner log with filters; older lines page in by byte offset,
 // new ones arrive on the stream while following.
 
-import { api, aborted } from "../api.js";
+import { api, aborted, config } from "../api.js";
 import { h, icon } from "../dom.js";
 import { setQuery } from "../router.js";
 import * as stream from "../stream.js";
 import { errorState, logLine, sessionHref } from "../ui.js";
 
-const LEVELS = ["DEBUG", "INFO", "WARN", "ERROR"];
 const MAX_LINES = 3000;
 
 function filtersFrom(query) {
-  const levels = (query.get("level") || "").split(",").map((x) => x.trim().toUpperCase()).filter((x) => LEVELS.includes(x));
+  const levels = (query.get("level") || "").split(",").map((x) => x.trim().toUpperCase()).filter((x) => config.log_levels.includes(x));
   return { level: levels, q: query.get("q") || "", session: query.get("session") || "" };
 }
 
@@ -27,7 +26,7 @@ export function mount(root, ctx) {
   const older = h("button.btn.btn--ghost.btn--sm.logs__older", { hidden: true }, "Load older lines");
   const status = h("p.toolbar__count", { role: "status", "aria-live": "polite" });
   const search = h("input.input.input--search", { type: "search", placeholder: "Search messages", "aria-label": "Search log messages", value: f.q, autocomplete: "off" });
-  const levelChips = LEVELS.map((lv) => h("button", { class: `chip chip--lvl l-${lv.toLowerCase()}`, "data-level": lv, "aria-pressed": "false" }, lv));
+  const levelChips = config.log_levels.map((lv) => h("button", { class: `chip chip--lvl l-${lv.toLowerCase()}`, "data-level": lv, "aria-pressed": "false" }, lv));
   const sessionChip = h("span.session-filter");
   const followBtn = h("button.btn.btn--ghost.btn--sm.btn--follow", { "aria-pressed": "true" });
   const jump = h("button.logs__jump", { hidden: true });

@@ -1,14 +1,12 @@
 // Overview: hero, headline numbers, cost per run, upload success, seasons, step times.
 
-import { api, aborted } from "../api.js";
+import { api, aborted, config } from "../api.js";
 import { costChart, ring, shareBars } from "../charts.js";
 import { h, icon } from "../dom.js";
-import { cap, duration, length, money, num, pct, ago } from "../format.js";
+import { cap, duration, length, money, num, pct, ago, statusLabel } from "../format.js";
 import { countUp } from "../motion.js";
 import * as stream from "../stream.js";
 import { card, errorState, liveHref, sessionHref, skeleton, statusBadge, throttle } from "../ui.js";
-
-const SEASON_ORDER = ["spring", "summer", "autumn", "winter"];
 
 export function mount(root, ctx) {
   const ctl = new AbortController();
@@ -45,8 +43,8 @@ export function mount(root, ctx) {
         card("Cost per run", k.series.length ? cost : h("p.muted", "No sessions yet."), {
           cls: "card--chart", id: "cost",
           extra: h("div.legend", { "aria-hidden": "true" },
-            ["completed", "failed", "halted_budget", "interrupted", "needs_attention"].map((st) =>
-              h("span", { class: `legend__item s-${st}` }, h("i"), st === "halted_budget" ? "budget halt" : st === "needs_attention" ? "needs attention" : st))),
+            config.statuses.filter((st) => k.series.some((r) => r.status === st)).map((st) =>
+              h("span", { class: `legend__item s-${st}` }, h("i"), statusLabel(st)))),
         }),
         card("Upload success", h("div.ring-wrap",
           ring(k.upload.rate, { label: "Upload success", sub: `${num(k.upload.succeeded)} of ${num(k.upload.attempted)} uploads` }),
@@ -54,7 +52,7 @@ export function mount(root, ctx) {
             h("div", h("dt", "Uploaded"), h("dd", num(k.upload.succeeded))),
             h("div", h("dt", "Failed"), h("dd", num(k.upload.failed))),
             h("div", h("dt", "Skipped"), h("dd", num(k.upload.skipped))))), { id: "uploads", cls: "card--ring" }),
-        card("Seasons", shareBars(SEASON_ORDER.map((season) => ({
+        card("Seasons", shareBars(config.choices.season.map((season) => ({
           label: cap(season), value: k.seasons[season] || 0, cls: `se-${season}`,
         })), { format: (v, total) => `${num(v)} · ${total ? pct(v / total) : "0%"}` }), { id: "seasons", cls: "card--seasons" }),
         card("Median step time", shareBars(Object.entries(k.step_median_s).map(([name, v]) => ({
@@ -104,14 +102,14 @@ function hero(live, latest, ctx) {
         h("span", money(latest.spent_usd) + " spent")),
       h("div.hero__actions",
         h("a.btn.btn--ghost", { href: sessionHref(latest.id) }, icon("play"), "Open session"),
-        h("button.btn.btn--primary", { on: { click: () => ctx.openLauncher() } }, icon("plus"), "Start pipeline")));
+        ctx.launchButton()));
   } else {
     body.append(
       h("p.eyebrow", "Badger Tape Studio"),
       h("h1.hero__title", { id: "hero-title" }, "Your first tape is one theme away"),
       h("p.hero__meta", "Type a theme and get an hour of lofi with cover art, a loop and a private upload."),
       h("div.hero__actions",
-        h("button.btn.btn--primary", { on: { click: () => ctx.openLauncher() } }, icon("plus"), "Start pipeline")));
+        ctx.launchButton()));
   }
   el.append(body);
   return el;

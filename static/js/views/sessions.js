@@ -1,7 +1,7 @@
 // Sessions: the server filters and sorts (so the table and the exports show the same rows);
 // filters live in the URL; the body is virtualised.
 
-import { api, qs } from "../api.js";
+import { api, config, qs } from "../api.js";
 import { h, icon } from "../dom.js";
 import { ago, dateTimeFull, duration, length, num, statusLabel } from "../format.js";
 import { navigate, setQuery } from "../router.js";
@@ -9,8 +9,6 @@ import * as stream from "../stream.js";
 import { seasonChip, sessionHref, spendBar, statusBadge, throttle } from "../ui.js";
 import { VirtualRows } from "../vtable.js";
 
-const STATUSES = ["completed", "running", "awaiting_review", "queued", "failed", "halted_budget", "interrupted", "needs_attention", "unreadable"];
-const SEASONS = ["spring", "summer", "autumn", "winter"];
 const COLUMNS = [
   { key: "status", label: "Status", sort: "status" },
   { key: "theme", label: "Theme", sort: "theme" },
@@ -25,13 +23,14 @@ const ROW_H = 56;
 
 function filtersFrom(query) {
   const list = (k) => (query.get(k) || "").split(",").map((x) => x.trim()).filter(Boolean);
+  const sort = query.get("sort") || "";
   return {
-    status: list("status").filter((x) => STATUSES.includes(x)),
-    season: list("season").filter((x) => SEASONS.includes(x)),
+    status: list("status").filter((x) => config.statuses.includes(x)),
+    season: list("season").filter((x) => config.choices.season.includes(x)),
     q: query.get("q") || "",
     from: query.get("from") || "",
     to: query.get("to") || "",
-    sort: query.get("sort") || "-created_at",
+    sort: config.sortable.includes(sort.replace(/^[-+]/, "")) ? sort : "-created_at",
   };
 }
 
@@ -46,9 +45,9 @@ export function mount(root, ctx) {
   const fromInput = h("input.input.input--date", { type: "date", name: "from", "aria-label": "Started from", value: f.from });
   const toInput = h("input.input.input--date", { type: "date", name: "to", "aria-label": "Started until", value: f.to });
   const failedOnly = h("button.chip.chip--failed-only.s-failed", { "aria-pressed": "false" }, icon("alert"), "Failed only");
-  const statusChips = STATUSES.map((st) => h("button", { class: `chip s-${st}`, "data-status": st,
+  const statusChips = config.statuses.map((st) => h("button", { class: `chip s-${st}`, "data-status": st,
     "aria-pressed": "false" }, h("span.chip__dot", { "aria-hidden": "true" }), statusLabel(st)));
-  const seasonChips = SEASONS.map((se) => h("button", { class: `chip se-${se}`, "data-season": se,
+  const seasonChips = config.choices.season.map((se) => h("button", { class: `chip se-${se}`, "data-season": se,
     "aria-pressed": "false" }, se));
   const clearBtn = h("button.btn.btn--ghost.btn--sm", "Clear filters");
   const csv = h("a.btn.btn--ghost.btn--sm", { download: "", "data-export": "csv" }, icon("download"), "CSV");
