@@ -523,6 +523,40 @@ class StudioProcess:
         self._log.close()
 
 
+# --------------------------------------------------------------------------- accessibility
+
+# axe-core comes from the npm registry (`.ci/run`: npm install --prefix .cache/node axe-core@4);
+# AXE_CORE_JS names another copy of axe.min.js.
+AXE_JS = Path(os.environ.get("AXE_CORE_JS") or REPO / ".cache" / "node" / "node_modules" / "axe-core" / "axe.min.js")
+AXE_FAILS = ("serious", "critical")
+
+
+def require_axe() -> Path:
+    """axe.min.js, or skip with how to get it (under CI, fail instead)."""
+    if AXE_JS.is_file():
+        return AXE_JS
+    reason = f"{AXE_JS} is missing (npm install --prefix .cache/node axe-core@4, as .ci/run does)"
+    if os.environ.get("CI"):
+        pytest.fail(f"accessibility tests cannot run under CI: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def axe_violations(page: Any) -> list[str]:
+    """axe-core's serious and critical violations on the page as it is now, one line each.
+
+    axe is evaluated through the DevTools protocol, which the page's CSP does not govern; the
+    page itself never loads it.
+    """
+    if not page.evaluate("() => typeof window.axe === 'object'"):
+        page.evaluate(require_axe().read_text("utf-8"))
+    found = page.evaluate("""async (fails) => {
+        const r = await axe.run(document, { resultTypes: ["violations"] });
+        return r.violations.filter(v => fails.includes(v.impact)).map(v =>
+            `${v.impact} ${v.id}: ${v.help} at ` + v.nodes.slice(0, 3).map(n => n.target.join(" ")).join(" | "));
+    }""", list(AXE_FAILS))
+    return list(found)
+
+
 def iter_static_files() -> Iterator[Path]:
     for p in sorted((REPO / "static").rglob("*")):
         if p.is_file():

@@ -22,8 +22,9 @@ export class VirtualRows {
     this.generation = 0;
     this.ctl = new AbortController();
     this.spacer = h("div.vrows__spacer", { role: "presentation" });
-    this.layer = h("div.vrows__layer", { role: "rowgroup" });
-    this.el = h("div.vrows", { tabindex: "0", "aria-label": label || "rows" }, this.spacer, this.layer);
+    // The scroller is the rowgroup; the layer is only layout.
+    this.layer = h("div.vrows__layer", { role: "presentation" });
+    this.el = h("div.vrows", { role: "rowgroup", tabindex: "0", "aria-label": label || "rows" }, this.spacer, this.layer);
     this.frame = 0;
     this.el.addEventListener("scroll", () => this.schedule(), { passive: true });
     this.ro = new ResizeObserver(() => this.schedule());

@@ -70,7 +70,7 @@ export function mount(root, ctx) {
       h("div.grid.grid--live",
         h("section.card.card--activity", { "aria-labelledby": "act-title" },
           h("header.card__head", h("h2.card__title", { id: "act-title" }, "Activity"), followBtn),
-          h("div.logscroll", logList)),
+          h("div.logscroll", { tabindex: "0", role: "region", "aria-label": "Activity log" }, logList)),
         h("div.live__side",
           h("section.card.card--cap", { "aria-labelledby": "cap-title" },
             h("header.card__head", h("h2.card__title", { id: "cap-title" }, "Spend against cap")),

@@ -22,7 +22,7 @@ export function mount(root, ctx) {
   let buffered = [];       // lines that arrived while paused
 
   const list = h("ol.loglines", { "aria-label": "Log lines" });
-  const box = h("div.logscroll.logscroll--page", { tabindex: "0", "aria-label": "Log" }, list);
+  const box = h("div.logscroll.logscroll--page", { tabindex: "0", role: "region", "aria-label": "Log" }, list);
   const older = h("button.btn.btn--ghost.btn--sm.logs__older", { hidden: true }, "Load older lines");
   const status = h("p.toolbar__count", { role: "status", "aria-live": "polite" });
   const search = h("input.input.input--search", { type: "search", placeholder: "Search messages", "aria-label": "Search log messages", value: f.q, autocomplete: "off" });

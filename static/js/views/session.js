@@ -154,13 +154,13 @@ export function mount(root, ctx) {
       h("span.tl__type", (e.type || "").replace(/_/g, " ")),
       e.step ? h("span.tl__step", e.step) : null,
       h("span.tl__msg", e.message || ""))));
-    return h("div.scrollbox", list,
+    return h("div.scrollbox", { tabindex: "0", role: "region", "aria-label": "Timeline" }, list,
       total > events.length ? h("p.muted.small", `${events.length} of ${total} events shown (progress ticks hidden)`) : null);
   }
 
   function ledger(calls, total) {
     if (!calls.length) return h("p.muted", "No provider calls: a local run costs nothing.");
-    return h("div.scrollbox", h("table.ledger",
+    return h("div.scrollbox", { tabindex: "0", role: "region", "aria-label": "Ledger" }, h("table.ledger",
       h("thead", h("tr", ["Call", "Asset", "Model", "Estimate", "Paid"].map((c) => h("th", { scope: "col" }, c)))),
       h("tbody", calls.map((c) => h("tr", null,
         h("td", c.label || c.call_id), h("td", c.asset || "–"), h("td.mono.small", c.model || "–"),
