@@ -3,6 +3,7 @@
 
 import { config, loadConfig } from "./api.js";
 import { h, icon } from "./dom.js";
+import { cap } from "./format.js";
 import { openLauncher } from "./launcher.js";
 import * as router from "./router.js";
 import * as stream from "./stream.js";
@@ -16,9 +17,8 @@ const VIEWS = {
   live: () => import("./views/live.js"),
   logs: () => import("./views/logs.js"),
 };
-const TITLES = { overview: "Overview", sessions: "Sessions", session: "Session", gallery: "Gallery", live: "Live", logs: "Logs", notfound: "Not found" };
 // Which nav entry is lit for each route.
-const NAV_FOR = { overview: "overview", sessions: "sessions", session: "sessions", gallery: "gallery", live: "live", logs: "logs" };
+const navFor = (name) => (name === "session" ? "sessions" : name);
 
 const main = document.getElementById("main");
 let active = null;         // {name, id, instance}
@@ -32,7 +32,7 @@ const ctx = {
 
 function markNav(name) {
   for (const a of document.querySelectorAll("[data-nav]")) {
-    if (a.dataset.nav === NAV_FOR[name]) a.setAttribute("aria-current", "page");
+    if (a.dataset.nav === navFor(name)) a.setAttribute("aria-current", "page");
     else a.removeAttribute("aria-current");
   }
 }
@@ -40,7 +40,7 @@ function markNav(name) {
 async function show(route) {
   ctx.route = route;
   markNav(route.name);
-  document.title = `${TITLES[route.name] || "Studio"} · Badger Tape Studio`;
+  document.title = `${route.name === "notfound" ? "Not found" : cap(route.name)} · Badger Tape Studio`;
   if (active && active.name === route.name && active.id === route.id && active.instance && active.instance.update) {
     active.instance.update(route);
     return;

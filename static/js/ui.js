@@ -33,7 +33,7 @@ export function spendBar(spent, cap, { label = true, big = false } = {}) {
   return bar;
 }
 
-/** One mark per spend level (amber, red), placed at its share of the cap. */
+/** A mark at each spend level (amber, red). */
 export function levelMarks(tag, label) {
   return Object.entries(config.spend_levels).map(([lvl, at]) => h(tag, { class: `mark--${lvl}`, "aria-hidden": "true",
     style: { left: pct(at) } }, label ? h("span", pct(at)) : null));
