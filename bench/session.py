@@ -1,11 +1,16 @@
 """Benchmark: wall time and peak memory of whole local sessions (not a test).
 
-    python bench/session.py [--minutes 2 60] [--tracks 10] [--art-base REV] [--art-runs 3]
+    python bench/session.py [--minutes 2 60] [--tracks auto] [--art-base REV] [--art-runs 3]
 
 Runs `python -m runner run --no-upload` in a fresh temp root for each length and prints the
 wall time, the runner process's own peak RSS (VmHWM, sampled from /proc), and the peak RSS
 of the whole process tree (runner + its ffmpeg children) against the targets:
 a 2-minute session <= 20 s, a 60-minute one <= 120 s, the runner <= 300 MB.
+
+After each session it times the floor that no keyless session can beat, in the same run:
+encoding the same length of audio (the session's own mix, decoded to a PCM WAV beforehand,
+untimed) to AAC alone with the master's encoder settings. It prints session / encode; the
+target for the hour is at most 1.5 (issue 14: synthesis overlaps the one AAC encode).
 
 It also times the local artwork plus motion loop (painting, thumbnail, loop encode: the
 same work for a session of any length, since the loop is repeated by stream copy) for the
@@ -34,6 +39,7 @@ RSS_TARGET_MB = 300.0
 # The code before issue 13's scenes and longer loop: the reference for the art + motion ratio.
 ART_BASE = "a6af435d1258cd8431826898bba42ea29161c791"
 ART_RATIO_TARGET = 1.5
+ENCODE_RATIO_TARGET = 1.5  # a one-hour session's wall time / the AAC encode of its hour alone
 
 # Artwork (cover + thumbnail) and the motion loop of one variation, timed in a fresh process.
 # Only entry points that both the base and this checkout have: variation.draw(params, seed),
@@ -81,7 +87,22 @@ def _tree(pid: int) -> list[int]:
     return out
 
 
-def run_session(minutes: float, tracks: int) -> dict[str, float]:
+def encode_alone_s(mix: Path, scratch: Path) -> float:
+    """Seconds to encode the mix's audio to AAC with the master's settings, from a PCM WAV."""
+    sys.path.insert(0, str(REPO))
+    from runner.media import ffmpeg, master
+    exe = ffmpeg.ffmpeg_exe()
+    pcm = scratch / "floor.wav"
+    subprocess.run([exe, "-y", "-v", "error", "-i", str(mix), "-c:a", "pcm_s16le", str(pcm)], check=True)
+    start = time.perf_counter()
+    subprocess.run([exe, "-y", "-v", "error", "-i", str(pcm), "-c:a", "aac", "-aac_coder", master.AAC_CODER,
+                    "-b:a", master.AAC_BITRATE, str(scratch / "floor.m4a")], check=True)
+    took = time.perf_counter() - start
+    pcm.unlink()
+    return took
+
+
+def run_session(minutes: float, tracks: str) -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="bench-session-") as tmp:
         env = dict(os.environ, PYTHONPATH=str(REPO))
         start = time.perf_counter()
@@ -96,7 +117,9 @@ def run_session(minutes: float, tracks: int) -> dict[str, float]:
         wall = time.perf_counter() - start
         if proc.returncode != 0:
             raise SystemExit(f"session failed ({proc.returncode}): {proc.stderr.read().decode()[-400:]}")
-        return {"wall_s": wall, "runner_peak_mb": runner_peak / 1024, "tree_peak_mb": tree_peak / 1024}
+        mix = next(Path(tmp, "sessions").glob("*/mix.m4a"))
+        return {"wall_s": wall, "runner_peak_mb": runner_peak / 1024, "tree_peak_mb": tree_peak / 1024,
+                "encode_s": encode_alone_s(mix, Path(tmp))}
 
 
 def _checkout(rev: str, dest: Path) -> Path:
@@ -141,7 +164,7 @@ def compare_art(base_rev: str, runs: int) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--minutes", type=float, nargs="*", default=[2.0, 60.0], help="session lengths (none: skip the sessions)")
-    ap.add_argument("--tracks", type=int, default=10)
+    ap.add_argument("--tracks", default="auto", help="a count, or auto (the runner's default)")
     ap.add_argument("--art-base", default=ART_BASE, help="git revision to time art + motion against")
     ap.add_argument("--art-runs", type=int, default=3, help="runs per side (0: skip the art comparison)")
     args = ap.parse_args()
@@ -156,6 +179,11 @@ def main() -> None:
               f"runner peak {r['runner_peak_mb']:.0f} MB (target <= {RSS_TARGET_MB:.0f}: "
               f"{'met' if r['runner_peak_mb'] <= RSS_TARGET_MB else 'MISSED'}), "
               f"process tree peak {r['tree_peak_mb']:.0f} MB")
+        ratio = r["wall_s"] / r["encode_s"]
+        goal = (f" (target <= {ENCODE_RATIO_TARGET:g}: {'met' if ratio <= ENCODE_RATIO_TARGET else 'MISSED'})"
+                if minutes == 60 else "")
+        print(f"  the same {minutes:g} minutes of audio encoded to AAC alone: {r['encode_s']:.1f} s; "
+              f"session / encode = {ratio:.2f}{goal}")
     if args.art_runs > 0:
         compare_art(args.art_base, args.art_runs)
 

@@ -40,7 +40,8 @@ def _run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--atmosphere", default=d["atmosphere"],
                    help=f"ambience under the music: {'|'.join(store.ATMOSPHERES)} (default {d['atmosphere']})")
     p.add_argument("--minutes", default=d["minutes"], help="length of the final video (default 60, max 720)")
-    p.add_argument("--tracks", default=d["tracks"], help="number of distinct tracks, 1-30 (default 10)")
+    p.add_argument("--tracks", default=d["tracks"],
+                   help=f"number of distinct tracks, 1-{store.MAX_TRACKS}, or auto: one per 2.5 minutes (default auto)")
     p.add_argument("--cap", default=d["cap"], help="hard spend cap in US dollars (default 2.00)")
     p.add_argument("--provider", default=d["provider"],
                    help="local (no keys, no network, $0) or fal (paid; needs FAL_KEY) (default local)")

@@ -199,7 +199,7 @@ DEFAULTS: dict[str, Any] = {
     "season": "autumn",
     "atmosphere": "rain",
     "minutes": 60.0,
-    "tracks": 10,
+    "tracks": "auto",
     "cap": 2.00,
     "provider": "local",
     "privacy": "private",
@@ -209,6 +209,13 @@ DEFAULTS: dict[str, Any] = {
 MAX_THEME_CHARS = 80
 MAX_MINUTES = 720.0
 MAX_TRACKS = 30
+TRACKS_AUTO = "auto"
+# --tracks auto: one track per this many seconds of video (issue 14: songs of two to three
+# minutes, so an hour holds 24), at least 1 and at most MAX_TRACKS.
+AUTO_TRACK_SECONDS = 150.0
+# Each track's share of the video is one chapter, and YouTube ignores a tracklist with a
+# chapter under 10 s (see metadata.CHAPTER_MIN_S): a count that leaves a track less is refused.
+MIN_TRACK_SHARE_S = 10.0
 
 # A running session whose heartbeat is older than this is taken for dead even if its pid
 # number has been reused by another process.
@@ -371,10 +378,7 @@ def validate_params(raw: dict[str, Any]) -> dict[str, Any]:
     p["minutes"] = _number(p["minutes"], "minutes")
     if not 0 < p["minutes"] <= MAX_MINUTES:
         raise InvalidParams(f"minutes must be more than 0 and at most {MAX_MINUTES:g}, got {p['minutes']:g}")
-    tracks = _number(p["tracks"], "tracks")
-    if tracks != int(tracks) or not 1 <= tracks <= MAX_TRACKS:
-        raise InvalidParams(f"tracks must be a whole number from 1 to {MAX_TRACKS}, got {p['tracks']}")
-    p["tracks"] = int(tracks)
+    p["tracks"] = plan_tracks(p["tracks"], p["minutes"])
     p["cap"] = _number(p["cap"], "cap")
     if p["cap"] <= 0:
         raise InvalidParams(f"cap must be more than 0 dollars, got {p['cap']:g}")
@@ -385,6 +389,36 @@ def validate_params(raw: dict[str, Any]) -> dict[str, Any]:
     if unknown:
         raise InvalidParams(f"unknown parameter(s): {', '.join(sorted(unknown))}")
     return p
+
+
+def auto_tracks(minutes: float) -> int:
+    """--tracks auto: about one track per AUTO_TRACK_SECONDS of video, 1 to MAX_TRACKS."""
+    return max(1, min(MAX_TRACKS, math.floor(minutes * 60.0 / AUTO_TRACK_SECONDS + 0.5)))
+
+
+def most_tracks(minutes: float) -> int:
+    """The most tracks a video of this length holds, each with at least MIN_TRACK_SHARE_S."""
+    return max(1, min(MAX_TRACKS, math.floor(minutes * 60.0 / MIN_TRACK_SHARE_S + 1e-9)))
+
+
+def plan_tracks(requested: Any, minutes: float) -> int:
+    """The number of tracks a run makes: `auto` (or nothing) follows the length; a count must
+    be a whole number from 1 to MAX_TRACKS that the length can hold, or InvalidParams says so
+    before anything is made or paid for. Every track made is heard once in the mix."""
+    if requested is None or (isinstance(requested, str) and requested.strip().lower() in ("", TRACKS_AUTO)):
+        return auto_tracks(minutes)
+    try:
+        tracks = _number(requested, "tracks")
+    except InvalidParams:
+        tracks = 0.5  # not a count: the one message below says what is
+    if tracks != int(tracks) or not 1 <= tracks <= MAX_TRACKS:
+        raise InvalidParams(f"tracks must be a whole number from 1 to {MAX_TRACKS} or auto, got {requested!r}")
+    most = most_tracks(minutes)
+    if tracks > most:
+        raise InvalidParams(f"{minutes:g} minute{'' if minutes == 1 else 's'} hold{'s' if minutes == 1 else ''} at most {most} track{'' if most == 1 else 's'} (each needs "
+                            f"{MIN_TRACK_SHARE_S:g} s for its chapter), not {int(tracks)}; "
+                            f"--tracks auto makes {auto_tracks(minutes)}")
+    return int(tracks)
 
 
 def _number(value: Any, name: str) -> float:

@@ -126,7 +126,7 @@ def test_estimate_exits_non_zero_over_the_cap(main, root):
     assert result.returncode == 1
     assert "OVER THE CAP" in result.stdout
     ok = main("estimate", "--theme", "ok", "--provider", "fal", root=root)
-    assert ok.returncode == 0 and "$0.775 of $2.00 cap" in ok.stdout
+    assert ok.returncode == 0 and "$1.265 of $2.00 cap" in ok.stdout  # an hour: 24 tracks with --tracks auto
 
 
 def test_every_subcommand_has_help(main):

@@ -167,14 +167,14 @@ def runner_probe(root: Path) -> str | None:
     """Why a short local run cannot complete on this machine, or None when it can."""
     env = dict(os.environ, PYTHONPATH=str(REPO))
     try:
-        done = subprocess.run([sys.executable, "-m", "runner", "run", "--theme", "probe", "--minutes", "0.1",
+        done = subprocess.run([sys.executable, "-m", "runner", "run", "--theme", "probe", "--minutes", "0.4",
                                "--tracks", "2", "--no-upload", "--root", str(root)],
                               capture_output=True, text=True, timeout=180, cwd=str(REPO), env=env)
     except subprocess.TimeoutExpired:
-        return "a 0.1-minute local run took longer than 180 s"
+        return "a 0.4-minute local run took longer than 180 s"
     if done.returncode != 0:
         tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["?"]
-        return f"`python -m runner run --minutes 0.1 --tracks 2 --no-upload` exits {done.returncode}: {tail[0]}"
+        return f"`python -m runner run --minutes 0.4 --tracks 2 --no-upload` exits {done.returncode}: {tail[0]}"
     return None
 
 
@@ -197,7 +197,7 @@ def test_launcher_starts_a_real_local_run_and_live_reaches_the_end(chromium: Any
             name = page.evaluate("() => document.activeElement.name")
             if name == "minutes" and "minutes" not in fields:
                 page.keyboard.press("Control+A")
-                page.keyboard.type("0.1")
+                page.keyboard.type("0.4")
                 fields["minutes"] = True
             elif name == "tracks" and "tracks" not in fields:
                 page.keyboard.press("Control+A")

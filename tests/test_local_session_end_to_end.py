@@ -22,7 +22,7 @@ def _only_session(root: Path) -> str:
 
 
 def test_a_local_run_completes_with_upload_skipped(root):
-    result = run_cli("run", "--theme", "rainy night", "--season", "autumn", "--minutes", "0.25", "--tracks", "2",
+    result = run_cli("run", "--theme", "rainy night", "--season", "autumn", "--minutes", "0.4", "--tracks", "2",
                      root=root)
     assert result.returncode == 0, result.stderr
     sid = result.stdout.splitlines()[0]
@@ -36,10 +36,10 @@ def test_a_local_run_completes_with_upload_skipped(root):
         assert (folder / name).stat().st_size > 0, name
     meta = json.loads((folder / "metadata.json").read_text())
     assert meta["title"] and meta["tags"]
-    # 15 s hold no three 10 s chapters: the tracks are listed without timestamps, both named.
+    # 24 s hold no three 10 s chapters: the tracks are listed without timestamps, both named.
     assert metadata.problems(meta, state["steps"]["render"]["outputs"]["seconds"]) == []
     assert metadata.chapter_times(meta["description"]) == [] and "\n1. " in meta["description"]
-    assert "[15 sec]" in meta["title"]
+    assert "[24 sec]" in meta["title"]
     assert "status   completed" in result.stdout and str(folder / "final.mp4") in result.stdout
     assert "$0.00 of $2.00 cap" in result.stdout
     assert state["cost"]["spent_usd"] == 0

@@ -36,7 +36,7 @@ def test_follow_watches_a_real_short_run_to_completion(tmp_path: Path) -> None:
     (tmp_path / "logs").mkdir()
     with open(tmp_path / "runner.out", "w") as rout, open(tmp_path / "runner.err", "w") as rerr:
         run = subprocess.Popen(
-            runner_cli("run", "--theme", "x", "--minutes", "0.1", "--tracks", "2", "--no-upload",
+            runner_cli("run", "--theme", "x", "--minutes", "0.4", "--tracks", "2", "--no-upload",
                        "--root", str(tmp_path)),
             stdout=rout, stderr=rerr, stdin=subprocess.DEVNULL, env=ENV, cwd=tmp_path)
     try:

@@ -32,7 +32,7 @@ def test_the_models_and_prices_come_from_the_one_table():
     assert fal.FalArt.model == budget.FAL_MODELS["image"] == APPS["image"]
     assert fal.FalMotion.model == budget.FAL_MODELS["video"] == APPS["video"]
     assert fal.FalMusic.model == budget.FAL_MODELS["music"] == APPS["music"]
-    est = budget.estimate(params(provider="fal", tracks=10), elevenlabs=False)
+    est = budget.estimate(params(provider="fal", tracks=10, minutes=60), elevenlabs=False)
     assert est["total_usd"] == pytest.approx(0.78, abs=0.02)  # the fleet's real figure per run
 
 

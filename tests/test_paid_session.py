@@ -30,7 +30,7 @@ def _actuals(root: Path, sid: str) -> list[dict]:
 def test_a_full_fal_session_with_elevenlabs_and_youtube(root, tmp_path, fal_fake, elevenlabs_fake, youtube_fake):
     token = write_token(tmp_path / "token.json", youtube_fake)
     env = paid_env(tmp_path, fal=fal_fake, elevenlabs=elevenlabs_fake, youtube=youtube_fake, token=token)
-    out = runner("run", "--theme", "rainy night", "--provider", "fal", "--minutes", "0.2", "--tracks", "2",
+    out = runner("run", "--theme", "rainy night", "--provider", "fal", "--minutes", "0.4", "--tracks", "2",
                  root=root, env=env)
     assert out.returncode == 0, out.stdout + out.stderr
     sid = session_id(out.stdout)
@@ -70,7 +70,7 @@ def test_a_full_fal_session_with_elevenlabs_and_youtube(root, tmp_path, fal_fake
 def test_the_cap_halts_before_the_third_track_is_sent_and_resume_pays_only_for_the_rest(root, tmp_path, fal_fake):
     env = paid_env(tmp_path, fal=fal_fake)
     cap = round(PRICE["image"] + 2 * PRICE["music"] + 0.01, 3)  # room for the cover and two tracks only
-    out = runner("run", "--theme", "rainy night", "--provider", "fal", "--minutes", "0.2", "--tracks", "3",
+    out = runner("run", "--theme", "rainy night", "--provider", "fal", "--minutes", "0.5", "--tracks", "3",
                  "--cap", str(cap), "--no-upload", root=root, env=env)
     assert out.returncode == 3, out.stdout + out.stderr
     sid = session_id(out.stdout)

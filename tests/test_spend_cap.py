@@ -145,11 +145,11 @@ def test_price_table_names_source_and_date_for_every_model():
 
 
 def test_fal_estimate_matches_the_fleet_figure():
-    est = budget.estimate(params(provider="fal", tracks=10), elevenlabs=False)
+    est = budget.estimate(params(provider="fal", tracks=10, minutes=60), elevenlabs=False)
     assert est["by_asset"] == {"image": 0.075, "video": 0.35, "music": 0.35, "ambience": 0.0}
     assert est["total_usd"] == pytest.approx(0.775)
     assert not est["over_cap"]
-    assert budget.estimate(params(provider="fal", tracks=10, cap=0.5), elevenlabs=False)["over_cap"]
+    assert budget.estimate(params(provider="fal", tracks=10, minutes=60, cap=0.5), elevenlabs=False)["over_cap"]
 
 
 def test_local_runs_estimate_zero():

@@ -30,7 +30,7 @@ def calls(tmp_path: Path) -> list[list[str]]:
 
 
 def launch(app, **body):
-    return call(app, "POST", "/api/launch", body={"theme": "rainy night", "minutes": 0.1, "tracks": 2,
+    return call(app, "POST", "/api/launch", body={"theme": "rainy night", "minutes": 0.4, "tracks": 2,
                                                   "upload": False, **body}, write=True)
 
 
@@ -49,7 +49,7 @@ def test_launch_spawns_the_runner_and_returns_the_new_session_id(root, tmp_path)
     assert body["url"] == f"/api/sessions/{body['id']}"
     assert store.read_state(root, body["id"]) is not None
     argv = calls(tmp_path)[0]
-    assert argv == ["run", "--theme=rainy night", "--season=winter", "--atmosphere=rain", "--minutes=0.1",
+    assert argv == ["run", "--theme=rainy night", "--season=winter", "--atmosphere=rain", "--minutes=0.4",
                     "--tracks=2", "--cap=1.5", "--provider=local", "--privacy=private", "--no-upload", "--review",
                     f"--root={root}"]
     # Detached: its own session, so a Ctrl-C in the studio's terminal does not reach it.
@@ -76,7 +76,7 @@ def test_launch_refuses_what_the_runner_refuses_with_the_same_words(root, tmp_pa
     app = launcher_app(root, tmp_path)
     resp = launch(app, **body)
     assert resp.status == 400
-    raw = {"theme": "rainy night", "minutes": 0.1, "tracks": 2, "upload": False, **body}
+    raw = {"theme": "rainy night", "minutes": 0.4, "tracks": 2, "upload": False, **body}
     with pytest.raises(store.InvalidParams) as exc:
         store.validate_params(raw)
     assert resp.json()["error"] == str(exc.value)
@@ -237,7 +237,7 @@ def test_the_launcher_spawns_a_short_real_local_run_to_completion(root):
     with serving(app) as (_, port):
         h = {"Origin": f"http://127.0.0.1:{port}", "Content-Type": "application/json", "X-Studio-Token": app.token}
         status, _, body = fetch(port, "POST", "/api/launch", headers=h, body=json.dumps(
-            {"theme": "studio real run", "minutes": 0.1, "tracks": 2, "upload": False}).encode())
+            {"theme": "studio real run", "minutes": 0.4, "tracks": 2, "upload": False}).encode())
         assert status == 202, body
         session_id = json.loads(body)["id"]
         deadline = time.monotonic() + 120
