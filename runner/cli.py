@@ -229,13 +229,19 @@ def cmd_list(args: argparse.Namespace, root: Path) -> int:
     if not rows:
         print(f"no sessions under {store.sessions_dir(root)}")
         return 0
-    print(f"{'id':<44} {'status':<16} {'spent/cap':>13}  theme")
+    print(f"{'id':<44} {'status':<16} {'spent/cap':>13} {'disk':>9}  theme")
+    total = 0
     for r in rows:
+        # States written before disk_bytes was recorded: measure the folder now.
+        disk = r["disk_bytes"] if r["disk_bytes"] is not None else store.tree_bytes(store.session_dir(root, r["id"]))
+        total += disk
         if not r["readable"]:
-            print(f"{r['id']:<44} {'unreadable':<16} {'-':>13}  -")
+            print(f"{r['id']:<44} {'unreadable':<16} {'-':>13} {store.human_bytes(disk):>9}  -")
             continue
         money = f"${r['spent_usd'] or 0:.2f}/${r['cap_usd'] or 0:.2f}"
-        print(f"{r['id']:<44} {r['status']:<16} {money:>13}  {r['theme']}")
+        print(f"{r['id']:<44} {r['status']:<16} {money:>13} {store.human_bytes(disk):>9}  {r['theme']}")
+    print(f"{len(rows)} session(s), {store.human_bytes(total)} on disk ({total} bytes); "
+          "`python -m runner prune` frees what completed sessions no longer need")
     return 0
 
 
@@ -253,6 +259,14 @@ def cmd_show(args: argparse.Namespace, root: Path) -> int:
         print(f"  title    {state['title']}")
     print(f"  spent    ${cost['spent_usd']:.2f} of ${cost['cap_usd']:.2f} cap  "
           + "  ".join(f"{k} ${v:.2f}" for k, v in cost.get("by_asset", {}).items()))
+    disk = store.tree_bytes(store.session_dir(root, state["id"]))
+    pruned = state.get("pruned")
+    print(f"  disk     {store.human_bytes(disk)} ({disk} bytes)"
+          + (f"; prune freed {store.human_bytes(pruned.get('freed_bytes'))}" if isinstance(pruned, dict) else ""))
+    series = state.get("series")
+    if isinstance(series, dict):
+        print(f"  series   {series.get('id')} entry {series.get('entry')}, publishes "
+              f"{series.get('publish_local') or '-'}" + ("" if series.get("publish_at") else " (kept private)"))
     for name in store.STEPS:
         s = state["steps"][name]
         extra = s.get("error") or s.get("note") or ""
@@ -358,10 +372,10 @@ def cmd_prune(args: argparse.Namespace, root: Path) -> int:
     for c in found:
         names = ", ".join(p for p, _ in c.files[:6]) + (", ..." if len(c.files) > 6 else "")
         size = c.bytes if args.dry_run else freed[c.session_id]
-        print(f"  {c.session_id:<44} {prune.human_bytes(size):>9}  {names}" + (f"  ({c.note})" if c.note else ""))
+        print(f"  {c.session_id:<44} {store.human_bytes(size):>9}  {names}" + (f"  ({c.note})" if c.note else ""))
     total = sum(c.bytes for c in found) if args.dry_run else sum(freed.values())
     verb = "would free" if args.dry_run else "freed"
-    print(f"{verb} {prune.human_bytes(total)} ({total} bytes) from {len(found)} session(s), keeping {args.keep}"
+    print(f"{verb} {store.human_bytes(total)} ({total} bytes) from {len(found)} session(s), keeping {args.keep}"
           + ("; run again without --dry-run to remove" if args.dry_run and found else ""))
     return 0
 

@@ -98,6 +98,7 @@ class Journal:
         s["outputs"].update(outputs)
         s.update(status="done", finished_at=store.iso(self.clock()), note=note, progress=None)
         self.state.update(session_fields(name, s["outputs"]))  # in the same write as "done"
+        self._measure_disk()
         self.save()
         self.event("step_done", f"{name} done", name, {"seconds": self._elapsed(s)})
         self.log("INFO", f"done in {self._elapsed(s):.1f}s" + (f": {note}" if note else ""), name)
@@ -114,6 +115,7 @@ class Journal:
     def step_failed(self, name: str, error: str) -> None:
         s = self.step(name)
         s.update(status="failed", error=error, finished_at=store.iso(self.clock()))
+        self._measure_disk()
         self.save()
         self.event("step_failed", error, name)
         self.log("ERROR", error, name)
@@ -136,8 +138,14 @@ class Journal:
             self.state["finished_at"] = store.iso(self.clock())
         else:
             self.state["finished_at"] = None
+        self._measure_disk()
         self.save()
         self.event("session_status", status, None, {"status": status})
+
+    def _measure_disk(self) -> None:
+        # At step ends and status changes, not every save: a walk of the folder is a few dozen
+        # stats, and progress saves come many times a second.
+        self.state["disk_bytes"] = store.tree_bytes(self.dir)
 
     def _elapsed(self, s: dict[str, Any]) -> float:
         a, b = store.parse_iso(s.get("started_at")), store.parse_iso(s.get("finished_at"))

@@ -85,34 +85,8 @@ def removable(session: Path, keep: str) -> list[tuple[str, int]]:
             continue
         if keep == "finals" and name in FINALS:
             continue
-        out.append((name + ("/" if entry.is_dir(follow_symlinks=False) else ""), tree_bytes(Path(entry.path))))
+        out.append((name + ("/" if entry.is_dir(follow_symlinks=False) else ""), store.tree_bytes(Path(entry.path))))
     return out
-
-
-def tree_bytes(path: Path) -> int:
-    """Bytes of a file, or of everything under a folder, never following a link."""
-    try:
-        st = os.lstat(path)
-    except OSError:
-        return 0
-    if not os.path.isdir(path) or os.path.islink(path):
-        return st.st_size
-    total = 0
-    stack = [path]
-    while stack:
-        try:
-            with os.scandir(stack.pop()) as it:
-                for entry in it:
-                    try:
-                        if entry.is_dir(follow_symlinks=False):
-                            stack.append(Path(entry.path))
-                        else:
-                            total += entry.stat(follow_symlinks=False).st_size
-                    except OSError:
-                        continue
-        except OSError:
-            continue
-    return total
 
 
 def candidates(root: Path, *, older_than: dt.timedelta, keep: str, now: dt.datetime) -> list[Candidate]:
@@ -175,19 +149,8 @@ def remove(root: Path, cand: Candidate, now: dt.datetime) -> int:
         state["pruned"] = {"at": store.iso(now), "keep": cand.keep,
                            "freed_bytes": int(record.get("freed_bytes") or 0) + freed,
                            "removed": sorted(set(record.get("removed") or []) | {r for r, _ in cand.files})}
+        state["disk_bytes"] = store.tree_bytes(folder)
         store.write_state(root, state, now)
         return freed
     finally:
         os.close(fd)
-
-
-def human_bytes(n: int | float | None) -> str:
-    """1536 -> '1.5 KB' (powers of 1000, as disks are sold and `df -H` prints)."""
-    if n is None:
-        return "-"
-    value = float(n)
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if abs(value) < 1000 or unit == "TB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    return f"{value:.1f} TB"  # pragma: no cover

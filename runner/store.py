@@ -22,6 +22,7 @@ import json
 import math
 import os
 import re
+import stat as _stat
 import tempfile
 import types
 import typing
@@ -115,6 +116,29 @@ class YouTube(TypedDict, total=False):
     privacy: str | None
 
 
+class Series(TypedDict, total=False):
+    """What a session made by `series run` records about its series (runner/series.py)."""
+
+    id: str                       # the series' slug
+    name: str
+    entry: str                    # the entry key: YYYY-MM-DD-<theme slug>
+    zone: str                     # IANA time zone of the plan
+    publish_at: Timestamp | None  # publishAt in UTC, or null when the plan keeps uploads private
+    publish_local: str            # the same instant in the plan's zone, ISO 8601 with its offset
+    playlist: str | None          # playlist title, created on first use
+    daily_budget_usd: float
+    retries: int                  # how often `series run` retried it after a failure
+
+
+class Pruned(TypedDict, total=False):
+    """What `python -m runner prune` removed from the session (runner/prune.py)."""
+
+    at: Timestamp
+    keep: str
+    freed_bytes: int
+    removed: list[str]
+
+
 class _StateRequired(TypedDict):
     schema: int
     id: SessionId
@@ -137,6 +161,9 @@ class State(_StateRequired, total=False):
     approved_at: Timestamp
     privacy_override: Privacy
     attention: dict[str, Any] | None   # after needs_attention (runner/intents.py); absent in older states
+    series: Series                     # only in sessions made by `series run`
+    pruned: Pruned                     # after `prune` removed files
+    disk_bytes: int                    # bytes in the session folder, as of the last step end (tree_bytes)
 
 
 UNREADABLE = "unreadable"
@@ -174,6 +201,9 @@ class SummaryRow(TypedDict):
     tracks_rendered: int | None
     upload_status: str | None
     youtube_id: str | None
+    series: str | None               # the series id, for sessions made by `series run`
+    entry: str | None                # and the entry key
+    disk_bytes: int | None           # bytes on disk as of the last step end; None in older states
     error: str | None                # one line: the failure, the halt, or why it is unreadable
 
 
@@ -745,6 +775,9 @@ def summarize(state: State, now: _dt.datetime, status: str | None = None) -> Sum
         "tracks_rendered": len(tracks) if isinstance(tracks, list) else 0,
         "upload_status": steps["upload"]["status"],
         "youtube_id": (state["youtube"] or {}).get("id"),
+        "series": (state.get("series") or {}).get("id"),
+        "entry": (state.get("series") or {}).get("entry"),
+        "disk_bytes": state.get("disk_bytes"),
         "error": one_line(state["error"] or state["halt"]),
     }
 
@@ -1040,6 +1073,48 @@ def _compile_typeddict(cls: Any) -> _Rule:
 
 
 _CHECK_STATE = _compile(State).check
+
+
+# ----------------------------------------------------------------------------- disk
+
+def tree_bytes(path: Path) -> int:
+    """Bytes of a file, or of every file under a folder (apparent sizes), never following a link.
+
+    A link counts as itself. Unreadable entries count as 0: this is for people, not accounting.
+    """
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return 0
+    if not _stat.S_ISDIR(st.st_mode):
+        return st.st_size
+    total, stack = 0, [path]
+    while stack:
+        try:
+            with os.scandir(stack.pop()) as it:
+                for entry in it:
+                    try:
+                        if entry.is_dir(follow_symlinks=False):
+                            stack.append(Path(entry.path))
+                        else:
+                            total += entry.stat(follow_symlinks=False).st_size
+                    except OSError:
+                        continue
+        except OSError:
+            continue
+    return total
+
+
+def human_bytes(n: float | None) -> str:
+    """1536 -> '1.5 KB' (powers of 1000, as disks are sold and `df -H` prints); None -> '-'."""
+    if n is None:
+        return "-"
+    value = float(n)
+    for unit in ("B", "KB", "MB", "GB"):
+        if abs(value) < 1000:
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{value:.1f} TB"
 
 
 # ----------------------------------------------------------------------------- jsonl

@@ -40,7 +40,7 @@ ROW_FIELDS: tuple[str, ...] = (
     "provider", "privacy", "upload", "review", "cap_usd", "spent_usd", "spend_ratio",
     "created_at", "updated_at", "finished_at", "duration_s", "current_step", "progress_percent",
     "tracks_rendered", "upload_status", "youtube_id", "youtube_url", "thumbnail_url",
-    "artwork_url", "has_loop", "has_final", "error",
+    "artwork_url", "has_loop", "has_final", "series", "entry", "disk_bytes", "error",
 )
 MAX_ERROR_CHARS = 300
 # Fields with a handful of values, shared across rows instead of copied per row.
@@ -212,6 +212,9 @@ def build_entry(session_id: str, key: tuple[int, int, int] | None, state: dict[s
         "artwork_url": media_url(session_id, art.get("artwork")),
         "has_loop": media_url(session_id, out("motion").get("loop")) is not None,
         "has_final": media_url(session_id, out("render").get("final")) is not None,
+        "series": (state.get("series") or {}).get("id") if isinstance(state.get("series"), dict) else None,
+        "entry": (state.get("series") or {}).get("entry") if isinstance(state.get("series"), dict) else None,
+        "disk_bytes": _num(state.get("disk_bytes")),
         "error": redactor.text(short_text(state.get("error") or state.get("halt") or state.get("attention")) or "") or None,
     }
     # Only simple scalars reach a row (a misshapen field must not break sorting or CSV).

@@ -141,3 +141,24 @@ def test_bad_options_are_one_line_and_exit_2(root):
     for args in (("--older-than", "two weeks"), ("--keep", "some")):
         out = run_cli("prune", *args, root=root)
         assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1 and "Traceback" not in out.stderr
+
+
+def test_list_and_show_give_each_sessions_bytes_on_disk_and_the_total(root):
+    a, b = _make(root), _make(root)
+    rows = {r["id"]: r for r in json.loads(run_cli("list", "--json", root=root).stdout)}
+    on_disk = {sid: store.tree_bytes(store.session_dir(root, sid)) for sid in (a, b)}
+    # Recorded at the session's end; later writes (the final state.json) change it by a few bytes.
+    assert all(abs(rows[sid]["disk_bytes"] - on_disk[sid]) < 2048 for sid in (a, b))
+    assert rows[a]["disk_bytes"] > sum(SIZES.values())
+    out = run_cli("list", root=root).stdout
+    total = rows[a]["disk_bytes"] + rows[b]["disk_bytes"]
+    assert f"2 session(s), {store.human_bytes(total)} on disk ({total} bytes)" in out
+    assert store.human_bytes(rows[a]["disk_bytes"]) in out.splitlines()[1 + sorted([a, b], reverse=True).index(a)]
+
+    _cli(root)  # prune: the recorded figure follows
+    after = store.read_state(root, a)["disk_bytes"]
+    assert abs(after - store.tree_bytes(store.session_dir(root, a))) < 2048  # state.json grew since
+    assert after < rows[a]["disk_bytes"] - INTERMEDIATE + 2048
+    show = run_cli("show", a, root=root).stdout  # show measures the folder as it is now
+    now_bytes = store.tree_bytes(store.session_dir(root, a))
+    assert f"  disk     {store.human_bytes(now_bytes)} ({now_bytes} bytes); prune freed 13.3 KB" in show
