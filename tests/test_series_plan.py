@@ -192,8 +192,8 @@ def test_series_check_of_a_bad_plan_exits_2_with_one_line_per_problem(tmp_path):
 
 
 def test_an_entry_whose_estimate_crosses_the_cap_is_a_problem(tmp_path):
-    paid = GOOD.replace('provider = "local"', 'provider = "fal"\ncap = 0.30')
+    paid = GOOD.replace('provider = "local"', 'provider = "fal"\ntracks = 10\ncap = 0.30')
     out = run_cli("series", "check", str(write(tmp_path, paid)), root=tmp_path)
     assert out.returncode == 2
-    assert f"{tmp_path / 'series.toml'}:10: 2026-10-24-snowy-rooftop: estimated $0.78 is over the $0.30 cap" \
+    assert f"{tmp_path / 'series.toml'}:11: 2026-10-24-snowy-rooftop: estimated $0.78 is over the $0.30 cap" \
         in out.stderr
