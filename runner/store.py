@@ -747,7 +747,6 @@ def summarize(state: State, now: _dt.datetime, status: str | None = None) -> Sum
     current = current_step(state)
     progress = steps[current]["progress"] if current else None
     tracks = steps["music"]["outputs"].get("tracks")
-    ratio = spend_ratio(cost["spent_usd"], cost["cap_usd"])
     seconds = session_seconds(state, status, now)
     return {
         "id": state["id"],
@@ -765,7 +764,7 @@ def summarize(state: State, now: _dt.datetime, status: str | None = None) -> Sum
         "review": params["review"],
         "cap_usd": cost["cap_usd"],
         "spent_usd": cost["spent_usd"],
-        "spend_ratio": None if ratio is None else round(ratio, 4),
+        "spend_ratio": spend_ratio(cost["spent_usd"], cost["cap_usd"]),
         "created_at": state["created_at"],
         "updated_at": state["updated_at"],
         "finished_at": state["finished_at"],
@@ -778,7 +777,7 @@ def summarize(state: State, now: _dt.datetime, status: str | None = None) -> Sum
         "series": (state.get("series") or {}).get("id"),
         "entry": (state.get("series") or {}).get("entry"),
         "disk_bytes": state.get("disk_bytes"),
-        "error": one_line(state["error"] or state["halt"]),
+        "error": one_line(state["error"] or state["halt"] or state.get("attention")),
     }
 
 
@@ -829,10 +828,11 @@ def step_seconds(step: Step | dict[str, Any], until: _dt.datetime | None = None)
 
 def session_end(state: State | dict[str, Any], status: str, now: _dt.datetime) -> _dt.datetime:
     """Where a session's clocks stop: now while it is queued or running; otherwise when it
-    finished, else its last write (the last sign of life of a runner that died)."""
+    finished, else its last heartbeat (the last sign of life of a runner that died; other
+    programs may write the state later), else its last write."""
     if status in ("queued", "running"):
         return now
-    for key in ("finished_at", "updated_at", "heartbeat_at"):
+    for key in ("finished_at", "heartbeat_at", "updated_at"):
         t = parse_iso(state.get(key))
         if t is not None:
             return t
@@ -848,10 +848,13 @@ def session_seconds(state: State | dict[str, Any], status: str, now: _dt.datetim
 
 
 def spend_ratio(spent: Any, cap: Any) -> float | None:
-    """spent / cap, or None when either is not a number or the cap is not positive."""
+    """spent / cap to 4 decimals, or None when either is not a number or the cap is not positive.
+
+    Rounded here, once, so the level every reader shows follows from the ratio every reader shows.
+    """
     if not _is_number(spent) or not _is_number(cap) or not cap > 0:
         return None
-    return float(spent) / float(cap)
+    return round(float(spent) / float(cap), 4)
 
 
 def spend_level(ratio: float | None) -> SpendLevel:

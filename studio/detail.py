@@ -13,7 +13,7 @@ from runner import store
 
 from . import disk, sessionfiles
 from .media import media_url
-from .reader import MOVING, build_entry, short_text, step_seconds, youtube_url
+from .reader import MOVING, build_entry, short_text, youtube_url
 from .redact import Redactor
 
 DEFAULT_TIMELINE = 500
@@ -33,7 +33,7 @@ def compact_steps(state: dict[str, Any], redactor: Redactor) -> list[dict[str, A
             "status": s.get("status", "pending"),
             "started_at": s.get("started_at"),
             "finished_at": s.get("finished_at"),
-            "duration_s": step_seconds(s),
+            "duration_s": store.step_seconds(s),
             "attempts": s.get("attempts", 0),
             "cost_usd": s.get("cost_usd", 0.0),
             "error": redactor.text(short_text(s.get("error"), 2000) or "") or None,
@@ -43,16 +43,15 @@ def compact_steps(state: dict[str, Any], redactor: Redactor) -> list[dict[str, A
     return out
 
 
-def spend_block(state: dict[str, Any]) -> dict[str, Any]:
-    cost = state.get("cost") if isinstance(state.get("cost"), dict) else {}
-    spent = cost.get("spent_usd") if isinstance(cost.get("spent_usd"), (int, float)) else 0.0
-    cap = cost.get("cap_usd") if isinstance(cost.get("cap_usd"), (int, float)) else None
-    by_asset = cost.get("by_asset") if isinstance(cost.get("by_asset"), dict) else {}
+def spend_block(state: store.State) -> dict[str, Any]:
+    cost = state["cost"]
+    spent, cap, by_asset = cost["spent_usd"], cost["cap_usd"], cost["by_asset"]
+    ratio = store.spend_ratio(spent, cap)
     return {
         "cap_usd": cap,
         "spent_usd": spent,
-        "ratio": round(spent / cap, 4) if cap else None,
-        "level": store.spend_level(store.spend_ratio(spent, cap)),
+        "ratio": ratio,
+        "level": store.spend_level(ratio),
         "by_asset": {a: by_asset.get(a, 0.0) for a in (*store.ASSETS, *[k for k in by_asset if k not in store.ASSETS])},
     }
 

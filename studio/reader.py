@@ -19,6 +19,7 @@ import datetime as _dt
 import os
 import sys
 import threading
+import typing
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
@@ -31,39 +32,29 @@ from .redact import Redactor
 
 # Raw statuses whose state.json is expected to change soon.
 MOVING = frozenset({"queued", "running", "awaiting_review"})
-UNREADABLE = "unreadable"
+UNREADABLE = store.UNREADABLE
 ALL_STATUSES: tuple[str, ...] = (*store.SESSION_STATUSES, UNREADABLE)
 
-# Every row has exactly these keys, in this order (the CSV columns follow it too).
-ROW_FIELDS: tuple[str, ...] = (
-    "id", "readable", "status", "theme", "title", "season", "atmosphere", "minutes", "tracks",
-    "provider", "privacy", "upload", "review", "cap_usd", "spent_usd", "spend_ratio",
-    "created_at", "updated_at", "finished_at", "duration_s", "current_step", "progress_percent",
-    "tracks_rendered", "upload_status", "youtube_id", "youtube_url", "thumbnail_url",
-    "artwork_url", "has_loop", "has_final", "series", "entry", "disk_bytes", "error",
-)
+# What the studio adds to store.summarize's row: links the page can follow safely.
+LINK_FIELDS: tuple[str, ...] = ("youtube_url", "thumbnail_url", "artwork_url", "has_loop", "has_final")
+# Every row has exactly these keys, in this order (the CSV columns follow it too): the
+# summary row with the links after youtube_id.
+_AT = store.SUMMARY_FIELDS.index("youtube_id") + 1
+ROW_FIELDS: tuple[str, ...] = (*store.SUMMARY_FIELDS[:_AT], *LINK_FIELDS, *store.SUMMARY_FIELDS[_AT:])
 MAX_ERROR_CHARS = 300
 # Fields with a handful of values, shared across rows instead of copied per row.
-_ENUM_FIELDS = frozenset({"status", "season", "atmosphere", "provider", "privacy", "current_step", "upload_status"})
+_ENUM_FIELDS = ("status", "season", "atmosphere", "provider", "privacy", "current_step", "upload_status")
 MAX_STATES_KEPT = 200   # per refresh, for the live stream's step details
 PREFETCH_FROM = 64
 PREFETCH_BATCH = 512
 
 
-def _intern(v: Any) -> Any:
-    # Statuses, seasons and the like repeat across thousands of rows; share one copy.
-    return sys.intern(v) if isinstance(v, str) and len(v) <= 24 else v
-
-
 def short_text(value: Any, limit: int = MAX_ERROR_CHARS) -> str | None:
     """One line for a table cell from an error or halt value, whatever its shape."""
-    if value in (None, "", {}):
-        return None
-    if isinstance(value, dict):
-        value = value.get("message") or value.get("reason") or value.get("error") or ", ".join(
-            f"{k}: {v}" for k, v in value.items())
-    text = " ".join(str(value).split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    text = store.one_line(value)
+    if text is None or len(text) <= limit:
+        return text
+    return text[: limit - 1] + "…"
 
 
 def youtube_url(youtube: Any) -> str | None:
@@ -80,45 +71,6 @@ def youtube_url(youtube: Any) -> str | None:
     return None
 
 
-def time_from_id(session_id: str) -> str | None:
-    """The UTC start time encoded in a session id, for sessions whose state is unreadable."""
-    try:
-        t = _dt.datetime.strptime(session_id[:15], "%Y%m%d-%H%M%S").replace(tzinfo=_dt.timezone.utc)
-    except ValueError:
-        return None
-    return store.iso(t)
-
-
-def _naive(text: Any) -> _dt.datetime | None:
-    # The runner's own format ("2026-11-21T03:15:04.210Z", always UTC) parses on a fast path.
-    if isinstance(text, str) and len(text) == 24 and text[23] == "Z":
-        try:
-            return _dt.datetime.fromisoformat(text[:23])
-        except ValueError:
-            return None
-    t = store.parse_iso(text)
-    if t is None:
-        return None
-    return t.astimezone(_dt.timezone.utc).replace(tzinfo=None) if t.tzinfo else t
-
-
-def step_seconds(step: Any) -> float | None:
-    if not isinstance(step, dict):
-        return None
-    a, b = _naive(step.get("started_at")), _naive(step.get("finished_at"))
-    if a is None or b is None:
-        return None
-    return round(max(0.0, (b - a).total_seconds()), 3)
-
-
-def _num(v: Any) -> float | int | None:
-    return v if isinstance(v, (int, float)) and not isinstance(v, bool) else None
-
-
-def effective(state_bits: dict[str, Any], now: _dt.datetime) -> str:
-    return store.effective_status(state_bits, now)
-
-
 @dataclass(eq=False)
 class Entry:
     """One session in the index: its public row plus what queries and KPIs need."""
@@ -129,105 +81,64 @@ class Entry:
     raw_status: str
     live: dict[str, Any] | None                # status/pid/heartbeat/times, for moving sessions
     created_ts: float | None                   # for date filters
-    text: str                                  # lower-cased theme, title and id, for search
+    text: str                                  # lower-cased redacted theme, title and id, for search
     step_s: tuple[float | None, ...]           # seconds per step (done steps), store.STEPS order
     spent: float
     tracks_done: int
 
 
-def _unreadable_entry(session_id: str, key: tuple[int, int, int] | None, reason: str | None = None) -> Entry:
-    row = dict.fromkeys(ROW_FIELDS)
-    created = time_from_id(session_id)
-    row.update(id=session_id, readable=False, status=UNREADABLE, created_at=created,
-               error=reason or "state.json is missing, partial or corrupt")
-    created_dt = store.parse_iso(created)
-    return Entry(session_id, key, row, UNREADABLE, None,
-                 created_dt.timestamp() if created_dt else None, session_id.lower(),
-                 (None,) * len(store.STEPS), 0.0, 0)
-
-
-def build_entry(session_id: str, key: tuple[int, int, int] | None, state: dict[str, Any] | None,
+def build_entry(session_id: str, key: tuple[int, int, int] | None, state: store.State | None,
                 now: _dt.datetime, redactor: Redactor, reason: str | None = None) -> Entry:
-    """The index entry for one state (None: unreadable, for `reason`). Mirrors store.session_summary's fields."""
+    """The index entry for one state: store.summarize's row, redacted, plus the studio's links.
+
+    state None means unreadable, for the reason given.
+    """
     if state is None:
-        return _unreadable_entry(session_id, key, redactor.text(reason) if reason else None)
-    params = state.get("params") if isinstance(state.get("params"), dict) else {}
-    cost = state.get("cost") if isinstance(state.get("cost"), dict) else {}
-    steps = state.get("steps") if isinstance(state.get("steps"), dict) else {}
-    raw_status = state.get("status")
-    live = None
-    if raw_status in MOVING:
-        live = {k: state.get(k) for k in ("status", "pid", "heartbeat_at", "created_at")}
-    status = effective(live, now) if live else raw_status
-    created = store.parse_iso(state.get("created_at"))
-    finished = store.parse_iso(state.get("finished_at"))
-    end = finished or (now if status in ("running", "queued") else store.parse_iso(state.get("updated_at")))
-    duration = round((end - created).total_seconds(), 3) if created and end else None
+        summary = store.unreadable_row(session_id, reason)
+        live = None
+        step_s: tuple[float | None, ...] = (None,) * len(store.STEPS)
+    else:
+        summary = store.summarize(state, now)
+        live = {k: state[k] for k in ("status", "pid", "heartbeat_at", "created_at")} \
+            if state["status"] in MOVING else None
+        steps = state["steps"]
+        step_s = tuple(store.step_seconds(steps[n]) if steps[n]["status"] == "done" else None for n in store.STEPS)
+    row = _row(summary, state, redactor)
+    created = store.parse_iso(row["created_at"])
+    return Entry(session_id, key, row, state["status"] if state else UNREADABLE, live,
+                 created.timestamp() if created else None,
+                 " ".join(x for x in (row["theme"], row["title"], session_id) if x).lower(), step_s,
+                 float(row["spent_usd"] or 0.0), row["tracks_rendered"] or 0)
 
-    def out(name: str) -> dict[str, Any]:
-        s = steps.get(name)
-        o = s.get("outputs") if isinstance(s, dict) else None
-        return o if isinstance(o, dict) else {}
 
-    art, music = out("artwork"), out("music")
-    tracks = music.get("tracks") if isinstance(music.get("tracks"), list) else []
-    current = store.current_step(state)
-    progress = None
-    if current:
-        p = (steps.get(current) or {}).get("progress")
-        progress = _num(p.get("percent")) if isinstance(p, dict) else None
-    spent = _num(cost.get("spent_usd"))
-    cap = _num(cost.get("cap_usd"))
-    upload_step = steps.get("upload") if isinstance(steps.get("upload"), dict) else {}
-    theme = params.get("theme") if isinstance(params.get("theme"), str) else None
-    title = state.get("title") if isinstance(state.get("title"), str) else None
-    row = {
-        "id": session_id,
-        "readable": True,
-        "status": status,
-        "theme": redactor.text(theme) if theme else theme,
-        "title": redactor.text(title) if title else title,
-        "season": params.get("season"),
-        "atmosphere": params.get("atmosphere"),
-        "minutes": _num(params.get("minutes")),
-        "tracks": _num(params.get("tracks")),
-        "provider": params.get("provider"),
-        "privacy": params.get("privacy"),
-        "upload": params.get("upload") if isinstance(params.get("upload"), bool) else None,
-        "review": params.get("review") if isinstance(params.get("review"), bool) else None,
-        "cap_usd": cap,
-        "spent_usd": spent,
-        "spend_ratio": round(spent / cap, 4) if spent is not None and cap else None,
-        "created_at": state.get("created_at"),
-        "updated_at": state.get("updated_at"),
-        "finished_at": state.get("finished_at"),
-        "duration_s": duration,
-        "current_step": current,
-        "progress_percent": progress,
-        "tracks_rendered": len(tracks),
-        "upload_status": upload_step.get("status"),
-        "youtube_id": (state.get("youtube") or {}).get("id") if isinstance(state.get("youtube"), dict) else None,
-        "youtube_url": youtube_url(state.get("youtube")),
+def _row(summary: store.SummaryRow, state: store.State | None, redactor: Redactor) -> dict[str, Any]:
+    """The public row: redacted text, safe links, ROW_FIELDS order, enum values interned."""
+    sid = summary["id"]
+    row: dict[str, Any] = {**summary, **_links(sid, state)}
+    for k in ("theme", "title"):
+        if row[k]:
+            row[k] = redactor.text(row[k])
+    # Redacted before it is cut, so a cut never leaves part of a secret showing.
+    row["error"] = short_text(redactor.text(row["error"])) if row["error"] else None
+    for k in _ENUM_FIELDS:
+        if row[k] is not None:
+            # Statuses, seasons and the like repeat across thousands of rows; share one copy.
+            row[k] = sys.intern(row[k])
+    return {k: row[k] for k in ROW_FIELDS}
+
+
+def _links(session_id: str, state: store.State | None) -> dict[str, Any]:
+    if state is None:
+        return dict.fromkeys(LINK_FIELDS)
+    steps = state["steps"]
+    art = steps["artwork"]["outputs"]
+    return {
+        "youtube_url": youtube_url(state["youtube"]),
         "thumbnail_url": media_url(session_id, art.get("thumbnail")),
         "artwork_url": media_url(session_id, art.get("artwork")),
-        "has_loop": media_url(session_id, out("motion").get("loop")) is not None,
-        "has_final": media_url(session_id, out("render").get("final")) is not None,
-        "series": (state.get("series") or {}).get("id") if isinstance(state.get("series"), dict) else None,
-        "entry": (state.get("series") or {}).get("entry") if isinstance(state.get("series"), dict) else None,
-        "disk_bytes": _num(state.get("disk_bytes")),
-        "error": redactor.text(short_text(state.get("error") or state.get("halt") or state.get("attention")) or "") or None,
+        "has_loop": media_url(session_id, steps["motion"]["outputs"].get("loop")) is not None,
+        "has_final": media_url(session_id, steps["render"]["outputs"].get("final")) is not None,
     }
-    # Only simple scalars reach a row (a misshapen field must not break sorting or CSV).
-    for k, v in row.items():
-        if not (v is None or isinstance(v, (str, int, float, bool))):
-            row[k] = None
-        elif k in _ENUM_FIELDS:
-            row[k] = _intern(v)
-    step_s = tuple(step_seconds(steps.get(n)) if (steps.get(n) or {}).get("status") == "done" else None
-                   for n in store.STEPS)
-    return Entry(session_id, key, row, raw_status, live, created.timestamp() if created else None,
-                 " ".join(x for x in (theme, title, session_id) if x).lower(), step_s,
-                 float(spent or 0.0), len(tracks))
 
 
 @dataclass(frozen=True)
@@ -235,7 +146,7 @@ class Change:
     kind: str                          # "changed" | "removed"
     session_id: str
     entry: Entry | None
-    state: dict[str, Any] | None       # the freshly read state, when it was re-read
+    state: store.State | None          # the freshly read state, when it was re-read
 
 
 Listener = Callable[[list[Change]], None]
@@ -337,62 +248,90 @@ class SessionIndex:
     def _sweep_files(self, now: _dt.datetime, full: bool) -> list[Change]:
         """Look at the disk (no lock held: only sweeps change the entries, one at a time),
         then swap what changed in under the index lock."""
-        entries = self._entries
-        changes: list[Change] = []
+        names, removed = self._sweep_folder(full)
+        stale = self._stale(self._candidates(full, names))
+        fresh, rekeyed, changes = self._reread(stale, now)
+        aged, settled = self._age(now, skip={c.session_id for c in changes} | set(removed))
+        return self._swap_in(removed, rekeyed, settled, fresh + aged,
+                             [Change("removed", sid, None, None) for sid in removed] + changes
+                             + [Change("changed", e.id, e, None) for e in aged])
+
+    def _sweep_folder(self, full: bool) -> tuple[set[str] | None, list[str]]:
+        """(the session names on disk, those gone from it), when the folder changed or on a full
+        sweep; (None, []) when a quick sweep finds the folder as it was."""
         try:
             st = os.stat(self._dir)
             dir_key: tuple[int, int] | None = (st.st_ino, st.st_mtime_ns)
         except OSError:
             dir_key = None
-        names: set[str] | None = None
-        removed: list[str] = []
-        if full or dir_key != self._dir_key:
-            names = set(store.list_session_ids(self.root)) if dir_key else set()
-            self._dir_key = dir_key
-            removed = [sid for sid in entries if sid not in names]
+        if not full and dir_key == self._dir_key:
+            return None, []
+        names = set(store.list_session_ids(self.root)) if dir_key else set()
+        self._dir_key = dir_key
+        return names, [sid for sid in self._entries if sid not in names]
+
+    def _candidates(self, full: bool, names: set[str] | None) -> Iterable[str]:
+        """Sessions worth a stat: every one on a full sweep; else the watched and the new."""
         if full:
-            candidates: Iterable[str] = names or ()
-        else:
-            candidates = set(self._watch)
-            if names is not None:
-                candidates |= names - entries.keys()
+            return names or ()
+        candidates = set(self._watch)
+        if names is not None:
+            candidates |= names - self._entries.keys()
+        return candidates
+
+    def _stale(self, candidates: Iterable[str]) -> list[tuple[str, tuple[int, int, int] | None]]:
+        """The candidates whose state.json changed (by change key) since the index read it."""
         sep = os.sep
-        stale: list[tuple[str, tuple[int, int, int] | None]] = []
+        stale = []
         for sid in candidates:
             key = store.change_key(self._dir + sep + sid + sep + "state.json")
-            old = entries.get(sid)
+            old = self._entries.get(sid)
             if old is not None and old.key == key and (key is not None or old.raw_status == UNREADABLE):
                 continue
             stale.append((sid, key))
+        return stale
+
+    def _reread(self, stale: list[tuple[str, tuple[int, int, int] | None]], now: _dt.datetime
+                ) -> tuple[list[Entry], list[tuple[Entry, tuple[int, int, int] | None]], list[Change]]:
+        """Read and judge each stale state.json: (new entries, entries only re-keyed, changes)."""
         fresh: list[Entry] = []
         rekeyed: list[tuple[Entry, tuple[int, int, int] | None]] = []
+        changes: list[Change] = []
         for sid, key, data, reason in _read_all(self._dir, stale):
             state, reason = store.decode_state(data, sid) if data is not None else (None, reason)
-            old = entries.get(sid)
-            if old is not None and state is None and old.raw_status == UNREADABLE \
-                    and old.row["error"] == self.redactor.text(reason or ""):
+            entry = build_entry(sid, key, state, now, self.redactor, reason)
+            old = self._entries.get(sid)
+            if old is not None and state is None and old.raw_status == UNREADABLE and old.row == entry.row:
                 rekeyed.append((old, key))  # still unreadable for the same reason: nothing to tell
                 continue
-            entry = build_entry(sid, key, state, now, self.redactor, reason)
             fresh.append(entry)
             # Keep the parsed state only for a listener that will use it, and only for a
             # few: holding ten thousand parsed states at once would set the peak memory.
             keep = state if self._populated and len(changes) < MAX_STATES_KEPT else None
             changes.append(Change("changed", sid, entry, keep))
-        # Time alone can turn a running session into an interrupted one (its runner died).
-        reread = {c.session_id for c in changes}
+        return fresh, rekeyed, changes
+
+    def _age(self, now: _dt.datetime, skip: set[str]) -> tuple[list[Entry], list[str]]:
+        """Time alone can turn a running session into an interrupted one (its runner died):
+        (entries whose status aged so, watched sessions that have settled)."""
         aged: list[Entry] = []
         settled: list[str] = []
         for sid in list(self._watch):
-            e = entries.get(sid)
-            if e is None or e.live is None or sid in reread or sid in removed:
+            e = self._entries.get(sid)
+            if e is None or e.live is None or sid in skip:
                 continue
             if e.row["status"] not in MOVING:
                 settled.append(sid)   # its runner is gone; a full sweep notices a resume
                 continue
-            status = effective(e.live, now)
+            status = store.effective_status(typing.cast(store.State, e.live), now)
             if status != e.row["status"]:
-                aged.append(replace(e, row={**e.row, "status": _intern(status)}))
+                aged.append(replace(e, row={**e.row, "status": sys.intern(status)}))
+        return aged, settled
+
+    def _swap_in(self, removed: list[str], rekeyed: list[tuple[Entry, tuple[int, int, int] | None]],
+                 settled: list[str], new: list[Entry], changes: list[Change]) -> list[Change]:
+        """Apply one sweep's findings under the index lock, the only time a sweep holds it."""
+        entries = self._entries
         with self._lock:
             for sid in removed:
                 del entries[sid]
@@ -400,14 +339,12 @@ class SessionIndex:
             for old, key in rekeyed:
                 old.key = key
             self._watch.difference_update(settled)
-            for e in fresh + aged:
+            for e in new:
                 entries[e.id] = e
                 if e.raw_status == UNREADABLE or (e.live is not None and e.row["status"] in MOVING):
                     self._watch.add(e.id)
                 else:
                     self._watch.discard(e.id)   # settled, or its runner is gone: a full sweep notices a resume
-            changes = [Change("removed", sid, None, None) for sid in removed] + changes
-            changes += [Change("changed", e.id, e, None) for e in aged]
             if changes:
                 self.generation += 1
         return changes
