@@ -222,7 +222,8 @@ def _summary(root: Path, sid: str, status: str, *, review: bool) -> int:
 
 
 def cmd_list(args: argparse.Namespace, root: Path) -> int:
-    rows = [store.session_summary(root, sid) for sid in store.list_session_ids(root)]
+    now = store.utc_now()
+    rows = [store.session_summary(root, sid, now) for sid in store.list_session_ids(root)]
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
@@ -236,7 +237,7 @@ def cmd_list(args: argparse.Namespace, root: Path) -> int:
         disk = r["disk_bytes"] if r["disk_bytes"] is not None else store.tree_bytes(store.session_dir(root, r["id"]))
         total += disk
         if not r["readable"]:
-            print(f"{r['id']:<44} {'unreadable':<16} {'-':>13} {store.human_bytes(disk):>9}  -")
+            print(f"{r['id']:<44} {'unreadable':<16} {'-':>13} {store.human_bytes(disk):>9}  ({r['error']})")
             continue
         money = f"${r['spent_usd'] or 0:.2f}/${r['cap_usd'] or 0:.2f}"
         print(f"{r['id']:<44} {r['status']:<16} {money:>13} {store.human_bytes(disk):>9}  {r['theme']}")
@@ -246,19 +247,23 @@ def cmd_list(args: argparse.Namespace, root: Path) -> int:
 
 
 def cmd_show(args: argparse.Namespace, root: Path) -> int:
+    from .monitor_render import duration  # noqa: PLC0415
+
     state = sessions.load(root, args.id)
-    state["effective_status"] = store.effective_status(state)
+    now = store.utc_now()
+    row = store.summarize(state, now)
     if args.json:
-        print(json.dumps(state, indent=2))
+        print(json.dumps({**state, "effective_status": row["status"], "summary": row}, indent=2))
         return 0
-    p, cost = state["params"], state["cost"]
-    print(f"{state['id']}  {state['effective_status']}")
-    print(f"  theme    {p['theme']} ({p['season']}, {p['atmosphere']}, {p['minutes']:g} min, {metadata.count(p['tracks'], 'track')}, "
-          f"{p['provider']})")
-    if state.get("title"):
-        print(f"  title    {state['title']}")
-    print(f"  spent    ${cost['spent_usd']:.2f} of ${cost['cap_usd']:.2f} cap  "
-          + "  ".join(f"{k} ${v:.2f}" for k, v in cost.get("by_asset", {}).items()))
+    print(f"{row['id']}  {row['status']}" + (f"  ({duration(row['duration_s'])})" if row["duration_s"] else ""))
+    print(f"  theme    {row['theme']} ({row['season']}, {row['atmosphere']}, {row['minutes']:g} min, "
+          f"{metadata.count(state['params']['tracks'], 'track')}, {row['provider']})")
+    if row["title"]:
+        print(f"  title    {row['title']}")
+    print(f"  spent    ${row['spent_usd']:.2f} of ${row['cap_usd']:.2f} cap  "
+          + "  ".join(f"{k} ${v:.2f}" for k, v in state["cost"]["by_asset"].items()))
+    if row["error"]:
+        print(f"  error    {row['error']}")
     disk = store.tree_bytes(store.session_dir(root, state["id"]))
     pruned = state.get("pruned")
     print(f"  disk     {store.human_bytes(disk)} ({disk} bytes)"
@@ -267,10 +272,11 @@ def cmd_show(args: argparse.Namespace, root: Path) -> int:
     if isinstance(series, dict):
         print(f"  series   {series.get('id')} entry {series.get('entry')}, publishes "
               f"{series.get('publish_local') or '-'}" + ("" if series.get("publish_at") else " (kept private)"))
+    end = store.session_end(state, row["status"], now)
     for name in store.STEPS:
         s = state["steps"][name]
-        extra = s.get("error") or s.get("note") or ""
-        print(f"  {name:<10} {s['status']:<8} {extra}")
+        took = duration(store.step_seconds(s, end))
+        print(f"  {name:<10} {s['status']:<8} {took:>8}  {s['error'] or s['note'] or ''}".rstrip())
     return 0
 
 

@@ -100,8 +100,9 @@ class Journal:
         self.state.update(session_fields(name, s["outputs"]))  # in the same write as "done"
         self._measure_disk()
         self.save()
-        self.event("step_done", f"{name} done", name, {"seconds": self._elapsed(s)})
-        self.log("INFO", f"done in {self._elapsed(s):.1f}s" + (f": {note}" if note else ""), name)
+        seconds = store.step_seconds(s) or 0.0
+        self.event("step_done", f"{name} done", name, {"seconds": seconds})
+        self.log("INFO", f"done in {seconds:.1f}s" + (f": {note}" if note else ""), name)
 
     def step_skipped(self, name: str, reason: str) -> None:
         s = self.step(name)
@@ -147,6 +148,3 @@ class Journal:
         # stats, and progress saves come many times a second.
         self.state["disk_bytes"] = store.tree_bytes(self.dir)
 
-    def _elapsed(self, s: dict[str, Any]) -> float:
-        a, b = store.parse_iso(s.get("started_at")), store.parse_iso(s.get("finished_at"))
-        return (b - a).total_seconds() if a and b else 0.0

@@ -14,7 +14,8 @@ Exit codes (docs/monitor.md has the full story):
     3    --follow: the session halted at its spend cap (halted_budget)
     4    --follow: the session was interrupted (its runner is gone)
     6    --follow: the session needs attention (a paid request's outcome is unknown)
-    5    the session is unreadable (state.json missing or corrupt) or was deleted
+    5    the session is unreadable (state.json missing or invalid: the reason is given) or
+         was deleted
     130  --follow was stopped with Ctrl-C before the session ended (128 + SIGINT)
     141  the output pipe closed (128 + SIGPIPE), e.g. `monitor --once | head -3`
     143  SIGTERM (128 + SIGTERM)
@@ -107,7 +108,8 @@ class SessionFiles:
         self.root = root
         self.session_id = session_id
         self.folder = store.session_dir(root, session_id)
-        self.state: dict[str, Any] | None = None
+        self.state: store.State | None = None
+        self.unreadable: str | None = None   # why state is None, once read
         self.log_lines: list[str] = []
         self.events: list[dict[str, Any]] = []
         self._keys: dict[str, Any] = {}
@@ -123,7 +125,7 @@ class SessionFiles:
         """Reload what changed on disk; True when anything did."""
         changed = False
         if self._changed("state", self.folder / "state.json"):
-            self.state = store.read_state(self.root, self.session_id)
+            self.state, self.unreadable = store.load_state(self.root, self.session_id)
             changed = True
         if self._changed("log", store.log_path(self.root)):
             lines, _, _ = store.tail_lines(store.log_path(self.root), LOG_TAIL_LINES)
@@ -246,20 +248,17 @@ def frame_lines(files: SessionFiles, status: str, now: datetime, screen: Screen,
     )
 
 
-def transition_key(state: dict[str, Any], status: str) -> tuple[Any, ...]:
+def transition_key(state: store.State, status: str) -> tuple[Any, ...]:
     """What must change for a pipe to get a new frame: status, step states, progress, spend.
 
     A terminal redraws every second for the clocks; a pipe or a log file would fill up with
     near-identical frames that way, so it only gets one when something a person cares
     about moved.
     """
-    steps = state.get("steps") if isinstance(state.get("steps"), dict) else {}
-    per_step = tuple(
-        (s.get("status"), mr.progress_text(s.get("progress")), s.get("attempts"))
-        for s in (steps.get(n) if isinstance(steps.get(n), dict) else {} for n in store.STEPS)
-    )
-    cost = state.get("cost") if isinstance(state.get("cost"), dict) else {}
-    return (status, per_step, cost.get("spent_usd"), state.get("title"))
+    steps = state["steps"]
+    per_step = tuple((steps[n]["status"], mr.progress_text(steps[n]["progress"]), steps[n]["attempts"])
+                     for n in store.STEPS)
+    return (status, per_step, state["cost"]["spent_usd"], state["title"])
 
 
 def _footer(follow: bool, ended: bool) -> str:
@@ -320,9 +319,8 @@ def _watch(root: Path, session_id: str | None, once: bool, follow: bool, screen:
             if misses > grace:
                 if not files.exists():
                     raise MonitorError(f"session {sid} is gone (its folder was deleted)", EXIT_UNREADABLE)
-                raise MonitorError(
-                    f"session {sid} is unreadable: {files.folder / 'state.json'} is missing or corrupt",
-                    EXIT_UNREADABLE)
+                raise MonitorError(f"session {sid} is unreadable: {files.unreadable} ({files.folder})",
+                                   EXIT_UNREADABLE)
             time.sleep(interval)
             continue
         misses = 0

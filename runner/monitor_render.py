@@ -28,12 +28,8 @@ AMBER = "33"
 CYAN = "36"
 MAGENTA = "35"
 
-# The dashboard's thresholds (DESIGN.md, Money): amber from 70 % of the cap, red from 90 %.
-AMBER_FROM = 0.70
-RED_FROM = 0.90
-
-# Statuses under which the clock is still running for the session as a whole.
-ACTIVE_STATUSES = frozenset({"queued", "running", "awaiting_review"})
+# The colour of each spend level (the levels themselves are store.SPEND_LEVELS).
+LEVEL_STYLE = {"ok": GREEN, "amber": AMBER, "red": RED}
 
 STATUS_TEXT = {
     "queued": "queued",
@@ -198,48 +194,6 @@ def money(value: Any) -> str:
     return "$?" if v is None else f"${v:,.2f}"
 
 
-def _between(start: Any, end: Any) -> float | None:
-    a, b = store.parse_iso(start), store.parse_iso(end)
-    if a is None or b is None:
-        return None
-    return (b - a).total_seconds()
-
-
-def _since(start: Any, now: _dt.datetime) -> float | None:
-    a = store.parse_iso(start)
-    return None if a is None else (now - a).total_seconds()
-
-
-def step_seconds(step: dict[str, Any], now: _dt.datetime) -> float | None:
-    """How long a step took, or has been taking if it is still running.
-
-    now is where a running step's clock stops: the present for a live session, the last
-    sign of life for one that has ended (an interrupted run leaves steps "running").
-    """
-    status = step.get("status")
-    if status == "running":
-        return _since(step.get("started_at"), now)
-    if status in ("done", "failed", "skipped"):
-        return _between(step.get("started_at"), step.get("finished_at"))
-    return None
-
-
-def session_end(state: dict[str, Any], status: str, now: _dt.datetime) -> _dt.datetime:
-    """Where the session's clocks stop: now while it is active, its last sign of life after."""
-    if status in ACTIVE_STATUSES:
-        return now
-    for key in ("finished_at", "heartbeat_at", "updated_at"):
-        t = store.parse_iso(state.get(key))
-        if t is not None:
-            return min(t, now)
-    return now
-
-
-def session_seconds(state: dict[str, Any], status: str, now: _dt.datetime) -> float | None:
-    """Wall time of the session: up to now while it is active, up to its end otherwise."""
-    return _since(state.get("created_at"), session_end(state, status, now))
-
-
 def progress_fraction(progress: Any) -> float | None:
     p = _dict(progress)
     pct = _num(p.get("percent"))
@@ -266,34 +220,21 @@ def progress_text(progress: Any) -> str:
     return ""
 
 
-def error_text(err: Any) -> str:
-    """Errors are written either as a string or as a dict with a message."""
-    if isinstance(err, dict):
-        return clean(err.get("message") or err.get("error") or err.get("type") or "")
-    return clean(err) if err else ""
-
-
 def bar(fraction: float, cells: int, g: Glyphs, style: str = "") -> Line:
     filled = int(round(min(1.0, max(0.0, fraction)) * cells))
     return [(g.full * filled, style), (g.empty * (cells - filled), DIM)]
 
 
 def cost_level(spent: float | None, cap: float | None) -> tuple[float | None, str]:
-    """Share of the cap spent, and the colour it deserves."""
-    if spent is None or not cap or cap <= 0:
-        return None, ""
-    share = spent / cap
-    if share >= RED_FROM:
-        return share, RED
-    if share >= AMBER_FROM:
-        return share, AMBER
-    return share, GREEN
+    """Share of the cap spent (store.spend_ratio), and the colour of its store.spend_level."""
+    share = store.spend_ratio(spent, cap)
+    return share, (LEVEL_STYLE[store.spend_level(share)] if share is not None else "")
 
 
 # ----------------------------------------------------------------------------- sections
 
-def _header(state: dict[str, Any], status: str, now: _dt.datetime, width: int, g: Glyphs) -> list[Line]:
-    sid = clean(state.get("id")) or "?"
+def _header(row: store.SummaryRow, status: str, width: int, g: Glyphs) -> list[Line]:
+    sid = clean(row["id"]) or "?"
     mark = {"running": g.running, "completed": g.done, "failed": g.failed,
             "halted_budget": g.failed, "interrupted": g.skipped, "needs_attention": g.failed}.get(status, g.pending)
     status_style = STATUS_STYLE.get(status, "")
@@ -302,98 +243,91 @@ def _header(state: dict[str, Any], status: str, now: _dt.datetime, width: int, g
         [(f"{mark} {STATUS_TEXT.get(status, clean(status))}", status_style + ";" + BOLD if status_style else BOLD)],
         width, g.ellipsis,
     )
-    params = _dict(state.get("params"))
     bits = []
-    theme = clean(params.get("theme")).strip()
+    theme = clean(row["theme"]).strip()
     if theme:
         bits.append(theme)
-    minutes = _num(params.get("minutes"))
-    if minutes is not None:
-        bits.append(f"{minutes:g} min")
-    tracks = _num(params.get("tracks"))
-    if tracks is not None:
-        bits.append(f"{tracks:g} track" + ("" if tracks == 1 else "s"))
-    for key in ("provider", "season", "atmosphere"):
-        if params.get(key):
-            bits.append(clean(params[key]))
-    elapsed = duration(session_seconds(state, status, now))
+    if row["minutes"] is not None:
+        bits.append(f"{row['minutes']:g} min")
+    if row["tracks"] is not None:
+        bits.append(f"{row['tracks']:g} tracks")
+    bits += [clean(v) for v in (row["provider"], row["season"], row["atmosphere"]) if v]
+    elapsed = duration(row["duration_s"])
     label = "queued for" if status == "queued" else "elapsed"
     second = spread([(f" {g.sep} ".join(bits), "")],
                     [(f"{label} {elapsed}", DIM)] if elapsed else [], width, g.ellipsis)
     lines = [top, second]
-    title = clean(state.get("title")).strip()
+    title = clean(row["title"]).strip()
     if title:
         lines.append(fit([("title ", DIM), (title, "")], width, g.ellipsis))
     return lines
 
 
-def _step_rows(state: dict[str, Any], now: _dt.datetime, width: int, g: Glyphs) -> list[Line]:
-    steps = _dict(state.get("steps"))
+def _step_rows(state: store.State, now: _dt.datetime, width: int, g: Glyphs) -> list[Line]:
     rows = []
     for name in store.STEPS:
-        step = _dict(steps.get(name))
-        status = step.get("status") if step.get("status") in store.STEP_STATUSES else "pending"
+        step = state["steps"][name]
+        status = step["status"]
         mark = {"done": g.done, "running": g.running, "failed": g.failed,
                 "skipped": g.skipped}.get(status, g.pending)
         style = STEP_STYLE.get(status, "")
-        took = duration(step_seconds(step, now))
-        cost = _num(step.get("cost_usd"))
-        cost_txt = money(cost) if cost else ""
+        took = duration(store.step_seconds(step, now))
+        cost_txt = money(step["cost_usd"]) if step["cost_usd"] else ""
         line: Line = [
             ("  ", ""), (mark, style), (" ", ""),
             (f"{name:<9}", BOLD if status == "running" else ""), ("  ", ""),
             (f"{status:<8}", style), (f"{took:>8}", ""), ("  ", ""),
             (f"{cost_txt:>6}", DIM), ("  ", ""),
         ]
-        line += _step_detail(name, step, status, g)
+        line += _step_detail(name, step, g)
         rows.append(fit(line, width, g.ellipsis))
     return rows
 
 
-def _step_detail(name: str, step: dict[str, Any], status: str, g: Glyphs) -> Line:
+def _step_detail(name: str, step: store.Step, g: Glyphs) -> Line:
     detail: Line = []
-    attempts = _num(step.get("attempts"))
+    status = step["status"]
     if status == "running":
-        text = progress_text(step.get("progress"))
+        text = progress_text(step["progress"])
         # Labels are written as "music 7/10"; on the rail the row already names the step.
         if text.lower().startswith(name + " "):
             text = text[len(name) + 1:]
-        frac = progress_fraction(step.get("progress"))
+        frac = progress_fraction(step["progress"])
         if text:
             detail.append((text + " ", ""))
         if frac is not None:
             detail += bar(frac, 10, g, CYAN)
     elif status == "failed":
-        detail.append((error_text(step.get("error")) or "failed", RED))
+        detail.append((clean(step["error"]) or "failed", RED))
     else:
-        note = clean(step.get("note")).strip()
+        note = clean(step["note"]).strip()
         if note:
             detail.append((note, DIM))
-    if attempts and attempts > 1:
-        detail.append((f" (try {attempts:g})", AMBER))
+    if step["attempts"] > 1:
+        detail.append((f" (try {step['attempts']})", AMBER))
     return detail
 
 
-def _cost_rows(state: dict[str, Any], width: int, g: Glyphs) -> list[Line]:
-    cost = _dict(state.get("cost"))
-    spent, cap = _num(cost.get("spent_usd")), _num(cost.get("cap_usd"))
-    share, style = cost_level(spent, cap)
+def _cost_rows(state: store.State, row: store.SummaryRow, width: int, g: Glyphs) -> list[Line]:
+    spent, share = row["spent_usd"], row["spend_ratio"]
+    level = store.spend_level(share)
+    style = LEVEL_STYLE[level]
     line: Line = [("  cost  ", BOLD)]
     if share is None:
         line.append((f"{money(spent)} spent, no cap recorded", AMBER))
     else:
         line += [("[", "")] + bar(share, 30, g, style) + [("]  ", "")]
-        line.append((f"{money(spent)} of {money(cap)}", ""))
+        line.append((f"{money(spent)} of {money(row['cap_usd'])}", ""))
         line.append((f"  {share * 100:.0f}%", style + ";" + BOLD))
         # Words as well as colour, so the warning survives NO_COLOR, a pipe, and colour blindness.
         if share >= 1.0:
             line.append(("  cap reached", RED))
-        elif share >= RED_FROM:
+        elif level == "red":
             line.append(("  nearly at the cap", RED))
-        elif share >= AMBER_FROM:
+        elif level == "amber":
             line.append(("  near the cap", AMBER))
     rows = [fit(line, width, g.ellipsis)]
-    by_asset = _dict(cost.get("by_asset"))
+    by_asset = state["cost"]["by_asset"]
     parts = [f"{clean(k)} {money(by_asset[k])}" for k in list(store.ASSETS) + sorted(set(by_asset) - set(store.ASSETS))
              if k in by_asset]
     if parts:
@@ -401,44 +335,43 @@ def _cost_rows(state: dict[str, Any], width: int, g: Glyphs) -> list[Line]:
     return rows
 
 
-def activity(state: dict[str, Any], status: str, now: _dt.datetime) -> tuple[str, str]:
+def activity(state: store.State, row: store.SummaryRow, now: _dt.datetime) -> tuple[str, str]:
     """What is happening now, in one phrase, and the colour it deserves.
 
     Running steps first (artwork/motion and music run side by side, so there can be two),
-    else what the session status says a person needs to know.
+    else what the session status (row["status"]) says a person needs to know.
     """
-    steps = _dict(state.get("steps"))
+    steps, status = state["steps"], row["status"]
     running = []
     for name in store.STEPS:
-        step = _dict(steps.get(name))
-        if step.get("status") != "running":
+        step = steps[name]
+        if step["status"] != "running":
             continue
-        text = progress_text(step.get("progress"))
+        text = progress_text(step["progress"])
         if not text:
-            took = duration(step_seconds(step, now))
+            took = duration(store.step_seconds(step, now))
             text = f"working for {took}" if took else "working"
         running.append(text if text.lower().startswith(name) else f"{name} {text}")
     if status == "running" and running:
         return " · ".join(running), CYAN
     if status == "halted_budget":
-        halt = _dict(state.get("halt"))
-        msg = clean(halt.get("message")) or error_text(state.get("error"))
+        msg = clean(row["error"])
         return "halted at the spend cap" + (f": {msg}" if msg else ""), RED
     if status == "needs_attention":
         msg = clean(_dict(state.get("attention")).get("message"))
         return "needs attention" + (f": {msg}" if msg else ": a paid request's outcome is unknown"), AMBER
     if status == "failed":
-        msg = error_text(state.get("error"))
+        msg = clean(row["error"])
         if not msg:
-            failed = [n for n in store.STEPS if _dict(steps.get(n)).get("status") == "failed"]
-            msg = f"{failed[0]}: {error_text(_dict(steps.get(failed[0])).get('error'))}" if failed else ""
+            failed = [n for n in store.STEPS if steps[n]["status"] == "failed"]
+            msg = f"{failed[0]}: {clean(steps[failed[0]]['error'])}" if failed else ""
         return "failed" + (f": {msg}" if msg else ""), RED
     if status == "interrupted":
         return "interrupted: the runner stopped before the session finished (it can be resumed)", AMBER
     if status == "awaiting_review":
         return "waiting for a person to review it before upload (approve in the studio)", MAGENTA
     if status == "completed":
-        yt = _dict(state.get("youtube"))
+        yt = state["youtube"] or {}
         where = clean(yt.get("url") or (f"youtube id {yt['id']}" if yt.get("id") else ""))
         return "finished" + (f": uploaded, {where}" if where else ""), GREEN
     if status == "queued":
@@ -473,7 +406,7 @@ def event_row(event: dict[str, Any]) -> Line:
 
 # ----------------------------------------------------------------------------- frame
 
-def render(state: dict[str, Any], now: _dt.datetime, *, status: str | None = None,
+def render(state: store.State, now: _dt.datetime, *, status: str | None = None,
            log_lines: Sequence[str] = (), events: Sequence[dict[str, Any]] = (),
            width: int = 80, height: int = 24, footer: str | None = None,
            glyphs: Glyphs = UNICODE) -> list[Line]:
@@ -485,14 +418,16 @@ def render(state: dict[str, Any], now: _dt.datetime, *, status: str | None = Non
     """
     g = glyphs
     width = max(20, width)
-    status = status or clean(state.get("status")) or "?"
-    top = _header(state, status, now, width, g)
+    status = status or state["status"]
+    row = store.summarize(state, now, status)
+    end = store.session_end(state, status, now)   # where the clocks of running steps stop
+    top = _header(row, status, width, g)
     top.append([])
-    top += _step_rows(state, session_end(state, status, now), width, g)
+    top += _step_rows(state, end, width, g)
     top.append([])
-    top += _cost_rows(state, width, g)
+    top += _cost_rows(state, row, width, g)
     top.append([])
-    text, style = activity(state, status, session_end(state, status, now))
+    text, style = activity(state, row, end)
     wrapped = textwrap.wrap(text, width=width - 8) or [""]
     if len(wrapped) > 2:
         wrapped = wrapped[:2]
@@ -516,7 +451,7 @@ def render(state: dict[str, Any], now: _dt.datetime, *, status: str | None = Non
     return (top + bottom)[:height]
 
 
-def render_lines(state: dict[str, Any], now: _dt.datetime, *, status: str | None = None,
+def render_lines(state: store.State, now: _dt.datetime, *, status: str | None = None,
                  log_lines: Sequence[str] = (), events: Sequence[dict[str, Any]] = (),
                  width: int = 80, height: int = 24, color: bool = False,
                  footer: str | None = None, glyphs: Glyphs = UNICODE) -> list[str]:

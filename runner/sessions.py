@@ -96,14 +96,14 @@ def session_lock(root: Path, sid: str) -> Iterator[None]:
         os.close(fd)
 
 
-def load(root: Path, sid: str) -> dict[str, Any]:
+def load(root: Path, sid: str) -> store.State:
     if not store.is_session_id(sid):
         raise SessionError(f"no session {sid!r}: session ids look like 20261121-031500-rainy-night")
     if not store.session_dir(root, sid).is_dir():
         raise SessionError(f"no session {sid} under {store.sessions_dir(root)}")
-    state = store.read_state(root, sid)
+    state, reason = store.load_state(root, sid)
     if state is None:
-        raise SessionError(f"session {sid} is unreadable: its state.json is missing or corrupt")
+        raise SessionError(f"session {sid} is unreadable: {reason}")
     return state
 
 

@@ -275,15 +275,19 @@ def test_control_characters_from_files_never_reach_the_terminal() -> None:
     assert not any(ESC in l or "\x07" in l or "\r" in l for l in lines)
 
 
-def test_misshapen_state_fields_do_not_crash_the_renderer() -> None:
-    state = {"id": "20261121-030000-x", "status": "running", "params": {"minutes": "sixty", "tracks": None},
-             "steps": {"music": {"status": "running", "progress": {"done": "a", "total": 0, "percent": float("nan")},
-                                 "started_at": "yesterday", "attempts": "many", "cost_usd": "lots"},
-                       "render": None, "upload": []},
-             "cost": {"cap_usd": None, "spent_usd": "x", "by_asset": ["no"]}, "halt": "stop", "error": 5}
-    for status in store.SESSION_STATUSES:
-        lines = mr.render_lines(state, NOW, status=status, events=[{"seq": 1, "ts": None, "message": None}])
-        assert 0 < len(lines) <= 24
+def test_a_misshapen_state_is_one_line_naming_the_field_not_a_crash(data_root: Path, capsys: Any) -> None:
+    # Wrong types never reach the renderer: the monitor reads states through store.load_state,
+    # which refuses them and says which field is wrong.
+    state = make_session(data_root, "running")
+    state["steps"]["music"] = {"status": "running", "progress": {"done": "a", "total": 0, "percent": None},
+                               "started_at": "yesterday", "attempts": "many", "cost_usd": "lots"}
+    state["cost"]["by_asset"] = ["no"]
+    store.write_state(data_root, state, NOW)
+    code, text = snapshot(data_root, state["id"])
+    assert code == monitor.EXIT_UNREADABLE and text == ""
+    err = capsys.readouterr().err
+    assert f"monitor: session {state['id']} is unreadable: steps.music.started_at is a string, not a timestamp" in err
+    assert err.count("\n") == 1
 
 
 def test_wide_characters_count_as_two_columns_when_fitting() -> None:
@@ -346,7 +350,7 @@ def test_without_an_id_and_nothing_running_it_shows_the_newest_session(data_root
      (r / "sessions" / "20261121-000000-corrupt" / "state.json").write_text('{"id": "20261121-0'),
      "20261121-000000-corrupt", monitor.EXIT_UNREADABLE, "session 20261121-000000-corrupt is unreadable"),
     (lambda r: (r / "sessions" / "20261121-000000-empty").mkdir(), "20261121-000000-empty",
-     monitor.EXIT_UNREADABLE, "state.json is missing or corrupt"),
+     monitor.EXIT_UNREADABLE, "is unreadable: state.json is missing"),
 ])
 def test_missing_or_unreadable_session_gets_one_clear_line_and_a_nonzero_exit(
         data_root: Path, capsys: pytest.CaptureFixture[str], make: Any, session_id: str | None,
