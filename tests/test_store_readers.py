@@ -101,7 +101,8 @@ def test_log_lines_round_trip_and_cannot_forge_a_second_record():
 
 def test_validate_params_fills_defaults():
     p = store.validate_params({"theme": "  rainy night  "})
-    assert p == {**store.DEFAULTS, "theme": "rainy night"}
+    # --tracks auto (the default) is resolved to a count for the default length.
+    assert p == {**store.DEFAULTS, "theme": "rainy night", "tracks": store.auto_tracks(store.DEFAULTS["minutes"])}
 
 
 # ----------------------------------------------------------------------------- validation
