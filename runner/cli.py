@@ -33,9 +33,15 @@ def _root_option(p: argparse.ArgumentParser) -> None:
                    help="data root holding sessions/ and logs/ (default: $STUDIO_ROOT or the current directory)")
 
 
-def _run_options(p: argparse.ArgumentParser) -> None:
+# What `estimate` validates in place of a theme it was not given: the price never depends on it.
+ESTIMATE_THEME = "estimate"
+
+
+def _run_options(p: argparse.ArgumentParser, *, theme_required: bool = True) -> None:
     d = store.DEFAULTS
-    p.add_argument("--theme", required=True, help=f"what the video is about (1-{store.MAX_THEME_CHARS} characters)")
+    p.add_argument("--theme", required=theme_required,
+                   help=f"what the video is about (1-{store.MAX_THEME_CHARS} characters)"
+                   + ("" if theme_required else "; optional, the price does not depend on it"))
     p.add_argument("--season", default=d["season"], help=f"{'|'.join(store.SEASONS)} (default {d['season']})")
     p.add_argument("--atmosphere", default=d["atmosphere"],
                    help=f"ambience under the music: {'|'.join(store.ATMOSPHERES)} (default {d['atmosphere']})")
@@ -81,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     _root_option(p)
 
     p = sub.add_parser("estimate", help="what a run would cost, per asset, against its cap (exit 1 when over)")
-    _run_options(p)
+    _run_options(p, theme_required=False)
     p.add_argument("--json", action="store_true", help="print JSON")
 
     p = sub.add_parser("monitor", help="watch a session live in the terminal")
@@ -281,6 +287,8 @@ def cmd_show(args: argparse.Namespace, root: Path) -> int:
 
 
 def cmd_estimate(args: argparse.Namespace, root: Path) -> int:
+    if args.theme is None:
+        args.theme = ESTIMATE_THEME
     params = _params(args)
     est = budget.estimate(params, elevenlabs=bool(os.environ.get("ELEVENLABS_API_KEY")))
     if args.json:

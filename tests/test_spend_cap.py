@@ -7,6 +7,7 @@ real providers do; it counts how many requests it actually sent.
 from __future__ import annotations
 
 import asyncio
+import json
 import tempfile
 from pathlib import Path
 
@@ -154,3 +155,13 @@ def test_fal_estimate_matches_the_fleet_figure():
 
 def test_local_runs_estimate_zero():
     assert budget.estimate(params(), elevenlabs=False)["total_usd"] == 0
+
+
+def test_estimate_needs_no_theme(root, capsys):
+    # The price never depends on the theme, so `estimate` asks for none (README, docs/providers.md).
+    from runner import cli
+
+    assert cli.main(["estimate", "--provider", "fal", "--tracks", "10", "--json", "--root", str(root)]) == 0
+    assert json.loads(capsys.readouterr().out)["total_usd"] == pytest.approx(0.775)
+    assert cli.main(["estimate", "--provider", "fal", "--cap", "0.5", "--root", str(root)]) == 1
+    assert not list((root / "sessions").iterdir())
