@@ -199,19 +199,13 @@ def _write_session(root: Path, sid: str, state: dict[str, Any], events: list[dic
     if media is not None:
         for name in ("artwork.png", "thumbnail.jpg", "loop.mp4", "final.mp4"):
             if (media / name).exists() and name in _wanted_files(state):
-                os.link(media / name, d / name) if _same_fs(media, d) else shutil.copy(media / name, d / name)
+                # Copied, not hard-linked: the studio refuses a file with more than one link.
+                shutil.copy(media / name, d / name)
         if "tracks" in _wanted_files(state):
             (d / "tracks").mkdir(exist_ok=True)
             n = len(state["steps"]["music"]["outputs"].get("tracks", []))
             for k in range(1, n + 1):
                 shutil.copy(media / "tracks" / "01.m4a", d / "tracks" / f"{k:02d}.m4a")
-
-
-def _same_fs(a: Path, b: Path) -> bool:
-    try:
-        return a.stat().st_dev == b.stat().st_dev
-    except OSError:
-        return False
 
 
 def _wanted_files(state: dict[str, Any]) -> set[str]:
