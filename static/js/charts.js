@@ -1,7 +1,7 @@
 // Hand-made SVG charts (no library: small and offline), drawn for the container's width.
 
 import { config } from "./api.js";
-import { h, s } from "./dom.js";
+import { h, s, HIDDEN } from "./dom.js";
 import { dateTime, money, pct, statusLabel } from "./format.js";
 import { reducedMotion } from "./motion.js";
 
@@ -155,7 +155,7 @@ export function shareBars(items, { format = (v) => String(v), cls = "" } = {}) {
   return h("ul", { class: ["shares", cls] }, items.map((d) =>
     h("li", { class: ["share", d.cls] },
       h("span.share__label", d.label),
-      h("span.share__track", { "aria-hidden": "true" },
+      h("span.share__track", HIDDEN,
         h("span.share__fill", { style: { "--w": ((100 * (d.value || 0)) / max).toFixed(1) + "%" } })),
       h("span.share__value", format(d.value, total)))));
 }

@@ -45,6 +45,9 @@ export function s(tag, props, ...children) {
   return el;
 }
 
+// For decoration screen readers skip.
+export const HIDDEN = { "aria-hidden": "true" };
+
 // Stroke icons on a 24-unit grid: constant path data written here, never from the server.
 const ICONS = {
   sessions: "M4 6h16M4 12h16M4 18h16",

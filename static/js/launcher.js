@@ -26,8 +26,9 @@ export function validate(v) {
   const minutes = Number(v.minutes);
   if (v.minutes === "" || !Number.isFinite(minutes)) errors.minutes = "Length must be a number of minutes.";
   else if (minutes <= 0 || minutes > maxMin) errors.minutes = `Length must be more than 0 and at most ${maxMin} minutes.`;
+  // Words (the default) are the server's to judge.
   const tracks = Number(v.tracks);
-  if (v.tracks === "" || !Number.isInteger(tracks) || tracks < 1 || tracks > maxTracks) errors.tracks = `Tracks must be a whole number from 1 to ${maxTracks}.`;
+  if (!v.tracks || (/^[\d.]+$/.test(v.tracks) && !(Number.isInteger(tracks) && tracks >= 1 && tracks <= maxTracks))) errors.tracks = `Tracks must be a whole number from 1 to ${maxTracks}.`;
   const capUsd = Number(v.cap);
   if (v.cap === "" || !Number.isFinite(capUsd) || capUsd <= 0) errors.cap = "The cap must be more than $0.";
   return errors;
@@ -60,7 +61,7 @@ function build() {
   const theme = h("input.input", { name: "theme", type: "text", maxlength: String(L.theme_chars + 40), required: true,
     autocomplete: "off", placeholder: "rainy night in the city", spellcheck: "false" });
   const minutes = h("input.input", { name: "minutes", type: "number", min: "0.1", max: String(L.minutes), step: "any", inputmode: "decimal", value: String(def.minutes) });
-  const tracks = h("input.input", { name: "tracks", type: "number", min: "1", max: String(L.tracks), step: "1", inputmode: "numeric", value: String(def.tracks) });
+  const tracks = h("input.input", { name: "tracks", type: "text", inputmode: "numeric", autocomplete: "off", value: String(def.tracks) });
   const capIn = h("input.input", { name: "cap", type: "number", min: "0.01", step: "0.01", inputmode: "decimal", value: def.cap.toFixed(2) });
   const atmosphere = select("atmosphere", def);
   const privacy = select("privacy", def);
@@ -83,7 +84,7 @@ function build() {
         errorFor("season")),
       field("atmosphere", "Atmosphere", atmosphere),
       field("minutes", "Length (minutes)", minutes, "60 is an hour; 0.1 makes a six-second test."),
-      field("tracks", "Tracks", tracks),
+      field("tracks", "Tracks", tracks, `${def.tracks} (the default) or 1 to ${L.tracks}.`),
       field("privacy", "Privacy", privacy),
       h("fieldset.field.field--provider", h("legend.field__label", "Provider"), providerGroup,
         errorFor("provider")),
@@ -181,7 +182,7 @@ function build() {
     submit.disabled = true;
     submit.classList.add("is-busy");
     try {
-      const body = { ...v, theme: v.theme.trim(), minutes: Number(v.minutes), tracks: Number(v.tracks), cap: Number(v.cap) };
+      const body = { ...v, theme: v.theme.trim(), minutes: Number(v.minutes), tracks: Number(v.tracks) || v.tracks, cap: Number(v.cap) };
       const res = await api.post("/api/launch", body);
       d.close("started");
       toast(`Started “${body.theme}”`, "ok");

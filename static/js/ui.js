@@ -1,12 +1,12 @@
 // Small shared pieces of the interface: badges, spend bars, toasts, empty and error states.
 
 import { api, config } from "./api.js";
-import { h, icon } from "./dom.js";
+import { h, icon, HIDDEN } from "./dom.js";
 import { dateTimeFull, money, pct, spendLevel, statusLabel, timeOfDay } from "./format.js";
 
 export function statusBadge(status) {
   const s = status || "unreadable";
-  return h("span", { class: `badge s-${s}` }, h("span.badge__dot", { "aria-hidden": "true" }), statusLabel(s));
+  return h("span", { class: `badge s-${s}` }, h("span.badge__dot", HIDDEN), statusLabel(s));
 }
 
 export function seasonChip(season) {
@@ -54,7 +54,7 @@ export function toast(message, kind = "info") {
 
 export function emptyState(title, detail, action) {
   return h("div.empty",
-    h("div.empty__art", { "aria-hidden": "true" }),
+    h("div.empty__art", HIDDEN),
     h("h3", title), detail ? h("p.muted", detail) : null, action || null);
 }
 
@@ -73,7 +73,7 @@ export function card(title, body, { cls = "", extra = null, id = null } = {}) {
 }
 
 export function skeleton(lines = 3) {
-  return h("div.skeleton", { "aria-hidden": "true" },
+  return h("div.skeleton", HIDDEN,
     Array.from({ length: lines }, (_, i) => h("span.skeleton__line", { style: { "--w": 60 + ((i * 17) % 40) + "%" } })));
 }
 

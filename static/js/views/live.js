@@ -2,7 +2,7 @@
 // ("session" events carry steps and spend, "log" events the activity lines).
 
 import { api, aborted, config } from "../api.js";
-import { h, icon } from "../dom.js";
+import { h, icon, HIDDEN } from "../dom.js";
 import { cap, duration, length, money, num, parseTime, pct, spendLevel } from "../format.js";
 import { navigate } from "../router.js";
 import * as stream from "../stream.js";
@@ -42,8 +42,8 @@ export function mount(root, ctx) {
   for (const [i, name] of STEPS.entries()) {
     const time = h("span.rail__time", "–");
     const note = h("span.rail__note");
-    const bar = h("span.rail__bar", { "aria-hidden": "true" }, h("span.rail__barfill"));
-    const node = h("span.rail__node", { "aria-hidden": "true" }, h("span.rail__num", String(i + 1)));
+    const bar = h("span.rail__bar", HIDDEN, h("span.rail__barfill"));
+    const node = h("span.rail__node", HIDDEN, h("span.rail__num", String(i + 1)));
     const state = h("span.rail__state", "pending");
     const li = h("li.rail__step", { "data-step": name, "data-status": "pending" },
       node, h("span.rail__label", cap(name)), state, time, bar, note);
@@ -81,7 +81,7 @@ export function mount(root, ctx) {
 
   function setConn(state) {
     conn.className = `conn conn--${state}`;
-    conn.replaceChildren(h("span.conn__dot", { "aria-hidden": "true" }), stream.LABELS[state]);
+    conn.replaceChildren(h("span.conn__dot", HIDDEN), stream.LABELS[state]);
   }
 
   function applyRow(row) {

@@ -2,7 +2,7 @@
 
 import { api, aborted, config } from "../api.js";
 import { costChart, ring, shareBars } from "../charts.js";
-import { h, icon } from "../dom.js";
+import { h, icon, HIDDEN } from "../dom.js";
 import { cap, duration, length, money, num, pct, ago, statusLabel } from "../format.js";
 import { countUp } from "../motion.js";
 import * as stream from "../stream.js";
@@ -42,7 +42,7 @@ export function mount(root, ctx) {
       h("div.grid.grid--overview",
         card("Cost per run", k.series.length ? cost : h("p.muted", "No sessions yet."), {
           cls: "card--chart", id: "cost",
-          extra: h("div.legend", { "aria-hidden": "true" },
+          extra: h("div.legend", HIDDEN,
             config.statuses.filter((st) => k.series.some((r) => r.status === st)).map((st) =>
               h("span", { class: `legend__item s-${st}` }, h("i"), statusLabel(st)))),
         }),
@@ -81,11 +81,11 @@ function hero(live, latest, ctx) {
     img.addEventListener("error", () => img.remove());
     el.append(img);
   }
-  el.append(h("div.hero__veil", { "aria-hidden": "true" }));
+  el.append(h("div.hero__veil", HIDDEN));
   const body = h("div.hero__body");
   if (live) {
     body.append(
-      h("p.eyebrow", h("span.pulse", { "aria-hidden": "true" }), "On air now"),
+      h("p.eyebrow", h("span.pulse", HIDDEN), "On air now"),
       h("h1.hero__title", { id: "hero-title" }, live.theme || live.id),
       h("p.hero__meta", statusBadge(live.status),
         live.current_step ? h("span", `${live.current_step}${live.progress_percent != null ? " · " + Math.round(live.progress_percent) + "%" : ""}`) : null,

@@ -2,7 +2,7 @@
 // link, tracks with provenance, timeline, ledger, approve / resume.
 
 import { api, aborted } from "../api.js";
-import { h, icon } from "../dom.js";
+import { h, icon, HIDDEN } from "../dom.js";
 import { cap, clock, dateTime, dateTimeFull, duration, length, money, num, timeOfDay } from "../format.js";
 import { reducedMotion } from "../motion.js";
 import { navigate } from "../router.js";
@@ -139,7 +139,7 @@ export function mount(root, ctx) {
 
   function stepsList(steps) {
     return h("ol.steplist", steps.map((s) => h("li", { class: `steplist__item steplist--${s.status}` },
-      h("span.steplist__dot", { "aria-hidden": "true" }),
+      h("span.steplist__dot", HIDDEN),
       h("span.steplist__name", s.name),
       h("span.steplist__status", s.status),
       h("span.steplist__time", s.duration_s != null ? duration(s.duration_s) : ""),

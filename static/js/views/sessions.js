@@ -2,7 +2,7 @@
 // filters live in the URL; the body is virtualised.
 
 import { api, config, qs } from "../api.js";
-import { h, icon } from "../dom.js";
+import { h, icon, HIDDEN } from "../dom.js";
 import { ago, dateTimeFull, duration, length, num, statusLabel } from "../format.js";
 import { navigate, setQuery } from "../router.js";
 import * as stream from "../stream.js";
@@ -46,7 +46,7 @@ export function mount(root, ctx) {
   const toInput = h("input.input.input--date", { type: "date", name: "to", "aria-label": "Started until", value: f.to });
   const failedOnly = h("button.chip.chip--failed-only.s-failed", { "aria-pressed": "false" }, icon("alert"), "Failed only");
   const statusChips = config.statuses.map((st) => h("button", { class: `chip s-${st}`, "data-status": st,
-    "aria-pressed": "false" }, h("span.chip__dot", { "aria-hidden": "true" }), statusLabel(st)));
+    "aria-pressed": "false" }, h("span.chip__dot", HIDDEN), statusLabel(st)));
   const seasonChips = config.choices.season.map((se) => h("button", { class: `chip se-${se}`, "data-season": se,
     "aria-pressed": "false" }, se));
   const clearBtn = h("button.btn.btn--ghost.btn--sm", "Clear filters");
@@ -72,7 +72,7 @@ export function mount(root, ctx) {
     onError: (err) => { count.replaceChildren(h("span.field__error", { role: "alert" }, err.message)); },
   });
   const empty = h("div.empty", { hidden: true },
-    h("div.empty__art", { "aria-hidden": "true" }), h("h3", "No sessions match these filters"),
+    h("div.empty__art", HIDDEN), h("h3", "No sessions match these filters"),
     h("button.btn.btn--ghost", { on: { click: () => apply({ status: [], season: [], q: "", from: "", to: "" }) } }, "Clear filters"));
   table.append(rows.el);
 
@@ -99,7 +99,7 @@ export function mount(root, ctx) {
     head.replaceChildren(...COLUMNS.map((c) => {
       const active = c.sort === key;
       const btn = h("button.sort", { "data-sort": c.sort },
-        c.label, h("span.sort__arrow", { "aria-hidden": "true" }, active ? (dir === "descending" ? "↓" : "↑") : ""));
+        c.label, h("span.sort__arrow", HIDDEN, active ? (dir === "descending" ? "↓" : "↑") : ""));
       btn.addEventListener("click", () => {
         const next = active && dir === "descending" ? c.sort : "-" + c.sort;
         apply({ sort: active ? next : (["theme", "season", "status"].includes(c.sort) ? c.sort : "-" + c.sort) });
