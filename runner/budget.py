@@ -108,19 +108,25 @@ class BudgetExceeded(Exception):
 
 
 class Budget:
-    """The cap guard for one run. Single-threaded use from the event loop."""
+    """The cap guard for one run. Single-threaded use from the event loop.
 
-    def __init__(self, cap_usd: float, spent_usd: float = 0.0):
+    committed = spent + reserved (calls in flight) + unconfirmed (requests sent in this or an
+    earlier run whose outcome is unknown or not yet settled: runner/intents.py). A new call is
+    allowed only while committed + its estimate stays within the cap.
+    """
+
+    def __init__(self, cap_usd: float, spent_usd: float = 0.0, unconfirmed_usd: float = 0.0):
         self.cap_usd = cap_usd
         self.spent_usd = spent_usd
         self.reserved_usd = 0.0
+        self.unconfirmed_usd = unconfirmed_usd
         self.halted: BudgetExceeded | None = None
 
     def reserve(self, label: str, model: str, estimate_usd: float) -> None:
         """Reserve the estimate or raise BudgetExceeded. Once halted, every later call is refused."""
         if self.halted is not None:
             raise self.halted
-        committed = self.spent_usd + self.reserved_usd
+        committed = self.spent_usd + self.reserved_usd + self.unconfirmed_usd
         # A rounding hair over the cap is still over: compare in tenths of a cent.
         if round((committed + estimate_usd) * 1000) > round(self.cap_usd * 1000):
             self.halted = BudgetExceeded(label, model, estimate_usd, committed, self.cap_usd)
@@ -133,3 +139,13 @@ class Budget:
         paid = 0.0 if actual_usd is None else actual_usd
         self.spent_usd = round(self.spent_usd + paid, 6)
         return paid
+
+    def unconfirm(self, estimate_usd: float) -> None:
+        """A reserved call ended with an unknown outcome: its estimate stays held as possibly spent."""
+        self.reserved_usd = max(0.0, self.reserved_usd - estimate_usd)
+        self.unconfirmed_usd = round(self.unconfirmed_usd + estimate_usd, 6)
+
+    def adopt(self, estimate_usd: float) -> None:
+        """A request sent by an earlier run is being followed again: its hold moves from
+        unconfirmed to this run's reservation (reserve() books it again right after)."""
+        self.unconfirmed_usd = round(max(0.0, self.unconfirmed_usd - estimate_usd), 6)

@@ -70,6 +70,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("resume", help="continue an interrupted, failed or halted session")
     p.add_argument("id")
     p.add_argument("--cap", type=float, help="raise the spend cap before continuing (after a halt)")
+    p.add_argument("--resend", action="append", default=[], metavar="CALL",
+                   help="after needs_attention: send this paid request again (its id or label, as the message "
+                        "names it; repeatable); the first one stays counted as possibly spent")
+    p.add_argument("--resend-all", action="store_true",
+                   help="after needs_attention: send every request whose outcome is unknown again")
     _root_option(p)
 
     p = sub.add_parser("approve", help="upload a session that is awaiting review")
@@ -177,6 +182,7 @@ def cmd_resume(args: argparse.Namespace, root: Path) -> int:
     except sessions.AlreadyDone as done:
         print(done)
         return 0
+    resend = sessions.resolve_resend(root, args.id, args.resend, args.resend_all)
     sessions.check_ffmpeg()
     sessions.check_provider_keys(state["params"], os.environ)
     from .providers import registry  # noqa: PLC0415
@@ -185,7 +191,7 @@ def cmd_resume(args: argparse.Namespace, root: Path) -> int:
     print(state["id"], flush=True)
     print(f"  resuming: {', '.join(s for s in store.STEPS if state['steps'][s]['status'] not in ('done', 'skipped'))}",
           flush=True)
-    status = sessions.execute(root, state, providers, echo=sys.stdout)
+    status = sessions.execute(root, state, providers, echo=sys.stdout, resend=resend)
     return _summary(root, state["id"], status, review=True)
 
 
@@ -219,6 +225,8 @@ def _summary(root: Path, sid: str, status: str, *, review: bool) -> int:
     elif status == "failed":
         print(f"  error    {state.get('error')}", file=sys.stderr)
         print(f"  retry with: python -m runner resume {sid}", file=sys.stderr)
+    elif status == "needs_attention":
+        print(f"  attention {(state.get('attention') or {}).get('message')}", file=sys.stderr)
     elif status == "interrupted":
         print(f"  continue with: python -m runner resume {sid}", file=sys.stderr)
     elif status == "awaiting_review":

@@ -14,11 +14,12 @@ import traceback
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Mapping
+from typing import Any, Awaitable, Callable, Mapping, Sequence
 
 from . import store
 from .budget import Budget, BudgetExceeded
 from .cache import PaidCache
+from .intents import Intent, Intents, NeedsAttention, attention_message
 from .journal import Clock, Journal
 from .providers.base import Call, ProviderSet, RunFn
 
@@ -97,45 +98,108 @@ class StepContext:
     async def spend(self, call: Call, run: RunFn) -> dict[str, Any]:
         return await self._p.spend(self.step, call, run)
 
+    # -- the intent record (runner/intents.py); see ProviderContext for what each means --------
+
+    def sent_request(self, call_key: str) -> str | None:
+        intent = self._p.intents.open_for(call_key)
+        return intent.request_id if intent is not None and intent.reattach else None
+
+    def before_submit(self, call_key: str, *, provider: str, app: str, arguments: Any, reattach: bool,
+                      label: str | None = None) -> None:
+        self._p.before_submit(self.step, call_key, provider=provider, app=app, arguments=arguments,
+                              reattach=reattach, label=label)
+
+    def submitted(self, call_key: str, request_id: str) -> None:
+        self._p.close_intent(call_key, "accepted", request_id)
+
+    def not_submitted(self, call_key: str, reason: str) -> None:
+        self._p.close_intent(call_key, "refused", reason)
+
+    def request_lost(self, call_key: str) -> None:
+        self._p.close_intent(call_key, "lost")
+
+    def request_done(self, call_key: str) -> None:
+        self._p.close_intent(call_key, "done")
+
 
 StepFn = Callable[[StepContext], Awaitable[StepResult]]
 
 
+@dataclass(frozen=True)
+class _Sending:
+    """A paid call between the cap check and its answer: what its intent is filed under."""
+
+    call_id: str
+    call: Call
+
+
 class Pipeline:
     def __init__(self, root: Path, journal: Journal, providers: ProviderSet,
-                 step_fns: dict[str, StepFn], *, clock: Clock = store.utc_now):
+                 step_fns: dict[str, StepFn], *, clock: Clock = store.utc_now, resend: Sequence[str] = ()):
         self.root = root
         self.journal = journal
         self.providers = providers
         self.step_fns = step_fns
         self.clock = clock
+        self.intents = Intents(journal.dir, clock)
+        self.resend = tuple(resend)  # intent ids a person said to send again (resume --resend)
+        self._sending: dict[str, _Sending] = {}
         cost = journal.state["cost"]
-        self.budget = Budget(float(cost["cap_usd"]), float(cost.get("spent_usd") or 0.0))
+        self.budget = Budget(float(cost["cap_usd"]), float(cost.get("spent_usd") or 0.0),
+                             self.intents.possibly_paid_usd())
         self.cache = PaidCache(root)
 
     # -- money ----------------------------------------------------------------------------
 
     async def spend(self, step: str, call: Call, run: RunFn) -> dict[str, Any]:
+        """The one door for every provider call: cache, cap, ledger, and the intent record.
+
+        A cached answer is returned unpaid. Otherwise the estimate is reserved (BudgetExceeded
+        when it would cross the cap), run() is awaited, and what was paid is booked. A request
+        an earlier run sent and can re-attach to keeps its hold (it moves from unconfirmed to
+        this reservation). When run() fails after its request went out with an unknown outcome
+        (runner/intents.py), the estimate stays held as possibly spent and NeedsAttention is
+        raised instead of the provider's error.
+        """
         j = self.journal
         key = call.cache_key()
         if call.cacheable and call.estimate_usd > 0:
             hit = self.cache.get(key)
             if hit is not None:
+                self.close_intent(key, "done")
                 j.event("cache_hit", f"{call.label}: answered from cache, not paid again", step,
                         {"provider": call.provider, "model": call.model, "cache_key": key})
                 j.log("INFO", f"{call.label}: cached answer reused ($0.00)", step)
                 return hit
+        earlier = self.intents.open_for(key)
+        if earlier is not None and earlier.unknown:
+            raise NeedsAttention([earlier], attention_message(j.id, [earlier]))
+        if earlier is not None:
+            self.budget.adopt(earlier.estimate_usd)
         self.budget.reserve(call.label, call.model, call.estimate_usd)  # raises BudgetExceeded
         call_id = uuid.uuid4().hex[:12]
         base = {"call_id": call_id, "provider": call.provider, "model": call.model, "asset": call.asset,
                 "step": step, "label": call.label, "cache_key": key}
         j.ledger({**base, "phase": "estimate", "usd": round(call.estimate_usd, 4)})
+        self._sending[key] = _Sending(call_id, call)
         try:
             result = await run()
-        except BaseException:
+        except Exception as exc:
+            intent = self.intents.latest(key)
+            if intent is not None and (intent.open or intent.unknown):
+                # Sent, and not plainly refused: it may be billed. Hold its estimate.
+                self.budget.unconfirm(call.estimate_usd)
+                self._book_unconfirmed()
+                j.ledger({**base, "phase": "unconfirmed", "usd": round(call.estimate_usd, 4)})
+                j.save()
+                if intent.unknown:
+                    raise NeedsAttention([intent], attention_message(j.id, [intent]), cause=exc) from exc
+                raise
             self.budget.settle(call.estimate_usd, None)
             j.ledger({**base, "phase": "failed", "usd": 0.0})
             raise
+        finally:
+            self._sending.pop(key, None)
         actual = float(result.get("cost_usd", call.estimate_usd))
         paid = self.budget.settle(call.estimate_usd, actual)
         cost = j.state["cost"]
@@ -144,6 +208,7 @@ class Pipeline:
         by_asset[call.asset] = round(float(by_asset.get(call.asset, 0.0)) + paid, 6)
         s = j.step(step)
         s["cost_usd"] = round(float(s.get("cost_usd") or 0.0) + paid, 6)
+        self._book_unconfirmed()
         j.ledger({**base, "phase": "actual", "usd": round(paid, 4)})
         j.save()
         if paid > 0:
@@ -153,7 +218,70 @@ class Pipeline:
             j.log("INFO", f"{call.label}: paid ${paid:.3f} (${cost['spent_usd']:.3f} of ${cost['cap_usd']:.2f})", step)
         if call.cacheable and paid > 0:
             result = self.cache.put(key, result)
+        self.close_intent(key, "done")  # only now is the answer safely on disk
         return result
+
+    def before_submit(self, step: str, call_key: str, *, provider: str, app: str, arguments: Any,
+                      reattach: bool, label: str | None = None) -> Intent:
+        """Write the intent for a request about to be sent; returns once it is on disk."""
+        sending = self._sending.get(call_key)
+        call = sending.call if sending is not None else None
+        return self.intents.begin(
+            id=sending.call_id if sending is not None else uuid.uuid4().hex[:12], call_key=call_key,
+            provider=provider, app=app, arguments=arguments, step=step,
+            asset=call.asset if call is not None else step, label=label or (call.label if call is not None else app),
+            estimate_usd=call.estimate_usd if call is not None else 0.0, reattach=reattach)
+
+    def close_intent(self, call_key: str, phase: str, detail: str | None = None) -> None:
+        """Move this call's open intent on: accepted (detail: request id), done, refused, lost.
+
+        Safe from a worker thread (the intent record has its own lock; nothing else is touched).
+        """
+        intent = self.intents.open_for(call_key)
+        if intent is None:
+            return
+        if phase == "accepted":
+            self.intents.accepted(intent.id, str(detail))
+        else:
+            self.intents.close(intent.id, phase, detail)
+
+    def _book_unconfirmed(self) -> None:
+        self.journal.state["cost"]["unconfirmed_usd"] = round(self.budget.unconfirmed_usd, 6)
+
+    # -- what an earlier run left open ----------------------------------------------------
+
+    def _settle_earlier_intents(self) -> list[Intent]:
+        """Apply the person's resend, close what is known done; return what still needs a person."""
+        j = self.journal
+        for iid in self.resend:
+            intent = self.intents.by_id.get(iid)
+            if intent is None or not intent.unknown:
+                continue
+            self.intents.close(iid, "resent", "resend asked by a person")
+            j.ledger({"call_id": iid, "provider": intent.provider, "model": intent.app, "asset": intent.asset,
+                      "step": intent.step, "label": intent.label, "cache_key": intent.call_key,
+                      "phase": "unconfirmed", "usd": round(intent.estimate_usd, 4)})
+            j.event("resend", f"{intent.label}: sending it again on a person's word; the first request "
+                              f"(sent {intent.sent_at}) stays counted as possibly spent", intent.step,
+                    {"intent": iid, "estimate_usd": round(intent.estimate_usd, 4)})
+        for intent in list(self.intents.by_id.values()):
+            if not intent.open:
+                continue
+            step = j.state["steps"].get(intent.step) or {}
+            if step.get("status") in ("done", "skipped") or self.cache.get(intent.call_key) is not None:
+                self.intents.close(intent.id, "done", "its answer was already on disk")
+        self.budget.unconfirmed_usd = self.intents.possibly_paid_usd()
+        self._book_unconfirmed()
+        return self.intents.unknown()
+
+    def _stop_for_attention(self, unknown: list[Intent]) -> str:
+        j = self.journal
+        message = attention_message(j.id, unknown)
+        attention = {"message": message, "calls": [i.as_attention() for i in unknown]}
+        j.event("needs_attention", message, None, attention)
+        j.log("ERROR", f"needs attention: {message}")
+        j.set_status("needs_attention", attention=attention)
+        return "needs_attention"
 
     # -- steps ----------------------------------------------------------------------------
 
@@ -171,12 +299,21 @@ class Pipeline:
         except BudgetExceeded as exc:
             j.step_failed(name, f"halted by the spend cap: {exc}")
             raise
+        except NeedsAttention as exc:
+            j.step_failed(name, f"needs attention: {exc}")
+            raise
         except asyncio.CancelledError:
             s = j.step(name)
             s.update(status="pending", error="interrupted", progress=None)
             j.save()
             raise
         except Exception as exc:  # a step's failure is data for the person, not a crash
+            unknown = [i for i in self.intents.unknown() if i.step == name]
+            if unknown:  # it failed after a request went out whose outcome nobody knows
+                j.log("DEBUG", "".join(traceback.format_exception(exc)).replace("\n", " | "), name)
+                message = attention_message(j.id, unknown)
+                j.step_failed(name, f"needs attention: {message}")
+                raise NeedsAttention(unknown, message, cause=exc) from exc
             error = _describe(exc)
             j.log("DEBUG", "".join(traceback.format_exception(exc)).replace("\n", " | "), name)
             j.step_failed(name, error)
@@ -190,16 +327,20 @@ class Pipeline:
     async def run(self) -> str:
         """Run (or resume) to the end or the review gate; return the final session status."""
         j = self.journal
+        unknown = self._settle_earlier_intents()
+        if unknown:  # never guess that a paid request was not received: a person decides
+            return self._stop_for_attention(unknown)
         # pid and heartbeat go out with the "running" status in one write: a reader that saw
         # "running" without them would take the run for dead (interrupted).
-        j.set_status("running", halt=None, error=None, pid=os.getpid(), heartbeat_at=store.iso(self.clock()))
+        j.set_status("running", halt=None, attention=None, error=None, pid=os.getpid(), heartbeat_at=store.iso(self.clock()))
         beat = asyncio.create_task(self._heartbeat())
         try:
             await self.run_step("variation")
             results = await asyncio.gather(self._visual(), self.run_step("music"), return_exceptions=True)
-            for r in results:  # budget first: it explains a failure the other branch saw
-                if isinstance(r, BudgetExceeded):
-                    raise r
+            for kind in (NeedsAttention, BudgetExceeded):  # money first: it explains the other branch
+                for r in results:
+                    if isinstance(r, kind):
+                        raise r
             for r in results:
                 if isinstance(r, BaseException):
                     raise r
@@ -213,6 +354,8 @@ class Pipeline:
             await self.run_step("upload")
             j.set_status("completed")
             return "completed"
+        except NeedsAttention as exc:
+            return self._stop_for_attention(self.intents.unknown() or exc.intents)
         except BudgetExceeded as exc:
             halt = self.budget.halted.as_dict() if self.budget.halted else BudgetExceeded.as_dict(exc)
             j.event("budget_halt", str(exc), None, halt)

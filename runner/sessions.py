@@ -13,9 +13,11 @@ import os
 import signal
 import tempfile
 from pathlib import Path
-from typing import Any, Iterator, Mapping, TextIO
+from typing import Any, Iterator, Mapping, Sequence, TextIO
 
 from . import store
+from .intents import Intents
+from .intents import match as intents_match
 from .journal import Clock, Journal
 from .pipeline import Pipeline, StepFn
 from .providers.base import ProviderSet
@@ -108,15 +110,17 @@ def load(root: Path, sid: str) -> store.State:
 
 
 def execute(root: Path, state: dict[str, Any], providers: ProviderSet, *, echo: TextIO | None = None,
-            clock: Clock = store.utc_now, step_fns: Mapping[str, StepFn] | None = None) -> str:
+            clock: Clock = store.utc_now, step_fns: Mapping[str, StepFn] | None = None,
+            resend: Sequence[str] = ()) -> str:
     """Run the pipeline for this state to its end; return the session's status.
 
+    resend: ids of unknown-outcome requests a person said to send again (resolve_resend).
     SIGINT and SIGTERM cancel the run cleanly: the state says interrupted and resume continues.
     """
     if step_fns is None:
         from .steps import STEP_FUNCTIONS as step_fns  # noqa: PLC0415
     journal = Journal(root, state, clock=clock, echo=echo)
-    pipeline = Pipeline(root, journal, providers, dict(step_fns), clock=clock)
+    pipeline = Pipeline(root, journal, providers, dict(step_fns), clock=clock, resend=resend)
     with session_lock(root, state["id"]):
         return asyncio.run(_run_cancellable(pipeline))
 
@@ -164,6 +168,29 @@ def prepare_resume(root: Path, sid: str, *, cap: float | None = None,
         if step.get("status") == "running":  # the process died inside it
             step["status"] = "pending"
     return state
+
+
+def resolve_resend(root: Path, sid: str, names: Sequence[str], every: bool) -> list[str]:
+    """The intent ids `resume --resend NAME ...` / `--resend-all` mean; SessionError when one names nothing.
+
+    A name is an intent id (or its first 6+ characters) or a call's label ("track 2/4"), as
+    the needs_attention message gives them. Only requests whose outcome is unknown qualify.
+    """
+    if not names and not every:
+        return []
+    unknown = Intents(store.session_dir(root, sid)).unknown()
+    if not unknown:
+        raise SessionError(f"session {sid} has no paid request with an unknown outcome; nothing to resend")
+    if every:
+        return [i.id for i in unknown]
+    waiting = ", ".join(f"{i.id} ({i.label})" for i in unknown)
+    chosen: list[str] = []
+    for name in names:
+        found = intents_match(unknown, name)
+        if not found:
+            raise SessionError(f"no request with an unknown outcome matches {name!r}; waiting: {waiting}")
+        chosen += [i.id for i in found if i.id not in chosen]
+    return chosen
 
 
 def _halt_need(state: dict[str, Any]) -> float:

@@ -104,10 +104,16 @@ class Params(_ParamsRequired, total=False):
     seed: int   # tests and reproductions pin the variation seed (hidden --seed)
 
 
-class Cost(TypedDict):
+class _CostRequired(TypedDict):
     cap_usd: float
     spent_usd: float
     by_asset: dict[str, float]
+
+
+class Cost(_CostRequired, total=False):
+    # Estimates of paid requests whose outcome is unknown or not yet settled (runner/intents.py):
+    # held against the cap as possibly spent, never counted as spent.
+    unconfirmed_usd: float
 
 
 class YouTube(TypedDict, total=False):

@@ -16,6 +16,7 @@ from fakes.harness import FakeCtx, assets, fal_env, track_spec
 from helpers import params
 
 from runner import budget, sessions, store
+from runner.intents import Intents
 from runner.journal import Journal
 from runner.pipeline import Pipeline, StepFailed, StepResult
 from runner.providers import download, fal
@@ -165,14 +166,15 @@ def test_an_interrupted_request_is_followed_again_not_sent_again(tmp_path, fal_f
             await task
 
     asyncio.run(interrupted())
-    [pending] = ctx.cp["fal_requests"].values()
-    assert pending["app"] == APPS["image"] and ctx.saves >= 1  # checkpointed before any wait
+    # Written down before any wait, and read back from disk as a resumed run would.
+    [pending] = Intents(tmp_path).by_id.values()
+    assert pending.app == APPS["image"] and pending.phase == "accepted" and pending.request_id
 
     fal_fake.release.set()
     asyncio.run(art.make_artwork(ctx, tmp_path / "artwork.png"))
     assert fal_fake.submit_attempts(APPS["image"]) == 1          # paid once
-    assert ctx.of_type("fal_reattached")[0][2]["request_id"] == pending["request_id"]
-    assert ctx.cp["fal_requests"] == {}                           # done: nothing left to re-attach
+    assert ctx.of_type("fal_reattached")[0][2]["request_id"] == pending.request_id
+    assert Intents(tmp_path).by_id[pending.id].phase == "done"   # nothing left to re-attach
     assert _png_size(tmp_path / "artwork.png") == (1920, 1080)
 
 

@@ -17,6 +17,7 @@ from fakes.harness import (events, kill_hard, ledger, netguard_log, paid_env, ru
                            wait_for, write_token)
 
 from runner import budget, store
+from runner.intents import Intents
 
 PRICE = {asset: budget.price_of(model).per_call(width=1920, height=1080, seconds=5)
          for asset, model in budget.FAL_MODELS.items()}
@@ -109,14 +110,16 @@ def test_a_kill_while_the_clip_renders_then_resume_follows_the_same_request(root
     fal_fake.release.set()
     sid = session_id(out)
     state = store.read_state(root, sid)
-    [pending] = state["steps"]["motion"]["outputs"]["checkpoint"]["fal_requests"].values()
+    # Its request id was on disk the moment fal named it (runner/intents.py).
+    [pending] = [i for i in Intents(store.session_dir(root, sid)).by_id.values() if i.app == APPS["video"]]
+    assert pending.phase == "accepted" and pending.request_id
 
     done = runner("resume", sid, root=root, env=env)
     assert done.returncode == 0, done.stdout + done.stderr
     assert store.read_state(root, sid)["status"] == "completed"
     assert fal_fake.submit_attempts(APPS["video"]) == 1  # followed again, never sent again
     reattached = [e for e in events(root, sid) if e["type"] == "fal_reattached"]
-    assert [e["data"]["request_id"] for e in reattached] == [pending["request_id"]]
+    assert [e["data"]["request_id"] for e in reattached] == [pending.request_id]
     video = [e for e in ledger(root, sid) if e["asset"] == "video"]
     assert [e["phase"] for e in video].count("actual") == 1
     assert netguard_log(env) == []

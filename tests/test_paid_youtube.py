@@ -272,3 +272,53 @@ def test_a_kill_during_the_upload_then_resume_sends_no_second_copy(root, tmp_pat
     assert youtube_fake.bytes_received == size      # not a byte sent twice
     assert [e["type"] for e in events(root, sid)].count("upload_resumed") == 1
     assert netguard_log(env) == []
+
+
+def _approve_killed(root: Path, tmp_path: Path, youtube_fake, size: int) -> tuple[str, dict]:
+    """Approve a reviewed session and SIGKILL the runner once the fake holds the chosen moment."""
+    sid = _reviewed_session(root, size)
+    env = paid_env(tmp_path, youtube=youtube_fake, token=write_token(tmp_path / "token.json", youtube_fake))
+    proc = start_runner("approve", sid, root=root, env=env)
+    try:
+        wait_for(lambda: youtube_fake.held.is_set() or proc.poll() is not None, 60, "the held request")
+        assert proc.poll() is None, f"the runner ended before the request was held:\n{proc.communicate()[0]}"
+    finally:
+        kill_hard(proc)
+    youtube_fake.release.set()
+    return sid, env
+
+
+@pytest.mark.parametrize("chunk", [1, 3])
+def test_a_kill_inside_a_chunk_continues_the_same_upload_session(root, tmp_path, youtube_fake, chunk):
+    # Chunk 1: killed while the first chunk is on the wire, after YouTube named the session
+    # (before, that URI was saved only after the chunk, and resume opened a second session).
+    # Chunk 3 (the last): YouTube made the video, the runner never heard; resume asks and finds it.
+    size = 2 * youtube.CHUNK_BYTES + 3 * MiB
+    youtube_fake.hold_after_chunk = chunk
+    sid, env = _approve_killed(root, tmp_path, youtube_fake, size)
+
+    out = runner("resume", sid, root=root, env=env)
+    assert out.returncode == 0, out.stdout + out.stderr
+    [video] = youtube_fake.videos.values()
+    assert store.read_state(root, sid)["steps"]["upload"]["outputs"]["video_id"] == video["id"]
+    assert youtube_fake.count("init") == 1 and video["bytes"] == size
+    assert netguard_log(env) == []
+
+
+def test_a_kill_before_youtube_named_the_session_waits_for_a_person_then_resend_opens_one_more(
+        root, tmp_path, youtube_fake):
+    youtube_fake.hold_init = True
+    sid, env = _approve_killed(root, tmp_path, youtube_fake, 300_000)
+    youtube_fake.hold_init = False
+
+    out = runner("resume", sid, root=root, env=env)
+    assert out.returncode == 5, out.stdout + out.stderr
+    state = store.read_state(root, sid)
+    [call] = state["attention"]["calls"]
+    assert call["provider"] == "youtube" and call["app"] == "videos.insert"
+    assert "studio.youtube.com" in state["attention"]["message"] and "published nothing" in state["attention"]["message"]
+    assert youtube_fake.count("init") == 1 and not youtube_fake.videos
+
+    done = runner("resume", sid, "--resend", call["id"], root=root, env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert youtube_fake.count("init") == 2 and len(youtube_fake.videos) == 1

@@ -73,6 +73,29 @@ class ProviderContext(Protocol):
         Raises runner.budget.BudgetExceeded when the call would cross the cap.
         """
 
+    # The intent record (runner/intents.py): a paid submit is written down before it is sent
+    # and its request id as soon as it is known, so a kill in between never pays twice.
+
+    def sent_request(self, call_key: str) -> str | None:
+        """The request id an earlier run got for this call and can re-attach to, else None."""
+
+    def before_submit(self, call_key: str, *, provider: str, app: str, arguments: Any, reattach: bool,
+                      label: str | None = None) -> None:
+        """Call right before sending a paid request (once, whatever the retries); returns once
+        the intent is on disk. reattach: a request id will let this provider follow it again."""
+
+    def submitted(self, call_key: str, request_id: str) -> None:
+        """The service took the request and named it; on disk before this returns (any thread)."""
+
+    def not_submitted(self, call_key: str, reason: str) -> None:
+        """The service plainly did not take it (an error answer, no connection): nothing is owed."""
+
+    def request_lost(self, call_key: str) -> None:
+        """The service took it once but no longer has the answer: possibly paid, a person decides."""
+
+    def request_done(self, call_key: str) -> None:
+        """The answer is on disk; for calls outside spend() (spend closes its own)."""
+
     def progress(self, *, done: int | None = None, total: int | None = None,
                  percent: float | None = None, label: str | None = None) -> None: ...
 

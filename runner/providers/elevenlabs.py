@@ -47,7 +47,7 @@ class ElevenLabsAmbience:
         tmp = ctx.session_dir / ".paid-tmp" / uuid.uuid4().hex[:12]
 
         async def run() -> dict[str, Any]:
-            path = await self._generate(ctx, params, tmp / "ambience.mp3", call.label)
+            path = await self._generate(ctx, params, tmp / "ambience.mp3", call.label, call.cache_key())
             return {"files": {"audio": path}, "bytes": path.stat().st_size}
 
         try:
@@ -63,7 +63,15 @@ class ElevenLabsAmbience:
         return {"file": dest, "seconds": round(float(info.get("duration") or 0.0), 3), "loop": True,
                 "provider": "elevenlabs", "model": self.model}
 
-    async def _generate(self, ctx: ProviderContext, params: dict[str, Any], dest: Path, what: str) -> Path:
+    async def _generate(self, ctx: ProviderContext, params: dict[str, Any], dest: Path, what: str,
+                        call_key: str) -> Path:
+        """One sound effect, streamed to dest; retried only when ElevenLabs plainly did not make it.
+
+        The generation is answered in one response, so there is no request id to follow after
+        a kill: the intent is written before the request (reattach=False), and anything that
+        breaks after the request went out (a cut stream, a read timeout) is an unknown outcome
+        that stops the run for a person rather than paying for a second generation.
+        """
         from elevenlabs.client import AsyncElevenLabs  # noqa: PLC0415 - paid runs only
         from elevenlabs.core.api_error import ApiError  # noqa: PLC0415
 
@@ -86,14 +94,22 @@ class ElevenLabsAmbience:
             return dest
 
         def classify(exc: BaseException) -> Verdict | None:
-            if isinstance(exc, ApiError) and exc.status_code is not None:
+            if isinstance(exc, ApiError) and exc.status_code is not None:  # an error answer: nothing made
                 return status_verdict(int(exc.status_code), parse_retry_after((exc.headers or {}).get("retry-after")))
-            return network_verdict(exc)
+            if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout)):  # never reached the server
+                return network_verdict(exc)
+            return None  # sent, and the answer broke off: not ours to repeat
 
+        ctx.before_submit(call_key, provider="elevenlabs", app=self.model, arguments=params, reattach=False)
         try:
             return await with_retries(attempt, ctx=ctx, what=what, classify=classify, policy=self.policy)
         except ApiError as exc:
+            ctx.not_submitted(call_key, f"HTTP {exc.status_code}")
             raise _api_problem(exc, what) from None
+        except ProviderError as exc:
+            if classify(exc.__cause__ or exc) is not None:  # retries ran out on answers that made nothing
+                ctx.not_submitted(call_key, "every attempt was refused or never connected")
+            raise
         finally:
             await http.aclose()
 

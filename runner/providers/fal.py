@@ -3,9 +3,10 @@
 
 Every request goes through fal's queue protocol (submit, poll the status, fetch the result),
 so a long generation never holds an HTTP connection open, queue positions and the model's
-logs become events on the session timeline, and the request id can be checkpointed: a run
-killed while a clip is rendering re-attaches to the same request on resume instead of paying
-for a second one.
+logs become events on the session timeline, and the request id is written down the moment
+fal names it (runner/intents.py): a run killed while a clip is rendering re-attaches to the
+same request on resume instead of paying for a second one, and a run killed before the id
+was recorded stops for a person instead of guessing.
 
 All fal requests of a run share one limit (MAX_IN_FLIGHT), whichever step sends them: the
 artwork and motion branch runs beside the music step, and fal's per-key concurrency is small.
@@ -106,36 +107,35 @@ class FalRequests:
 
     async def run_app(self, ctx: ProviderContext, app: str, arguments: dict[str, Any], *, what: str, call_key: str,
                       prepare: Callable[[], Awaitable[dict[str, Any]]] | None = None) -> dict[str, Any]:
-        """Run one fal request to its result JSON, re-attaching to a checkpointed request id.
+        """Run one fal request to its result JSON, re-attaching to a request an earlier run sent.
 
-        prepare() supplies arguments that only a fresh submission needs (the uploaded cover's
-        URL); a request that is re-attached to never calls it.
+        The submit is written down before it goes out and its request id the moment fal names
+        it (ctx.before_submit / ctx.submitted, runner/intents.py), so a kill at any point never
+        sends the same request twice. prepare() supplies arguments that only a fresh submission
+        needs (the uploaded cover's URL); a request that is re-attached to never calls it.
+        Raises ProviderError; a request fal no longer knows is reported lost (a person decides).
         """
         import fal_client  # noqa: PLC0415
 
         client = self._client()
-        pending = ctx.checkpoint().setdefault("fal_requests", {})
         async with _gate():
-            saved = pending.get(call_key)
-            handle = None
-            if saved and saved.get("app") == app:
-                handle = await client.get_handle(app, saved["request_id"])
-                ctx.event("fal_reattached", f"{what}: following request {handle.request_id} from before "
-                                            "the interruption (not sent again)", request_id=handle.request_id)
+            request_id = ctx.sent_request(call_key)
+            if request_id:
+                handle = await client.get_handle(app, request_id)
+                ctx.event("fal_reattached", f"{what}: following request {request_id} from before "
+                                            "the interruption (not sent again)", request_id=request_id)
                 try:
                     await self._follow(ctx, handle, what)
                 except ProviderError as exc:
-                    if exc.status not in (404, 410):
-                        raise
-                    ctx.event("fal_expired", f"{what}: fal no longer knows request {handle.request_id}; "
-                                             "sending it again", request_id=handle.request_id)
-                    handle = None
-            if handle is None:
+                    if exc.status in (404, 410):
+                        ctx.request_lost(call_key)
+                        raise ProviderError(f"{what}: fal no longer knows request {request_id}, which it had "
+                                            "accepted", status=exc.status) from None
+                    raise
+            else:
                 if prepare is not None:
                     arguments = {**arguments, **await prepare()}
-                handle = await self._submit(ctx, client, app, arguments, what)
-                pending[call_key] = {"app": app, "request_id": handle.request_id}
-                ctx.save()
+                handle = await self._submit(ctx, client, app, arguments, what, call_key)
                 await self._follow(ctx, handle, what)
             try:
                 return await with_retries(handle.get, ctx=ctx, what=f"{what} result",
@@ -143,33 +143,37 @@ class FalRequests:
             except fal_client.client.FalClientHTTPError as exc:
                 raise _http_problem(exc, what, app) from None
 
-    def forget(self, ctx: ProviderContext, call_key: str) -> None:
-        """The answer is safely on disk (and in the paid cache): no request to re-attach to any more."""
-        if ctx.checkpoint().setdefault("fal_requests", {}).pop(call_key, None) is not None:
-            ctx.save()
-
-    async def _submit(self, ctx: ProviderContext, client: Any, app: str, arguments: dict[str, Any], what: str) -> Any:
+    async def _submit(self, ctx: ProviderContext, client: Any, app: str, arguments: dict[str, Any], what: str,
+                      call_key: str) -> Any:
         import fal_client  # noqa: PLC0415
 
+        ctx.before_submit(call_key, provider="fal", app=app, arguments=arguments, reattach=True)
         try:
             handle = await with_retries(lambda: client.submit(app, arguments), ctx=ctx, what=f"{what} submit",
                                         classify=_classify_submit, policy=self.policy)
         except fal_client.client.FalClientHTTPError as exc:
+            ctx.not_submitted(call_key, f"HTTP {exc.status_code}")
             raise _http_problem(exc, what, app) from None
         except fal_client.auth.MissingCredentialsError:
+            ctx.not_submitted(call_key, "no key")
             self.require_key()
+            raise
+        except ProviderError:
+            # Retries ran out, and each attempt was plainly not taken (an error answer, or no
+            # connection at all: _classify_submit retries nothing else).
+            ctx.not_submitted(call_key, "every attempt was refused or never connected")
             raise
         except Exception as exc:
             import httpx  # noqa: PLC0415
 
             if isinstance(exc, (httpx.TimeoutException, httpx.TransportError)):
                 # The request went out and no answer came back: fal may have queued (and will
-                # bill) it. Resending blindly could pay twice, so a person decides.
-                raise ProviderError(
-                    f"{what}: no answer from fal after sending the request ({type(exc).__name__}); it may "
-                    "have been accepted: check https://fal.ai/dashboard/requests, then run "
-                    f"`python -m runner resume {ctx.state['id']}`") from None
+                # bill) it. The intent stays open without an id: the spend door stops the run
+                # for a person (needs_attention) instead of resending blindly.
+                raise ProviderError(f"{what}: no answer from fal after sending the request "
+                                    f"({type(exc).__name__})") from None
             raise
+        ctx.submitted(call_key, handle.request_id)
         ctx.event("fal_submitted", f"{what}: sent to {app} (request {handle.request_id})",
                   request_id=handle.request_id, model=app)
         return handle
@@ -265,7 +269,6 @@ class _FalProvider:
             src = Path(result["files"][kind])
             dest = dest_stem.with_name(dest_stem.name + src.suffix)
             shutil.copyfile(src, dest)
-            self.requests.forget(ctx, key)
             return dest
         finally:
             # The paid cache holds its own copy by now; the download folder is scratch.

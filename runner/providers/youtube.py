@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import json
+import socket
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -120,15 +121,16 @@ class YouTubeUploader:
             http.redirect_codes = set(http.redirect_codes) - {308}
         return http
 
-    def _service(self, creds: Any) -> Any:
+    def _service(self, creds: Any) -> tuple[Any, "_SessionWatch"]:
         import google_auth_httplib2  # noqa: PLC0415
         from googleapiclient.discovery import build  # noqa: PLC0415
 
-        http = google_auth_httplib2.AuthorizedHttp(creds, http=self._http())
+        watch = _SessionWatch(google_auth_httplib2.AuthorizedHttp(creds, http=self._http()))
         options = {"api_endpoint": self.endpoint} if self.endpoint else None
         # The discovery document ships inside the package: building needs no network.
-        return build("youtube", "v3", http=http, client_options=options, static_discovery=True,
-                     cache_discovery=False)
+        service = build("youtube", "v3", http=watch, client_options=options, static_discovery=True,
+                        cache_discovery=False)
+        return service, watch
 
     async def upload(self, ctx: ProviderContext, final: Path, thumbnail: Path, metadata: dict[str, Any],
                      privacy: str) -> dict[str, Any]:
@@ -145,10 +147,10 @@ class YouTubeUploader:
 
         creds = await asyncio.to_thread(youtube_auth.load_credentials, self.env, request, sid=sid)
         token_before = creds.token
-        service = await asyncio.to_thread(self._service, creds)
+        service, watch = await asyncio.to_thread(self._service, creds)
         try:
             if not cp.get("video_id"):
-                cp["video_id"] = await self._send_video(ctx, service, cp, final, metadata, privacy, sid)
+                cp["video_id"] = await self._send_video(ctx, service, watch, cp, final, metadata, privacy, sid)
                 cp.pop("uri", None)
                 ctx.save()
             video_id = cp["video_id"]
@@ -169,8 +171,15 @@ class YouTubeUploader:
         return {"id": video_id, "url": url, "privacy": privacy, "quota_units": units, "quota": dict(quota),
                 "thumbnail": cp.get("thumbnail_done") == "set", "playlist_item": cp.get("playlist_item")}
 
-    async def _send_video(self, ctx: ProviderContext, service: Any, cp: dict[str, Any], final: Path,
-                          metadata: dict[str, Any], privacy: str, sid: str) -> str:
+    async def _send_video(self, ctx: ProviderContext, service: Any, watch: "_SessionWatch", cp: dict[str, Any],
+                          final: Path, metadata: dict[str, Any], privacy: str, sid: str) -> str:
+        """Upload final.mp4 through one resumable session; return the video id.
+
+        Opening the session is the submit: its intent is written before the POST and the
+        session URI the moment YouTube answers (from the worker thread, before any byte is
+        sent), so a kill at any point continues that session and never opens a second one
+        for the same file. A POST whose answer was lost is an unknown outcome (needs_attention).
+        """
         from googleapiclient.errors import HttpError  # noqa: PLC0415
         from googleapiclient.http import MediaFileUpload  # noqa: PLC0415
 
@@ -196,16 +205,27 @@ class YouTubeUploader:
                 sdk.set_attribute(req, sdk.GOOGLE_RESUME_ATTRIBUTE, True, package="google-api-python-client")
             return req
 
-        resuming = bool(cp.get("uri")) and cp.get("file") == fingerprint
+        key = _insert_key(fingerprint)
+        what = "YouTube upload of final.mp4"
+        uri = (cp.get("uri") if cp.get("file") == fingerprint else None) or ctx.sent_request(key)
+        resuming = bool(uri)
         if resuming:
             ctx.event("upload_resumed", f"continuing the interrupted upload (checkpoint at {cp.get('offset', 0)} of "
                                         f"{size} bytes; YouTube confirms the offset)",
                       offset=cp.get("offset", 0), bytes=size)
         elif cp.get("uri"):
             ctx.event("upload_restarted", "final.mp4 changed since the interrupted upload; starting it again")
-        req = new_request(cp["uri"] if resuming else None)
+            ctx.request_done(_insert_key(str(cp.get("file"))))  # that session's file is gone: nothing to owe
+        req = new_request(uri)
         if not resuming:
             cp.update(uri=None, offset=0, file=fingerprint, bytes=size)
+            ctx.before_submit(key, provider="youtube", app="videos.insert", arguments=body, reattach=True, label=what)
+        watch.on_session = lambda session_uri: ctx.submitted(key, session_uri)
+
+        def classify(exc: BaseException) -> Verdict | None:
+            # Until YouTube has named the session, only a plain refusal may be retried.
+            return _classify(exc) if req.resumable_uri else _classify_open(exc)
+
         ctx.progress(percent=100.0 * int(cp.get("offset") or 0) / max(1, size), label="uploading to YouTube")
 
         response = None
@@ -214,17 +234,25 @@ class YouTubeUploader:
             try:
                 status, response = await with_retries(
                     lambda: asyncio.to_thread(req.next_chunk, num_retries=0), ctx=ctx, what="YouTube upload",
-                    classify=_classify, policy=self.policy)
+                    classify=classify, policy=self.policy)
             except HttpError as exc:
                 if resuming and _status(exc) in (404, 410):
-                    # The upload session expired (they last about a week): start over, once.
+                    # The upload session expired (they last about a week): a session YouTube no
+                    # longer holds made no video, so a new one is safe. Start over, once.
                     ctx.event("upload_restarted", "YouTube no longer holds the interrupted upload; starting again")
+                    ctx.request_done(key)
                     resuming = False
                     cp.update(uri=None, offset=0, file=fingerprint, bytes=size)
                     req = new_request(None)
+                    ctx.before_submit(key, provider="youtube", app="videos.insert", arguments=body, reattach=True,
+                                      label=what)
                     continue
+                if req.resumable_uri is None:
+                    ctx.not_submitted(key, f"HTTP {_status(exc)} {_reason(exc)}")
                 raise _problem(exc, "upload", sid) from None
             except ProviderError as exc:
+                if req.resumable_uri is None:  # every attempt to open it was plainly refused
+                    ctx.not_submitted(key, "every attempt was refused or never connected")
                 raise UploadError(str(exc), transient=exc.transient) from None
             except Exception as exc:
                 raise _auth_problem(exc, sid) or exc
@@ -239,6 +267,7 @@ class YouTubeUploader:
         if not video_id:
             raise UploadError(f"YouTube accepted the upload but returned no video id ({str(response)[:200]}); "
                               "check YouTube Studio before resuming, to avoid a duplicate")
+        ctx.request_done(key)
         ctx.event("youtube_uploaded", f"video {video_id} uploaded ({size} bytes, {privacy})", video_id=video_id)
         return str(video_id)
 
@@ -328,6 +357,46 @@ def _reason(exc: Any) -> str:
         if isinstance(detail, dict) and detail.get("reason"):
             return str(detail["reason"])
     return str(err.get("status") or "")
+
+
+def _insert_key(fingerprint: str) -> str:
+    """The intent key of the upload session for one version (size:mtime) of final.mp4."""
+    return f"youtube:videos.insert:{fingerprint}"
+
+
+class _SessionWatch:
+    """The upload's HTTP client, which tells on_session the session URI the moment YouTube names it.
+
+    googleapiclient opens the resumable session and sends the first chunk inside one
+    next_chunk() call, so the URI is otherwise known to us only after the first chunk; a kill
+    in between would lose the session and make a resume open a second one.
+    """
+
+    def __init__(self, http: Any):
+        self._http = http
+        self.on_session: Callable[[str], None] | None = None
+
+    def request(self, uri: str, method: str = "GET", body: Any = None, headers: Any = None,
+                *args: Any, **kwargs: Any) -> Any:
+        resp, content = self._http.request(uri, method, body, headers, *args, **kwargs)
+        if (self.on_session is not None and method == "POST" and "uploadType=resumable" in uri
+                and getattr(resp, "status", 0) == 200 and "location" in resp):
+            self.on_session(resp["location"])
+        return resp, content
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._http, name)
+
+
+def _classify_open(exc: BaseException) -> Verdict | None:
+    """Opening the session: retried only when YouTube answered with an error or never connected."""
+    from googleapiclient.errors import HttpError  # noqa: PLC0415
+
+    if isinstance(exc, HttpError):
+        return _classify(exc)
+    if isinstance(exc, (ConnectionRefusedError, socket.gaierror)):
+        return Verdict(True, f"could not connect ({type(exc).__name__})")
+    return None  # the POST may have arrived: not ours to repeat
 
 
 def _classify(exc: BaseException) -> Verdict | None:

@@ -51,6 +51,11 @@ class FalFake(FakeService):
         self.hold_app: str | None = None
         self.held = threading.Event()
         self.release = threading.Event()
+        # Kill-at-submit hook: hold the n-th submit to `app` without answering until `release`,
+        # having taken it (accept=True: a job exists and would be billed) or not (accept=False).
+        # `submit_held` is set once it waits; the test kills the runner in that window.
+        self.hold_submit: dict[str, Any] | None = None
+        self.submit_held = threading.Event()
         # Serve this media under a different content type (a wrong-type download test).
         self.content_type_override: dict[str, str] = {}
 
@@ -115,10 +120,19 @@ class FalFake(FakeService):
             return Reply.json(self._output(job))
         return Reply(404)
 
-    def _submit(self, req: Request) -> Reply:
+    def _submit(self, req: Request) -> Reply | None:
         app = req.path.lstrip("/")
         if app not in APPS.values():
             return Reply.json({"detail": f"Application '{app}' not found"}, 404)
+        hold = self.hold_submit
+        if hold is not None and hold["app"] == app and self.submit_attempts(app) == hold["n"]:
+            reply = self._take(req, app) if hold.get("accept", True) else None
+            self.submit_held.set()
+            self.release.wait(60)
+            return reply  # to a runner that is gone by now; None drops the connection
+        return self._take(req, app)
+
+    def _take(self, req: Request, app: str) -> Reply:
         arguments = req.json()
         rid = f"req-{next(self._ids):04d}"
         owner, alias = app.split("/")[:2]

@@ -176,6 +176,8 @@ class FakeCtx:
     spent: list[Any] = field(default_factory=list)
     cp: dict[str, Any] = field(default_factory=dict)
     saves: int = 0
+    _labels: dict[str, Any] = field(default_factory=dict)
+    _intents: Any = None
 
     def checkpoint(self) -> dict[str, Any]:
         return self.cp
@@ -194,7 +196,53 @@ class FakeCtx:
 
     async def spend(self, call: Any, run: Any) -> dict[str, Any]:
         self.spent.append(call)
-        return await run()
+        self._labels[call.cache_key()] = call
+        result = await run()
+        self.request_done(call.cache_key())
+        return result
+
+    # The intent record, the real one (runner/intents.py), in the test's folder.
+    @property
+    def intents(self) -> Any:
+        from runner.intents import Intents
+
+        if self._intents is None:
+            self._intents = Intents(self.session_dir)
+        return self._intents
+
+    def sent_request(self, call_key: str) -> str | None:
+        intent = self.intents.open_for(call_key)
+        return intent.request_id if intent is not None and intent.reattach else None
+
+    def before_submit(self, call_key: str, *, provider: str, app: str, arguments: Any, reattach: bool,
+                      label: str | None = None) -> None:
+        import uuid
+
+        call = self._labels.get(call_key)
+        self.intents.begin(id=uuid.uuid4().hex[:12], call_key=call_key, provider=provider, app=app,
+                           arguments=arguments, label=label or (call.label if call else app), step="test",
+                           asset=call.asset if call else "upload",
+                           estimate_usd=call.estimate_usd if call else 0.0, reattach=reattach)
+
+    def _close(self, call_key: str, phase: str, detail: str | None = None) -> None:
+        intent = self.intents.open_for(call_key)
+        if intent is not None:
+            if phase == "accepted":
+                self.intents.accepted(intent.id, str(detail))
+            else:
+                self.intents.close(intent.id, phase, detail)
+
+    def submitted(self, call_key: str, request_id: str) -> None:
+        self._close(call_key, "accepted", request_id)
+
+    def not_submitted(self, call_key: str, reason: str) -> None:
+        self._close(call_key, "refused", reason)
+
+    def request_lost(self, call_key: str) -> None:
+        self._close(call_key, "lost")
+
+    def request_done(self, call_key: str) -> None:
+        self._close(call_key, "done")
 
     def of_type(self, type_: str) -> list[tuple[str, str, dict[str, Any]]]:
         return [e for e in self.events if e[0] == type_]

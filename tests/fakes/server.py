@@ -40,6 +40,9 @@ class Reply:
     status: int = 200
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
+    # Send only this many body bytes, call hold() (which blocks), then the rest: a cut stream.
+    hold_after: int | None = None
+    hold: Any = None
 
     @classmethod
     def json(cls, obj: Any, status: int = 200, **headers: str) -> "Reply":
@@ -116,7 +119,13 @@ class FakeService:
                     self.send_header("Content-Length", str(len(reply.body)))
                     self.end_headers()
                     if self.command != "HEAD":
-                        self.wfile.write(reply.body)
+                        if reply.hold_after is not None and reply.hold is not None:
+                            self.wfile.write(reply.body[:reply.hold_after])
+                            self.wfile.flush()
+                            reply.hold()
+                            self.wfile.write(reply.body[reply.hold_after:])
+                        else:
+                            self.wfile.write(reply.body)
                 except OSError:
                     self.close_connection = True
 

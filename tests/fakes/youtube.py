@@ -11,7 +11,9 @@ Routes:
 Point googleapiclient here with YOUTUBE_API_ENDPOINT=https://127.0.0.1:PORT/ and a token file
 whose token_uri is https://127.0.0.1:PORT/token. `hold_after_chunk=n` makes the fake keep the
 n-th chunk (it is stored) but not answer until `release` is set: a test kills the uploader
-in that window. Quota errors are injected with `fail_reason(route, status, reason)`.
+in that window; `hold_init` opens a session but holds the answer naming it. Quota errors and
+the per-day upload limit are injected with `fail_reason(route, status, reason, message=...)`;
+`lock_privacy = "private"` answers every video as locked private (an unaudited API project).
 """
 
 from __future__ import annotations
@@ -44,14 +46,18 @@ class YouTubeFake(FakeService):
         self.videos: dict[str, dict[str, Any]] = {}
         self.bytes_received = 0
         self.hold_after_chunk: int | None = None
+        # Open the session (it exists here) but hold the answer with its URI until `release`.
+        self.hold_init = False
+        # An API project Google has not audited: every video is locked to this privacy.
+        self.lock_privacy: str | None = None
         self.held = threading.Event()
         self.release = threading.Event()
         self.thumbnails: list[str] = []
         self.playlist_items: list[dict[str, Any]] = []
         self.auth_codes: set[str] = set()
 
-    def fail_reason(self, route: str, status: int, reason: str, times: int = 1) -> None:
-        self.fail(route, *([status] * times), body=error_body(status, reason))
+    def fail_reason(self, route: str, status: int, reason: str, times: int = 1, message: str = "") -> None:
+        self.fail(route, *([status] * times), body=error_body(status, reason, message))
 
     # -- routing ----------------------------------------------------------------------------
 
@@ -111,6 +117,9 @@ class YouTubeFake(FakeService):
         with self.lock:
             self.sessions[sid] = {"total": total, "data": bytearray(), "meta": req.json(),
                                   "query": dict(req.query), "chunks": 0, "video": None}
+        if self.hold_init:
+            self.held.set()
+            self.release.wait(60)
         return Reply(200, b"", {"Location": f"{self.base_url}/upload/youtube/v3/videos?uploadType=resumable"
                                             f"&upload_id={sid}"})
 
@@ -134,10 +143,11 @@ class YouTubeFake(FakeService):
             sess["data"] += req.body
             sess["chunks"] += 1
             chunk_no = sess["chunks"]
+        reply = self._progress(sess)  # the last chunk makes the video before any hold
         if self.hold_after_chunk is not None and chunk_no == self.hold_after_chunk:
             self.held.set()
             self.release.wait(30)
-        return self._progress(sess)
+        return reply
 
     def _progress(self, sess: dict[str, Any]) -> Reply:
         held = len(sess["data"])
@@ -146,7 +156,10 @@ class YouTubeFake(FakeService):
                 if sess["video"] is None:
                     vid = f"vid{next(self._ids):05d}"
                     meta = sess["meta"]
-                    self.videos[vid] = {"id": vid, "snippet": meta.get("snippet"), "status": meta.get("status"),
+                    status = dict(meta.get("status") or {})
+                    if self.lock_privacy:
+                        status["privacyStatus"] = self.lock_privacy
+                    self.videos[vid] = {"id": vid, "snippet": meta.get("snippet"), "status": status,
                                         "bytes": held, "query": sess["query"]}
                     sess["video"] = vid
             return Reply.json({"kind": "youtube#video", "id": sess["video"], **{
