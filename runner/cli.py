@@ -220,8 +220,12 @@ def _summary(root: Path, sid: str, status: str, *, review: bool) -> int:
     elif (state.get("youtube") or {}).get("url"):
         print(f"  youtube  {state['youtube']['url']} ({state['youtube'].get('privacy')})")
     if status == "halted_budget":
-        print(f"  halted   {(state.get('halt') or {}).get('message')}", file=sys.stderr)
-        print(f"  continue with: python -m runner resume {sid} --cap <higher>", file=sys.stderr)
+        halt = state.get("halt") or {}
+        print(f"  halted   {halt.get('message')}", file=sys.stderr)
+        if halt.get("budget") == "daily":
+            print("  continue tomorrow: the next `series run` resumes it", file=sys.stderr)
+        else:
+            print(f"  continue with: python -m runner resume {sid} --cap <higher>", file=sys.stderr)
     elif status == "failed":
         print(f"  error    {state.get('error')}", file=sys.stderr)
         print(f"  retry with: python -m runner resume {sid}", file=sys.stderr)
@@ -354,11 +358,7 @@ def cmd_series(args: argparse.Namespace, root: Path) -> int:
     if args.ahead is not None and not 0 <= args.ahead <= plans.MAX_AHEAD_DAYS:
         print(f"error: --ahead must be from 0 to {plans.MAX_AHEAD_DAYS} days", file=sys.stderr)
         return EXIT_BAD_INPUT
-    if loaded.defaults["provider"] != "local":
-        # Paid series wait for the daily budget in the spend door; until then only keyless plans run.
-        print("error: series run makes keyless (provider = \"local\") plans only for now; the daily budget "
-              "that bounds a paid series is not wired in yet", file=sys.stderr)
-        return EXIT_BAD_INPUT
+    sessions.check_provider_keys(loaded.defaults, os.environ)
     sessions.check_root_writable(root)
     sessions.check_ffmpeg()
     from .providers import registry  # noqa: PLC0415

@@ -19,6 +19,7 @@ from typing import Any, Awaitable, Callable, Mapping, Sequence
 from . import store
 from .budget import Budget, BudgetExceeded
 from .cache import PaidCache
+from .daily import DailyBudget, DailyBudgetExceeded
 from .intents import Intent, Intents, NeedsAttention, attention_message
 from .journal import Clock, Journal
 from .providers.base import Call, ProviderSet, RunFn
@@ -148,6 +149,8 @@ class Pipeline:
         self.budget = Budget(float(cost["cap_usd"]), float(cost.get("spent_usd") or 0.0),
                              self.intents.possibly_paid_usd())
         self.cache = PaidCache(root)
+        # A series session also answers to its series' daily budget (runner/daily.py).
+        self.daily = DailyBudget.for_state(root, journal.state, clock)
 
     # -- money ----------------------------------------------------------------------------
 
@@ -180,7 +183,8 @@ class Pipeline:
         call_id = uuid.uuid4().hex[:12]
         base = {"call_id": call_id, "provider": call.provider, "model": call.model, "asset": call.asset,
                 "step": step, "label": call.label, "cache_key": key}
-        j.ledger({**base, "phase": "estimate", "usd": round(call.estimate_usd, 4)})
+        self._book_estimate(call, earlier is not None, lambda: j.ledger(
+            {**base, "phase": "estimate", "usd": round(call.estimate_usd, 4)}))
         self._sending[key] = _Sending(call_id, call)
         try:
             result = await run()
@@ -220,6 +224,25 @@ class Pipeline:
             result = self.cache.put(key, result)
         self.close_intent(key, "done")  # only now is the answer safely on disk
         return result
+
+    def _book_estimate(self, call: Call, reattaching: bool, write: Callable[[], None]) -> None:
+        """Write the estimate line; for a series session, only once the daily budget admits it.
+
+        The check and the line happen under one data-root lock, so runners of other sessions
+        see this estimate before they check. A request an earlier run sent and this one only
+        follows again costs nothing new and is not checked (its old line still counts: a
+        conservative double count). Over the daily budget: this run's hold is released, and
+        every later call of the run is refused too, as after a cap halt.
+        """
+        if self.daily is None or call.estimate_usd <= 0 or reattaching:
+            write()
+            return
+        try:
+            self.daily.admit(call.label, call.model, call.estimate_usd, write)
+        except DailyBudgetExceeded as exc:
+            self.budget.settle(call.estimate_usd, None)
+            self.budget.halted = exc
+            raise
 
     def before_submit(self, step: str, call_key: str, *, provider: str, app: str, arguments: Any,
                       reattach: bool, label: str | None = None) -> Intent:
