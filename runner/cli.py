@@ -219,6 +219,8 @@ def _summary(root: Path, sid: str, status: str, *, review: bool) -> int:
         print(f"  upload   skipped: {upload.get('note')}")
     elif (state.get("youtube") or {}).get("url"):
         print(f"  youtube  {state['youtube']['url']} ({state['youtube'].get('privacy')})")
+        if state["youtube"].get("privacy_note"):
+            print(f"  privacy  {state['youtube']['privacy_note']}", file=sys.stderr)
     if status == "halted_budget":
         halt = state.get("halt") or {}
         print(f"  halted   {halt.get('message')}", file=sys.stderr)

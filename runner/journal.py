@@ -28,7 +28,8 @@ def session_fields(step: str, outputs: dict[str, Any]) -> dict[str, Any]:
         return {"title": outputs.get("title")}
     if step == "upload":
         return {"youtube": {"id": outputs.get("video_id"), "url": outputs.get("url"),
-                            "privacy": outputs.get("privacy")}}
+                            "privacy": outputs.get("privacy"), "privacy_requested": outputs.get("privacy_requested"),
+                            "privacy_note": outputs.get("privacy_note")}}
     return {}
 
 

@@ -119,7 +119,9 @@ class Cost(_CostRequired, total=False):
 class YouTube(TypedDict, total=False):
     id: str | None
     url: str | None
-    privacy: str | None
+    privacy: str | None               # what YouTube answered
+    privacy_requested: str | None     # what the run asked for
+    privacy_note: str | None          # one line when the two differ (an unaudited project is locked private)
 
 
 class Series(TypedDict, total=False):

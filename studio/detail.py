@@ -176,7 +176,8 @@ def _detail(folder: disk.SessionFolder | None, session_id: str, state: store.Sta
         "tracks": redactor.value(tracks),
         "media": media,
         "metadata": redactor.value(sessionfiles.read_metadata(folder, _outputs(state, "metadata").get("metadata"))),
-        "youtube": {"id": yt.get("id"), "url": youtube_url(yt)} if yt else None,
+        "youtube": {"id": yt.get("id"), "url": youtube_url(yt), "privacy": redactor.value(yt.get("privacy")),
+                    "privacy_note": redactor.value(yt.get("privacy_note"))} if yt else None,
         "actions": {"approve": status == "awaiting_review", "resume": status in RESUMABLE},
         "live": status in MOVING,
     }

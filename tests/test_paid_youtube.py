@@ -322,3 +322,58 @@ def test_a_kill_before_youtube_named_the_session_waits_for_a_person_then_resend_
     done = runner("resume", sid, "--resend", call["id"], root=root, env=env)
     assert done.returncode == 0, done.stdout + done.stderr
     assert youtube_fake.count("init") == 2 and len(youtube_fake.videos) == 1
+
+
+# ----------------------------------------------------------------------------- YouTube's answers believed
+
+DAILY = "The user has exceeded the number of videos they may upload."
+
+
+def test_the_daily_upload_limit_is_not_retried_and_says_when_it_resets(tmp_path, youtube_fake, fast):
+    import datetime as dt
+
+    youtube_fake.fail_reason("init", 429, "rateLimitExceeded", message=DAILY)
+    write_token(tmp_path / "token.json", youtube_fake)
+    noon_pacific = dt.datetime(2026, 11, 21, 20, 0, tzinfo=dt.timezone.utc)  # 12:00 PST
+    up = youtube.YouTubeUploader(_env(tmp_path, youtube_fake), policy=fast.policy, clock=lambda: noon_pacific,
+                                 http_factory=lambda: httplib2.Http(ca_certs=str(assets().tls.ca), timeout=30))
+    ctx = FakeCtx(tmp_path)
+    with pytest.raises(UploadError) as info:
+        asyncio.run(up.upload(ctx, _final(tmp_path, 300_000), assets().media["thumb.jpg"], META, "private"))
+    message = str(info.value)
+    assert "daily upload limit" in message and f'"{DAILY}"' in message
+    assert "midnight Pacific time (2026-11-22 00:00 PST, in 12 h 00 min)" in message
+    assert "python -m runner resume 20261121-031500-test" in message and "\n" not in message
+    assert youtube_fake.count("init") == 1 and fast.waits == [] and not ctx.of_type("retry")
+
+
+def test_a_rate_limit_that_is_not_about_uploads_a_day_is_still_retried(tmp_path, youtube_fake, fast):
+    youtube_fake.fail_reason("init", 429, "rateLimitExceeded", message="Too many requests; slow down.")
+    write_token(tmp_path / "token.json", youtube_fake)
+    result = asyncio.run(_uploader(_env(tmp_path, youtube_fake), fast).upload(
+        FakeCtx(tmp_path), _final(tmp_path, 300_000), assets().media["thumb.jpg"], META, "private"))
+    assert result["id"] in youtube_fake.videos and youtube_fake.count("init") == 2
+
+
+def test_the_privacy_youtube_answers_is_the_one_recorded_with_the_audit_link(root, tmp_path, youtube_fake):
+    # An API project Google has not audited: every upload is locked private, whatever was asked.
+    youtube_fake.lock_privacy = "private"
+    sid = _reviewed_session(root, 300_000)
+    env = paid_env(tmp_path, youtube=youtube_fake, token=write_token(tmp_path / "token.json", youtube_fake))
+    out = runner("approve", sid, "--privacy", "public", root=root, env=env)
+    assert out.returncode == 0, out.stdout + out.stderr
+    [video] = youtube_fake.videos.values()
+    assert video["status"]["privacyStatus"] == "private"
+    state = store.read_state(root, sid)
+    yt = state["youtube"]
+    assert yt["privacy"] == "private" and yt["privacy_requested"] == "public"
+    assert "made the video private, not public" in yt["privacy_note"] and youtube.AUDIT_URL in yt["privacy_note"]
+    assert state["steps"]["upload"]["outputs"]["privacy"] == "private"
+    assert f"{yt['url']} (private)" in out.stdout   # the summary says what is true, and why
+    assert yt["privacy_note"] in out.stderr
+    assert "youtube_privacy_locked" in [e["type"] for e in events(root, sid)]
+    # The dashboard's session page gets the same line.
+    from test_studio_support import get_json, make_app
+
+    detail = get_json(make_app(root, tmp_path), f"/api/sessions/{sid}")
+    assert detail["youtube"]["privacy"] == "private" and detail["youtube"]["privacy_note"] == yt["privacy_note"]

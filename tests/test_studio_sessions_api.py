@@ -174,7 +174,8 @@ def test_session_detail_has_steps_timeline_spend_tracks_media_and_ledger(seeded)
                            "estimated_at": store.iso(NOW), "paid_at": store.iso(NOW)}]
     assert d["ledger_total_usd"] == 0.075 and len(d["ledger"]) == 2
     assert d["metadata"] == {"title": "Rainy Night Lofi", "description": "0:00 one", "tags": ["lofi", "rain"]}
-    assert d["youtube"] == {"id": "abcDEF12345", "url": "https://youtu.be/abcDEF12345"}
+    assert d["youtube"] == {"id": "abcDEF12345", "url": "https://youtu.be/abcDEF12345", "privacy": None,
+                            "privacy_note": None}
     assert d["actions"] == {"approve": False, "resume": False}
     with_progress = get_json(make_app(seeded), f"/api/sessions/{s}?progress=1")
     assert [e["seq"] for e in with_progress["timeline"]] == [1, 2, 3]

@@ -20,11 +20,13 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import datetime as dt
 import json
 import socket
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+from .. import quota, store
 from . import sdk, youtube_auth
 from .base import ProviderContext
 from .errors import ProviderError, UploadError
@@ -40,6 +42,10 @@ PRIVACIES = ("private", "unlisted", "public")
 # 2026-11): videos.insert has its own bucket of 100 calls a day at 1 unit each; thumbnails.set
 # and playlistItems.insert cost 50 each from the shared 10,000 units a day. Resets at midnight PT.
 QUOTA_UNITS = {"videos.insert": 1, "thumbnails.set": 50, "playlistItems.insert": 50}
+
+# Where a project applies for Google's audit, without which uploads stay private (the form is
+# linked from the YouTube API Services terms, developers.google.com/youtube/terms; checked 2026-11).
+AUDIT_URL = "https://support.google.com/youtube/contact/yt_api_form"
 
 # Reasons in a 403 that mean "slow down", not "no".
 RATE_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded", "backendError", "internalError"})
@@ -81,8 +87,10 @@ class YouTubeUploader:
     name = "youtube"
 
     def __init__(self, env: Mapping[str, str], *, policy: RetryPolicy = DEFAULT_POLICY,
-                 http_factory: Callable[[], Any] | None = None, chunk_bytes: int = CHUNK_BYTES):
+                 http_factory: Callable[[], Any] | None = None, chunk_bytes: int = CHUNK_BYTES,
+                 clock: Callable[[], dt.datetime] = store.utc_now):
         self.env = dict(env)
+        self.clock = clock  # for when a daily limit resets
         self.policy = policy
         self.chunk_bytes = chunk_bytes
         self._http_factory = http_factory
@@ -150,7 +158,8 @@ class YouTubeUploader:
         service, watch = await asyncio.to_thread(self._service, creds)
         try:
             if not cp.get("video_id"):
-                cp["video_id"] = await self._send_video(ctx, service, watch, cp, final, metadata, privacy, sid)
+                video_id, returned = await self._send_video(ctx, service, watch, cp, final, metadata, privacy, sid)
+                cp.update(video_id=video_id, privacy=returned or privacy)
                 cp.pop("uri", None)
                 ctx.save()
             video_id = cp["video_id"]
@@ -166,14 +175,21 @@ class YouTubeUploader:
 
         units = sum(int(v) for v in quota.values())
         url = f"https://www.youtube.com/watch?v={video_id}"
-        ctx.event("youtube_done", f"uploaded as {privacy}: {url} ({units} quota units)", video_id=video_id,
-                  url=url, privacy=privacy, quota_units=units, quota=dict(quota))
-        return {"id": video_id, "url": url, "privacy": privacy, "quota_units": units, "quota": dict(quota),
-                "thumbnail": cp.get("thumbnail_done") == "set", "playlist_item": cp.get("playlist_item")}
+        actual = str(cp.get("privacy") or privacy)  # what YouTube answered, not what was asked
+        note = privacy_note(privacy, actual)
+        ctx.event("youtube_done", f"uploaded as {actual}: {url} ({units} quota units)", video_id=video_id,
+                  url=url, privacy=actual, privacy_requested=privacy, quota_units=units, quota=dict(quota))
+        if note:
+            ctx.event("youtube_privacy_locked", note, requested=privacy, privacy=actual, audit=AUDIT_URL)
+            ctx.log("WARN", note)
+        return {"id": video_id, "url": url, "privacy": actual, "privacy_requested": privacy, "privacy_note": note,
+                "quota_units": units, "quota": dict(quota), "thumbnail": cp.get("thumbnail_done") == "set",
+                "playlist_item": cp.get("playlist_item")}
 
     async def _send_video(self, ctx: ProviderContext, service: Any, watch: "_SessionWatch", cp: dict[str, Any],
-                          final: Path, metadata: dict[str, Any], privacy: str, sid: str) -> str:
-        """Upload final.mp4 through one resumable session; return the video id.
+                          final: Path, metadata: dict[str, Any], privacy: str, sid: str) -> tuple[str, str | None]:
+        """Upload final.mp4 through one resumable session; return the video id and the privacy
+        YouTube answered with (None when its answer did not say).
 
         Opening the session is the submit: its intent is written before the POST and the
         session URI the moment YouTube answers (from the worker thread, before any byte is
@@ -249,7 +265,7 @@ class YouTubeUploader:
                     continue
                 if req.resumable_uri is None:
                     ctx.not_submitted(key, f"HTTP {_status(exc)} {_reason(exc)}")
-                raise _problem(exc, "upload", sid) from None
+                raise _problem(exc, "upload", sid, self.clock()) from None
             except ProviderError as exc:
                 if req.resumable_uri is None:  # every attempt to open it was plainly refused
                     ctx.not_submitted(key, "every attempt was refused or never connected")
@@ -268,8 +284,11 @@ class YouTubeUploader:
             raise UploadError(f"YouTube accepted the upload but returned no video id ({str(response)[:200]}); "
                               "check YouTube Studio before resuming, to avoid a duplicate")
         ctx.request_done(key)
-        ctx.event("youtube_uploaded", f"video {video_id} uploaded ({size} bytes, {privacy})", video_id=video_id)
-        return str(video_id)
+        returned = ((response or {}).get("status") or {}).get("privacyStatus")
+        returned = returned if returned in PRIVACIES else None
+        ctx.event("youtube_uploaded", f"video {video_id} uploaded ({size} bytes, {returned or privacy})",
+                  video_id=video_id)
+        return str(video_id), returned
 
     async def _set_thumbnail(self, ctx: ProviderContext, service: Any, video_id: str, thumbnail: Path,
                              quota: dict[str, Any], sid: str) -> str:
@@ -289,7 +308,7 @@ class YouTubeUploader:
             quota["thumbnails.set"] = int(quota.get("thumbnails.set", 0)) + QUOTA_UNITS["thumbnails.set"]
             reason = _reason(exc)
             if _status(exc) in (401,) or reason in ("quotaExceeded", "dailyLimitExceeded"):
-                raise _problem(exc, "thumbnail", sid) from None
+                raise _problem(exc, "thumbnail", sid, self.clock()) from None
             # The video is up; a channel not yet allowed custom thumbnails should not fail the run.
             ctx.event("youtube_thumbnail_refused", f"YouTube did not take the thumbnail (HTTP {_status(exc)} "
                       f"{reason}): custom thumbnails need a verified channel (https://www.youtube.com/verify)",
@@ -317,7 +336,7 @@ class YouTubeUploader:
             item = await with_retries(lambda: asyncio.to_thread(call), ctx=ctx, what="YouTube playlist",
                                       classify=_classify, policy=self.policy)
         except HttpError as exc:
-            raise _problem(exc, "playlist", sid) from None
+            raise _problem(exc, "playlist", sid, self.clock()) from None
         except ProviderError as exc:
             raise UploadError(str(exc), transient=exc.transient) from None
         except Exception as exc:
@@ -404,6 +423,8 @@ def _classify(exc: BaseException) -> Verdict | None:
 
     if isinstance(exc, HttpError):
         status, reason = _status(exc), _reason(exc)
+        if _daily_upload_limit(exc):  # a 429 that waits for tomorrow, not for a backoff
+            return Verdict(False, f"HTTP {status} {reason}: daily upload limit")
         if status in TRANSIENT_STATUS or (status == 403 and reason in RATE_REASONS):
             return Verdict(True, f"HTTP {status}" + (f" {reason}" if reason else ""))
         return Verdict(False, f"HTTP {status} {reason}".strip())
@@ -417,11 +438,40 @@ def _classify(exc: BaseException) -> Verdict | None:
     return network_verdict(exc)
 
 
-def _problem(exc: Any, what: str, sid: str) -> UploadError:
+def _message(exc: Any) -> str:
+    return " ".join(str(_error_body(exc).get("message") or "").split())[:200]
+
+
+def _daily_upload_limit(exc: Any) -> bool:
+    """YouTube's per-channel cap on uploads a day: HTTP 429 (or 403/400) rateLimitExceeded whose
+    message speaks of uploads ("The user has exceeded the number of videos they may upload.")."""
+    if _reason(exc) not in ("rateLimitExceeded", "userRateLimitExceeded"):
+        return False
+    text = _message(exc).lower()
+    return "upload" in text and ("videos" in text or "day" in text or "daily" in text)
+
+
+def privacy_note(requested: str, actual: str) -> str | None:
+    """One line when YouTube set another privacy than the one asked, else None."""
+    if actual == requested:
+        return None
+    why = (" (videos uploaded from an API project Google has not audited are locked private; "
+           f"ask for the audit at {AUDIT_URL})" if actual == "private" else "")
+    return f"YouTube made the video {actual}, not {requested} as asked{why}"
+
+
+def _problem(exc: Any, what: str, sid: str, now: dt.datetime) -> UploadError:
     """A permanent YouTube error as one line that says what to do next."""
     status, reason = _status(exc), _reason(exc)
-    message = " ".join(str(_error_body(exc).get("message") or "").split())[:200]
+    message = _message(exc)
     resume = f"`python -m runner resume {sid}`"
+    if _daily_upload_limit(exc):
+        at = quota.resets_at(now)
+        left = max(0, int((at - now).total_seconds()))
+        return UploadError(f"YouTube's daily upload limit for this channel is reached (HTTP {status} {reason}: "
+                           f"\"{message}\"); it resets at midnight Pacific time ({at:%Y-%m-%d %H:%M %Z}, in "
+                           f"{left // 3600} h {left % 3600 // 60:02d} min): run {resume} after that; nothing "
+                           "is retried until then", status=status)
     if reason in ("quotaExceeded", "dailyLimitExceeded"):
         return UploadError(f"YouTube API quota is used up for today ({reason}); it resets at midnight Pacific "
                            f"time: run {resume} after that, or ask for more quota in the Google Cloud console",

@@ -31,8 +31,12 @@ async def run(ctx: StepContext) -> StepResult:
                           "are set aside; not uploaded: edit the title in metadata.json, then resume")
     privacy = ctx.state.get("privacy_override") or ctx.params["privacy"]
     result = await uploader.upload(ctx, final, thumb, meta, privacy)
-    return StepResult({"video_id": result.get("id"), "url": result.get("url"), "privacy": privacy,
-                       "quota_units": result.get("quota_units")}, result.get("url"))
+    # The privacy YouTube answered is the one recorded; a lock (unaudited API project) is said.
+    actual = result.get("privacy") or privacy
+    note = result.get("privacy_note")
+    return StepResult({"video_id": result.get("id"), "url": result.get("url"), "privacy": actual,
+                       "privacy_requested": privacy, "privacy_note": note,
+                       "quota_units": result.get("quota_units")}, note or result.get("url"))
 
 
 def _checked_metadata(ctx: StepContext) -> dict[str, Any]:

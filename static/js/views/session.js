@@ -80,8 +80,9 @@ export function mount(root, ctx) {
 
     const problems = [];
     if (d.error) problems.push(h("p.notice.notice--error", { role: "alert" }, icon("alert"), String(d.error)));
-    if (d.halt && d.halt.message) problems.push(h("p.notice.notice--amber", { role: "alert" }, icon("coin"), d.halt.message));
-    if (d.attention && d.attention.message) problems.push(h("p.notice.notice--amber", { role: "alert" }, icon("alert"), d.attention.message));
+    for (const [m, i] of [[(d.halt || {}).message, "coin"], [(d.attention || {}).message, "alert"],
+      [(d.youtube || {}).privacy_note, "alert"]])
+      if (m) problems.push(h("p.notice.notice--amber", { role: "alert" }, icon(i), m));
     if (!d.readable) problems.push(h("p.notice.notice--error", { role: "alert" }, icon("alert"), d.error || "unreadable"));
 
     const header = h("section.detail__hero", stage,
