@@ -24,7 +24,9 @@ REPO = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
-SCREENSHOTS = REPO / "docs" / "screenshots"
+# The README's pictures. Tests write theirs to a temporary folder; only `pytest
+# --update-screenshots` (tests/test_browser_screenshots.py, from real runner sessions) writes here.
+README_SCREENSHOTS = REPO / "docs" / "screenshots"
 
 sys.path.insert(0, str(REPO))
 from runner import store  # noqa: E402
@@ -517,6 +519,15 @@ class StudioProcess:
         self._log.close()
 
 
+def wait_until(condition: Any, what: str, timeout: float = 10.0) -> None:
+    """Poll condition() until it is true; fail naming what was awaited after timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+        time.sleep(0.02)
+
+
 # --------------------------------------------------------------------------- accessibility
 
 # axe-core comes from the npm registry (`.ci/run`: npm install --prefix .cache/node axe-core@4);
@@ -663,17 +674,57 @@ class Console:
         assert not self.errors, f"console errors {where}:\n" + "\n".join(self.errors)
 
 
+# Pages of the test now running, so a failure can say what they showed (see conftest.py).
+OPEN_PAGES: list[Any] = []
+
+
 def new_page(browser: Any, base_url: str, *, width: int = 1440, height: int = 900, **kw: Any) -> tuple[Any, Any, Console]:
     ctx = browser.new_context(viewport={"width": width, "height": height}, base_url=base_url,
                               accept_downloads=True, **kw)
     page = ctx.new_page()
+    OPEN_PAGES.append(page)
     return ctx, page, Console(page)
 
 
-def screenshot(page: Any, name: str) -> Path:
-    """docs/screenshots/<name>.png of the viewport, animations settled."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"{name}.png"
+@pytest.fixture()
+def open_page(chromium: Any) -> Iterator[Any]:
+    """new_page(base_url, **kw) -> (page, console); the pages close after the test's report, so a
+    failure can still describe them."""
+    contexts: list[Any] = []
+
+    def make(base_url: str, **kw: Any) -> tuple[Any, Console]:
+        ctx, page, console = new_page(chromium, base_url, **kw)
+        contexts.append(ctx)
+        return page, console
+
+    yield make
+    for ctx in contexts:
+        ctx.close()
+
+
+def what_the_pages_showed(folder: Path) -> str:
+    """Each open page's address, the text of its main area and a screenshot under folder."""
+    out = []
+    for i, page in enumerate(OPEN_PAGES):
+        if page.is_closed():
+            continue
+        try:
+            text = page.evaluate("() => (document.querySelector('main') || document.body).innerText")
+            folder.mkdir(parents=True, exist_ok=True)
+            shot = folder / f"failed-{i}.png"
+            page.screenshot(path=str(shot))
+        except Exception as exc:  # noqa: BLE001 - a dead page says why instead
+            out.append(f"{page.url}: could not be read ({exc})")
+            continue
+        text = re.sub(r"\n\s*\n+", "\n", text).strip()
+        out.append(f"{page.url} (screenshot {shot}):\n{text[:2000]}")
+    return "\n\n".join(out)
+
+
+def screenshot(page: Any, name: str, folder: Path) -> Path:
+    """folder/<name>.png of the viewport, animations settled, as an 8-bit palette PNG."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.png"
     raw = page.screenshot(animations="disabled", caret="hide")
     # An 8-bit palette (dithered) keeps each committed picture a few hundred KB, not a few MB.
     try:

@@ -14,7 +14,7 @@ from typing import Any, Callable
 import pytest
 
 from browser_helpers import (  # noqa: F401 - fixtures are found by name
-    axe_violations, chromium, media_sets, new_page, require_axe, seeded,
+    axe_violations, chromium, media_sets, open_page, require_axe, seeded,
 )
 
 pytestmark = pytest.mark.browser
@@ -45,20 +45,17 @@ VIEWS: list[tuple[str, str, str, Callable[[Any], None] | None]] = [
 
 
 @pytest.mark.parametrize("name,path,ready,then", VIEWS, ids=[v[0] for v in VIEWS])
-def test_view_has_no_serious_or_critical_axe_violation(chromium: Any, seeded: Any, name: str, path: str,
+def test_view_has_no_serious_or_critical_axe_violation(open_page: Any, seeded: Any, name: str, path: str,
                                                        ready: str, then: Callable[[Any], None] | None) -> None:
     require_axe()
     studio, _ = seeded
     if "{" in path:
         status = path[path.index("{") + 1:path.index("}")]
         path = path.replace("{" + status + "}", first_id(studio.url, status))
-    ctx, page, _ = new_page(chromium, studio.url, reduced_motion="reduce")
-    try:
-        page.goto(path)
-        page.wait_for_selector(ready)
-        if then:
-            then(page)
-        found = axe_violations(page)
-        assert not found, f"axe on {name} ({path}):\n" + "\n".join(found)
-    finally:
-        ctx.close()
+    page, _ = open_page(studio.url, reduced_motion="reduce")
+    page.goto(path)
+    page.wait_for_selector(ready)
+    if then:
+        then(page)
+    found = axe_violations(page)
+    assert not found, f"axe on {name} ({path}):\n" + "\n".join(found)

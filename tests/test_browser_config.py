@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from browser_helpers import (  # noqa: F401 - fixtures are found by name
-    REPO, InProcessStudio, chromium, iter_static_files, media_sets, new_page, seeded,
+    REPO, InProcessStudio, chromium, iter_static_files, media_sets, open_page, seeded,
 )
 
 # Records every property read of the /api/config answer, as a dotted path; a read of a key the
@@ -64,32 +64,29 @@ def first_id(base: str, status: str) -> str:
 
 
 @pytest.mark.browser
-def test_the_page_reads_every_served_config_key_and_no_other(chromium: Any, seeded: Any) -> None:
+def test_the_page_reads_every_served_config_key_and_no_other(open_page: Any, seeded: Any) -> None:
     studio, _ = seeded
     served = key_paths(served_config(studio.url))
-    ctx, page, console = new_page(chromium, studio.url)
-    ctx.add_init_script(RECORD_READS)
+    page, console = open_page(studio.url)
+    page.add_init_script(RECORD_READS)
     reads: set[str] = set()
     visits = [("/", ".kpi__value[data-kpi=sessions]"), ("/sessions", ".vrow[data-id]"), ("/gallery", ".tile"),
               (f"/live/{first_id(studio.url, 'awaiting_review')}", ".loglines--live .logline"),
               ("/logs", ".logline"), (f"/sessions/{first_id(studio.url, 'completed')}", ".detail__title")]
-    try:
-        for path, ready in visits:
-            page.goto(path)
-            page.wait_for_selector(ready)
-            reads |= set(page.evaluate("[...window.__configReads]"))
-        page.keyboard.press("n")                       # the launcher, with its estimate
-        page.wait_for_selector(".estimate [data-estimate]")
+    for path, ready in visits:
+        page.goto(path)
+        page.wait_for_selector(ready)
         reads |= set(page.evaluate("[...window.__configReads]"))
-        console.assert_clean()
-    finally:
-        ctx.close()
+    page.keyboard.press("n")                       # the launcher, with its estimate
+    page.wait_for_selector(".estimate [data-estimate]")
+    reads |= set(page.evaluate("[...window.__configReads]"))
+    console.assert_clean()
     assert served == reads, (f"served by /api/config but never read by the page: {sorted(served - reads)}; "
                              f"read by the page but not served: {sorted(reads - served)}")
 
 
 @pytest.mark.browser
-def test_the_page_shows_what_the_server_says(chromium: Any, seeded: Any) -> None:
+def test_the_page_shows_what_the_server_says(open_page: Any, seeded: Any) -> None:
     studio, _ = seeded
     ratios = {r["id"]: r["spend_ratio"] for r in json.loads(urllib.request.urlopen(
         studio.url + "/api/sessions?limit=1000", timeout=10).read())["items"] if r["spend_ratio"]}
@@ -103,31 +100,28 @@ def test_the_page_shows_what_the_server_says(chromium: Any, seeded: Any) -> None
     other["log_levels"] = ["ERROR", "INFO"]
     other["steps"] = other["steps"][:3]
 
-    ctx, page, console = new_page(chromium, studio.url)
-    try:
-        page.route("**/api/config", lambda route: route.fulfill(json=other))
-        page.goto("/logs")
-        page.wait_for_selector(".logline")
-        assert page.locator(".chip[data-level]").evaluate_all("e => e.map(x => x.dataset.level)") == ["ERROR", "INFO"]
-        page.goto("/sessions")
-        page.wait_for_selector(".vrow[data-id]")
-        assert page.locator(".chip[data-season]").evaluate_all("e => e.map(x => x.dataset.season)") == ["winter", "autumn"]
-        page.goto(f"/live/{low}")
-        page.wait_for_selector(".capbar[data-level=red]")
-        assert page.locator(".capbar__mark").all_inner_texts() == ["20%", "30%"]
-        assert page.locator(".rail__step").evaluate_all("e => e.map(x => x.dataset.step)") == other["steps"]
+    page, console = open_page(studio.url)
+    page.route("**/api/config", lambda route: route.fulfill(json=other))
+    page.goto("/logs")
+    page.wait_for_selector(".logline")
+    assert page.locator(".chip[data-level]").evaluate_all("e => e.map(x => x.dataset.level)") == ["ERROR", "INFO"]
+    page.goto("/sessions")
+    page.wait_for_selector(".vrow[data-id]")
+    assert page.locator(".chip[data-season]").evaluate_all("e => e.map(x => x.dataset.season)") == ["winter", "autumn"]
+    page.goto(f"/live/{low}")
+    page.wait_for_selector(".capbar[data-level=red]")
+    assert page.locator(".capbar__mark").all_inner_texts() == ["20%", "30%"]
+    assert page.locator(".rail__step").evaluate_all("e => e.map(x => x.dataset.step)") == other["steps"]
 
-        page.keyboard.press("n")
-        assert page.locator("input[name=season]").evaluate_all("e => e.map(x => x.value)") == ["winter", "autumn"]
-        assert page.locator("input[name=season]:checked").get_attribute("value") == "winter"
-        assert page.locator("select[name=atmosphere]").input_value() == "forest"
-        assert page.locator("input[name=tracks]").input_value() == "3"
-        page.fill("input[name=theme]", "thirteen char")
-        assert "the limit is 12" in page.locator("[data-error-for=theme]").inner_text()
-        page.fill("input[name=tracks]", "6")
-        assert "from 1 to 5" in page.locator("[data-error-for=tracks]").inner_text()
-    finally:
-        ctx.close()
+    page.keyboard.press("n")
+    assert page.locator("input[name=season]").evaluate_all("e => e.map(x => x.value)") == ["winter", "autumn"]
+    assert page.locator("input[name=season]:checked").get_attribute("value") == "winter"
+    assert page.locator("select[name=atmosphere]").input_value() == "forest"
+    assert page.locator("input[name=tracks]").input_value() == "3"
+    page.fill("input[name=theme]", "thirteen char")
+    assert "the limit is 12" in page.locator("[data-error-for=theme]").inner_text()
+    page.fill("input[name=tracks]", "6")
+    assert "from 1 to 5" in page.locator("[data-error-for=tracks]").inner_text()
 
 
 def test_no_script_keeps_a_copy_of_a_served_list(tmp_path: Any) -> None:

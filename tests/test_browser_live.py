@@ -5,19 +5,19 @@ rail reaches its end.
 
 from __future__ import annotations
 
-import datetime as dt
+import json
 import os
 import re
 import subprocess
 import sys
-import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from browser_helpers import (  # noqa: F401 - fixtures are found by name
-    REPO, InProcessStudio, StudioProcess, chromium, media_sets, new_page, screenshot,
+    REPO, InProcessStudio, StudioProcess, chromium, media_sets, open_page,
 )
 from runner import store
 
@@ -84,12 +84,12 @@ def wait_rail(page: Any, expected: list[str], timeout: float = 8000) -> None:
                            ".map(x => x.dataset.status)) === JSON.stringify(want)", arg=expected, timeout=timeout)
 
 
-def test_rail_cap_bar_and_activity_follow_the_stream(chromium: Any, media_sets: list[Path], tmp_path: Path) -> None:
+def test_rail_cap_bar_and_activity_follow_the_stream(open_page: Any, media_sets: list[Path], tmp_path: Path) -> None:
     (tmp_path / "sessions").mkdir()
     (tmp_path / "logs").mkdir()
     run = FakeRun(tmp_path, media_sets[1])
     studio = InProcessStudio(tmp_path)
-    ctx, page, console = new_page(chromium, studio.url)
+    page, console = open_page(studio.url)
     try:
         page.goto(f"/live/{run.id}")
         page.wait_for_selector(".conn.conn--connected")
@@ -116,8 +116,6 @@ def test_rail_cap_bar_and_activity_follow_the_stream(chromium: Any, media_sets: 
         page.wait_for_selector(".live__art")
         page.wait_for_function("() => document.querySelector('.rail__step[data-step=music] .rail__note').textContent.includes('4/10')")
         assert page.locator(".loglines--live .logline").count() >= 5
-        page.wait_for_timeout(1100)   # let the stopwatches tick for the picture
-        screenshot(page, "live")
 
         run.finish("motion", loop="loop.mp4")
         run.spend(0.35, "music")
@@ -135,17 +133,16 @@ def test_rail_cap_bar_and_activity_follow_the_stream(chromium: Any, media_sets: 
         assert page.locator(".loglines--live").inner_text().count("started") >= 6
         console.assert_clean()
     finally:
-        ctx.close()
         studio.stop()
 
 
-def test_connection_state_shows_reconnecting_then_connected(chromium: Any, tmp_path: Path) -> None:
+def test_connection_state_shows_reconnecting_then_connected(open_page: Any, tmp_path: Path) -> None:
     # A real server process: killing it closes every socket, as when the studio stops.
     (tmp_path / "sessions").mkdir()
     (tmp_path / "logs").mkdir()
     first = StudioProcess(tmp_path)
     port = int(first.url.rsplit(":", 1)[1])
-    ctx, page, console = new_page(chromium, first.url)
+    page, console = open_page(first.url)
     second = None
     try:
         page.goto("/live")
@@ -157,10 +154,25 @@ def test_connection_state_shows_reconnecting_then_connected(chromium: Any, tmp_p
         second = StudioProcess(tmp_path, port=port)
         page.wait_for_selector("#conn.conn--connected", timeout=15000)
     finally:
-        ctx.close()
         first.stop()
         if second is not None:
             second.stop()
+
+
+def why_not_completed(base: str, sid: str, root: Path) -> str:
+    """What the studio says about a session that did not complete: its steps' errors, the
+    halt or attention message, and the last lines it logged."""
+    with urllib.request.urlopen(f"{base}/api/sessions/{sid}", timeout=10) as r:
+        detail = json.loads(r.read())
+    said = [f"{s['name']} {s['status']}: {s.get('error') or s.get('note') or ''}".rstrip(": ")
+            for s in detail.get("steps") or [] if s.get("status") not in ("done", "pending")]
+    for key in ("error", "halt", "attention"):
+        value = detail.get(key)
+        if value:
+            said.append(f"{key}: {value.get('message') if isinstance(value, dict) else value}")
+    with urllib.request.urlopen(f"{base}/api/logs?session={sid}&limit=8", timeout=10) as r:
+        said += [f"log {line['level']} {line.get('step') or ''}: {line['message']}" for line in json.loads(r.read())["lines"]]
+    return "; ".join(said) or f"nothing recorded (see {root})"
 
 
 def runner_probe(root: Path) -> str | None:
@@ -178,12 +190,12 @@ def runner_probe(root: Path) -> str | None:
     return None
 
 
-def test_launcher_starts_a_real_local_run_and_live_reaches_the_end(chromium: Any, tmp_path: Path) -> None:
+def test_launcher_starts_a_real_local_run_and_live_reaches_the_end(open_page: Any, tmp_path: Path) -> None:
     root = tmp_path / "root"
     (root / "sessions").mkdir(parents=True)
     (root / "logs").mkdir()
     studio = InProcessStudio(root)
-    ctx, page, console = new_page(chromium, studio.url)
+    page, console = open_page(studio.url)
     try:
         page.goto("/")
         page.wait_for_selector(".hero__title")
@@ -235,17 +247,11 @@ def test_launcher_starts_a_real_local_run_and_live_reaches_the_end(chromium: Any
             if reason is not None:
                 pytest.skip(f"the runner cannot complete a local run yet ({reason}); the launch reached /live/{sid}")
         if final != "completed":
-            import json
-            import urllib.request
-
-            with urllib.request.urlopen(f"{studio.url}/api/sessions/{sid}", timeout=10) as r:
-                detail = json.loads(r.read())
-            pytest.fail(f"the launched session ended {final}: {detail.get('error') or detail.get('halt')}")
+            pytest.fail(f"the launched session ended {final}: {why_not_completed(studio.url, sid, root)}")
         wait_rail(page, ["done"] * 6 + ["skipped"], timeout=10000)
         times = page.locator(".rail__time").all_inner_texts()
         assert all(t not in ("–", "") for t in times[:6]), times
         assert page.locator(".loglines--live .logline").count() > 5
         console.assert_clean()
     finally:
-        ctx.close()
         studio.stop()

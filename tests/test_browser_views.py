@@ -1,7 +1,7 @@
 """The dashboard in real headless Chromium over a seeded sessions root.
 
-Every view renders without a console error, and each one leaves a screenshot in
-docs/screenshots/. Filters, sorting, exports, the gallery, the session page's media, the logs
+Every view renders without a console error. Filters, sorting, exports, the gallery, the session
+page's media, the logs
 and the launcher modal (keyboard only) are driven the way a person would.
 """
 
@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from browser_helpers import (  # noqa: F401 - fixtures are found by name
-    SEED_PLAN, chromium, media_sets, new_page, screenshot, seeded,
+    SEED_PLAN, chromium, media_sets, new_page, open_page, seeded, wait_until,
 )
 
 pytestmark = pytest.mark.browser
@@ -76,8 +76,6 @@ def test_overview_renders_kpis_chart_ring_and_seasons(page: Any, seeded: Any) ->
     assert "cap $2.00" in page.locator(".chart__cap text").text_content()
     assert page.locator(".ring__value").inner_text().endswith("%")
     assert page.locator(".card--seasons .share").count() == 4
-    page.wait_for_timeout(1000)
-    screenshot(page, "overview")
     page.console.assert_clean("on the overview")
 
 
@@ -108,7 +106,6 @@ def test_sessions_table_filters_sort_and_url(page: Any, seeded: Any) -> None:
     assert page.locator(".toolbar__count strong").inner_text() == str(total)
     headers = page.locator(".vtable__head [role=columnheader]").all_text_contents()
     assert [h.strip(" ↑↓") for h in headers] == ["Status", "Theme", "Season", "Length", "Tracks", "Spend / cap", "Started", "Duration"]
-    screenshot(page, "sessions")
 
     # "Failed only": into the URL, and exactly the failed rows.
     page.get_by_role("button", name="Failed only").click()
@@ -184,8 +181,6 @@ def test_gallery_cards_ribbons_lazy_thumbnails_and_click(page: Any, seeded: Any)
     assert page.locator(".ribbon--loop").count() == sum(1 for r in all_rows if r["has_loop"])
     assert "1h" in page.locator(".ribbon--len").all_text_contents()
     page.wait_for_function("() => [...document.querySelectorAll('.tile__img')].slice(0, 4).every(i => i.complete && i.naturalWidth > 0)")
-    page.wait_for_timeout(600)
-    screenshot(page, "gallery")
     first = page.locator(".tile").first
     target = first.get_attribute("href")
     first.click()
@@ -219,8 +214,6 @@ def test_session_detail_media_tracks_timeline_ledger(page: Any, seeded: Any) -> 
     assert page.locator("[data-action]").count() == 0   # nothing to approve or resume
     assert page.locator(".card--meta .tag").count() >= 3 and "00:00" in page.locator(".meta__desc").inner_text()
     page.evaluate("document.querySelector('video.player').currentTime = 1.5")
-    page.wait_for_timeout(300)
-    screenshot(page, "session")
     page.console.assert_clean()
 
 
@@ -286,8 +279,6 @@ def test_logs_levels_search_session_marker_follow(page: Any, seeded: Any) -> Non
     page.goto("/logs")
     page.wait_for_selector(".logline")
     assert page.locator(".logline .lvl--debug").count() > 0
-    page.wait_for_timeout(300)
-    screenshot(page, "logs")
     page.locator(".chip[data-level=ERROR]").click()
     page.wait_for_url(re.compile(r"level=ERROR"))
     page.wait_for_function("() => [...document.querySelectorAll('.logline .lvl')].length > 0 && [...document.querySelectorAll('.logline .lvl')].every(b => b.textContent === 'ERROR')")
@@ -325,7 +316,9 @@ def test_logs_follow_new_lines_from_the_stream(page: Any, seeded: Any) -> None:
     page.goto("/logs")
     page.wait_for_selector(".logline")
     page.wait_for_selector("#conn.conn--connected")
-    page.wait_for_timeout(600)   # let the watcher take the log's current end as its start
+    # A watcher's first tick takes the log's end as its start: append after one more tick.
+    ticked = studio.app.watcher.ticks
+    wait_until(lambda: studio.app.watcher.ticks > ticked, "the studio's watcher to tick")
     line = store.format_log_line("WARN", ids[0], "render", "a brand new line from the runner")
     with open(store.log_path(studio.app.root), "a", encoding="utf-8") as fh:
         fh.write(line)
@@ -395,7 +388,6 @@ def test_launcher_modal_with_the_keyboard_alone(page: Any) -> None:
             break
     page.keyboard.press("ArrowRight")     # fal: a paid estimate
     page.wait_for_function("() => Number(document.querySelector('.estimate [data-estimate]').dataset.estimate) > 0")
-    screenshot(page, "launcher")
 
     # Escape closes, and focus goes back to the button that opened it.
     page.keyboard.press("Escape")
@@ -408,44 +400,36 @@ def test_launcher_modal_with_the_keyboard_alone(page: Any) -> None:
     page.console.assert_clean()
 
 
-def test_reduced_motion_is_honoured(chromium: Any, seeded: Any) -> None:
+def test_reduced_motion_is_honoured(open_page: Any, seeded: Any) -> None:
     studio, _ = seeded
-    ctx, pg, console = new_page(chromium, studio.url, reduced_motion="reduce")
-    try:
-        k = api(studio.url, "/api/kpis")
-        pg.goto("/")
-        pg.wait_for_selector(".kpi__value[data-kpi=sessions]")
-        # No count-up: the final number is there at once.
-        assert pg.locator("[data-kpi=sessions]").inner_text() == str(k["sessions"])
-        dur = pg.evaluate("getComputedStyle(document.querySelector('.hero__art')).animationDuration")
-        assert float(dur.rstrip("ms").rstrip("s") or 0) < 0.01
-        pg.goto(f"/sessions/{rows(studio.url, status='completed')[0]['id']}")
-        pg.wait_for_selector(".stage__toggle")
-        assert pg.evaluate("document.querySelector('.stage__loop').paused")   # waits for a click
-        console.assert_clean()
-    finally:
-        ctx.close()
+    pg, console = open_page(studio.url, reduced_motion="reduce")
+    k = api(studio.url, "/api/kpis")
+    pg.goto("/")
+    pg.wait_for_selector(".kpi__value[data-kpi=sessions]")
+    # No count-up: the final number is there at once.
+    assert pg.locator("[data-kpi=sessions]").inner_text() == str(k["sessions"])
+    dur = pg.evaluate("getComputedStyle(document.querySelector('.hero__art')).animationDuration")
+    assert float(dur.rstrip("ms").rstrip("s") or 0) < 0.01
+    pg.goto(f"/sessions/{rows(studio.url, status='completed')[0]['id']}")
+    pg.wait_for_selector(".stage__toggle")
+    assert pg.evaluate("document.querySelector('.stage__loop').paused")   # waits for a click
+    console.assert_clean()
 
 
 @pytest.mark.parametrize("width,height", [(360, 740), (768, 1024), (3840, 2160)])
-def test_responsive_without_horizontal_scroll(chromium: Any, seeded: Any, width: int, height: int) -> None:
+def test_responsive_without_horizontal_scroll(open_page: Any, seeded: Any, width: int, height: int) -> None:
     studio, _ = seeded
-    ctx, pg, console = new_page(chromium, studio.url, width=width, height=height)
-    try:
-        done = rows(studio.url, status="completed")[0]["id"]
-        paths = ["/", "/sessions", "/gallery", "/live", "/logs", f"/sessions/{done}"]
-        # Every view on the phone, where overflow is likeliest; a sample on the larger screens.
-        for path in paths if width < 400 else paths[::3]:
-            pg.goto(path)
-            pg.wait_for_selector(".view")
-            pg.wait_for_timeout(250)
-            overflow = pg.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
-            assert overflow <= 0, f"{path} scrolls sideways by {overflow}px at {width}px"
-            if width == 360 and path == "/":
-                pg.wait_for_timeout(800)
-                screenshot(pg, "overview-mobile")
-        if width == 3840:
-            assert pg.evaluate("getComputedStyle(document.documentElement).fontSize") == "26px"
-        console.assert_clean(f"at {width}px")
-    finally:
-        ctx.close()
+    pg, console = open_page(studio.url, width=width, height=height)
+    done = rows(studio.url, status="completed")[0]["id"]
+    # Each view once its data is drawn (what could overflow).
+    paths = [("/", ".kpi__value[data-kpi=sessions]"), ("/sessions", ".vrow[data-id]"), ("/gallery", ".tile"),
+             ("/live", ".rail__step"), ("/logs", ".logline"), (f"/sessions/{done}", ".card--meta .tag")]
+    # Every view on the phone, where overflow is likeliest; a sample on the larger screens.
+    for path, ready in paths if width < 400 else paths[::3]:
+        pg.goto(path)
+        pg.wait_for_selector(ready)
+        overflow = pg.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert overflow <= 0, f"{path} scrolls sideways by {overflow}px at {width}px"
+    if width == 3840:
+        assert pg.evaluate("getComputedStyle(document.documentElement).fontSize") == "26px"
+    console.assert_clean(f"at {width}px")
