@@ -160,9 +160,10 @@ def test_cancelling_a_run_kills_ffmpeg(tmp_path):
     import asyncio
 
     async def go():
+        running = asyncio.Event()   # ffmpeg's first progress line: it is working
         task = asyncio.ensure_future(ffmpeg.run(["-v", "error", "-f", "lavfi", "-re", "-i", "sine=duration=30",
-                                                 "-f", "null", "-"], duration_s=30, on_progress=lambda p: None))
-        await asyncio.sleep(0.5)
+                                                 "-f", "null", "-"], duration_s=30, on_progress=lambda p: running.set()))
+        await asyncio.wait_for(running.wait(), 20)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task

@@ -437,7 +437,10 @@ def test_follow_watches_until_the_session_ends_and_exits_with_its_code(
     watcher = threading.Thread(target=lambda: result.append(monitor.run_monitor(
         data_root, state["id"], follow=True, out=out, env={}, interval=0.02)), daemon=True)
     watcher.start()
-    time.sleep(0.1)
+    # The runner starts once the monitor has drawn the queued session.
+    deadline = time.monotonic() + 10
+    while not out.getvalue() and time.monotonic() < deadline:
+        time.sleep(0.01)
     runner.start()
     watcher.join(timeout=30)
     assert not watcher.is_alive(), "the monitor kept watching an ended session"
