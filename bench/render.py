@@ -5,8 +5,8 @@
     python bench/render.py --minutes 60 --runs 3 --json
 
 In one run, on the same inputs, it times:
-  ours   render_final(): the loop's packets repeated and the mix's packets copied, written in
-         one pass with the index (moov) first by runner/media/mp4.py;
+  ours   render_final(): the loop's packets repeated and the mix's packets copied by ffmpeg
+         (`-stream_loop -1 -c copy -t ... -movflags +faststart`), probed and checked;
   naive  what most tools do: re-encode the whole video with libx264 (veryfast, the kindest
          preset to it) and the audio with AAC, measured on a 60 s sample and scaled up;
   floor  `ffmpeg -i final.mp4 -c copy -movflags +faststart`: a pure remux of our own final,
