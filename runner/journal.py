@@ -126,12 +126,12 @@ class Journal:
                  percent: float | None = None, label: str | None = None) -> None:
         if percent is None and done is not None and total:
             percent = 100.0 * done / total
-        prog = {"done": done, "total": total,
-                "percent": None if percent is None else round(percent, 1),
-                "label": label or (f"{name} {done}/{total}" if total else f"{name} {percent or 0:.0f}%")}
+        text = label or (f"{name} {done}/{total}" if total else f"{name} {percent or 0:.0f}%")
+        prog = {"done": done, "total": total, "percent": None if percent is None else round(percent, 1),
+                "label": text}
         self.step(name)["progress"] = prog
         self.save()
-        self.event("progress", prog["label"], name, prog)
+        self.event("progress", text, name, prog)
 
     def set_status(self, status: str, **extra: Any) -> None:
         self.state["status"] = status

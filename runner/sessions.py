@@ -118,7 +118,9 @@ def execute(root: Path, state: dict[str, Any], providers: ProviderSet, *, echo: 
     SIGINT and SIGTERM cancel the run cleanly: the state says interrupted and resume continues.
     """
     if step_fns is None:
-        from .steps import STEP_FUNCTIONS as step_fns  # noqa: PLC0415
+        from .steps import STEP_FUNCTIONS  # noqa: PLC0415
+
+        step_fns = STEP_FUNCTIONS
     journal = Journal(root, state, clock=clock, echo=echo)
     pipeline = Pipeline(root, journal, providers, dict(step_fns), clock=clock, resend=resend)
     with session_lock(root, state["id"]):
@@ -128,6 +130,7 @@ def execute(root: Path, state: dict[str, Any], providers: ProviderSet, *, echo: 
 async def _run_cancellable(pipeline: Pipeline) -> str:
     loop = asyncio.get_running_loop()
     task = asyncio.current_task()
+    assert task is not None  # asyncio.run runs this coroutine as a task
     installed = []
     for sig in (signal.SIGINT, signal.SIGTERM):
         try:

@@ -46,7 +46,7 @@ def save(scene: art.Scene, variation: dict[str, Any], path: Path) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     try:
         with open(tmp, "wb") as fh:
-            np.savez(fh, **arrays)
+            np.savez(fh, **arrays)  # type: ignore[arg-type]  # numpy's stub types **kwds as allow_pickle
         tmp.replace(path)
     finally:
         tmp.unlink(missing_ok=True)
