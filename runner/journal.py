@@ -10,31 +10,31 @@ import datetime as dt
 import os
 import sys
 from pathlib import Path
-from typing import Any, Callable, TextIO
+from typing import Any, Callable, TextIO, cast
 
 from . import store
 
 Clock = Callable[[], dt.datetime]
 
 
-def session_fields(step: str, outputs: dict[str, Any]) -> dict[str, Any]:
-    """The top-level state fields a finished step sets, from its outputs.
+def copy_session_fields(state: store.State, step: str, outputs: dict[str, Any]) -> None:
+    """Set the top-level state fields a finished step's outputs give: `title` (metadata) and
+    `youtube` (upload).
 
     Readers (studio, monitor, CLI) show the video's title and YouTube link without knowing
     which step made them (docs/format.md, "state.json"). This is the one place a step's result
     reaches the session level; steps themselves write only their outputs.
     """
     if step == "metadata":
-        return {"title": outputs.get("title")}
-    if step == "upload":
-        return {"youtube": {"id": outputs.get("video_id"), "url": outputs.get("url"),
+        state["title"] = outputs.get("title")
+    elif step == "upload":
+        state["youtube"] = {"id": outputs.get("video_id"), "url": outputs.get("url"),
                             "privacy": outputs.get("privacy"), "privacy_requested": outputs.get("privacy_requested"),
-                            "privacy_note": outputs.get("privacy_note")}}
-    return {}
+                            "privacy_note": outputs.get("privacy_note")}
 
 
 class Journal:
-    def __init__(self, root: Path, state: dict[str, Any], *, clock: Clock = store.utc_now,
+    def __init__(self, root: Path, state: store.State, *, clock: Clock = store.utc_now,
                  echo: TextIO | None = None):
         self.root = root
         self.state = state
@@ -83,12 +83,12 @@ class Journal:
 
     # -- step bookkeeping -------------------------------------------------------------
 
-    def step(self, name: str) -> dict[str, Any]:
+    def step(self, name: str) -> store.Step:
         return self.state["steps"][name]
 
     def step_started(self, name: str) -> None:
         s = self.step(name)
-        s.update(status="running", started_at=store.iso(self.clock()), finished_at=None, error=None)
+        s.update({"status": "running", "started_at": store.iso(self.clock()), "finished_at": None, "error": None})
         s["attempts"] = int(s.get("attempts") or 0) + 1
         self.save()
         self.event("step_started", f"{name} started", name, {"attempt": s["attempts"]})
@@ -97,8 +97,8 @@ class Journal:
     def step_done(self, name: str, outputs: dict[str, Any], note: str | None = None) -> None:
         s = self.step(name)
         s["outputs"].update(outputs)
-        s.update(status="done", finished_at=store.iso(self.clock()), note=note, progress=None)
-        self.state.update(session_fields(name, s["outputs"]))  # in the same write as "done"
+        s.update({"status": "done", "finished_at": store.iso(self.clock()), "note": note, "progress": None})
+        copy_session_fields(self.state, name, s["outputs"])  # in the same write as "done"
         self._measure_disk()
         self.save()
         seconds = store.step_seconds(s) or 0.0
@@ -108,7 +108,7 @@ class Journal:
     def step_skipped(self, name: str, reason: str) -> None:
         s = self.step(name)
         now = store.iso(self.clock())
-        s.update(status="skipped", note=reason, finished_at=now, progress=None)
+        s.update({"status": "skipped", "note": reason, "finished_at": now, "progress": None})
         s["started_at"] = s.get("started_at") or now
         self.save()
         self.event("step_skipped", reason, name)
@@ -116,7 +116,7 @@ class Journal:
 
     def step_failed(self, name: str, error: str) -> None:
         s = self.step(name)
-        s.update(status="failed", error=error, finished_at=store.iso(self.clock()))
+        s.update({"status": "failed", "error": error, "finished_at": store.iso(self.clock())})
         self._measure_disk()
         self.save()
         self.event("step_failed", error, name)
@@ -127,15 +127,18 @@ class Journal:
         if percent is None and done is not None and total:
             percent = 100.0 * done / total
         text = label or (f"{name} {done}/{total}" if total else f"{name} {percent or 0:.0f}%")
-        prog = {"done": done, "total": total, "percent": None if percent is None else round(percent, 1),
-                "label": text}
+        prog: store.Progress = {"done": done, "total": total,
+                                "percent": None if percent is None else round(percent, 1), "label": text}
         self.step(name)["progress"] = prog
         self.save()
-        self.event("progress", text, name, prog)
+        self.event("progress", text, name, dict(prog))
 
-    def set_status(self, status: str, **extra: Any) -> None:
+    def set_status(self, status: store.SessionStatus, **extra: Any) -> None:
+        """Write the session's status, with other top-level fields named in extra (halt, error,
+        pid, heartbeat_at) in the same write."""
         self.state["status"] = status
-        self.state.update(extra)
+        # mypy cannot check keyword names against the State TypedDict; callers name its fields.
+        cast("dict[str, Any]", self.state).update(extra)
         if status in store.FINAL_STATUSES or status == "awaiting_review":
             self.state["finished_at"] = store.iso(self.clock())
         else:
@@ -148,4 +151,3 @@ class Journal:
         # At step ends and status changes, not every save: a walk of the folder is a few dozen
         # stats, and progress saves come many times a second.
         self.state["disk_bytes"] = store.tree_bytes(self.dir)
-

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 import re
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 from . import store
 
@@ -89,7 +89,7 @@ def defuse_timestamps(text: str) -> str:
     return TIMESTAMP_RE.sub(lambda m: m.group(0).replace(":", "\u2236"), text)
 
 
-def make_title(params: dict[str, Any], variation: dict[str, Any]) -> str:
+def make_title(params: Mapping[str, Any], variation: dict[str, Any]) -> str:
     rng = random.Random(variation.get("seed", 0))
     activity = rng.choice(ACTIVITIES.get(params["season"], ("study",)))
     theme = " ".join(clean(params["theme"]).lower().split())
@@ -127,7 +127,7 @@ def chapter_lines(segments: Iterable[dict[str, Any]], titles: dict[int, str], vi
     return [f"{i}. {name}" for i, name in enumerate(names, 1)]
 
 
-def make_description(params: dict[str, Any], variation: dict[str, Any], segments: list[dict[str, Any]],
+def make_description(params: Mapping[str, Any], variation: dict[str, Any], segments: list[dict[str, Any]],
                      tracks: list[dict[str, Any]], video_s: float | None = None) -> str:
     video_s = float(params["minutes"]) * 60 if video_s is None else float(video_s)
     titles = {int(t["index"]): _line_text(t.get("title") or "untitled") for t in tracks}
@@ -171,7 +171,7 @@ def tags_length(tags: list[str]) -> int:
     return sum(len(t) + (2 if " " in t else 0) for t in tags) + max(0, len(tags) - 1)
 
 
-def make_tags(params: dict[str, Any], variation: dict[str, Any]) -> list[str]:
+def make_tags(params: Mapping[str, Any], variation: dict[str, Any]) -> list[str]:
     theme = " ".join(clean(params["theme"]).lower().split())
     candidates = [
         "lofi", "lofi hip hop", "lofi beats", "study music", "chill beats", "relaxing music",
@@ -190,7 +190,7 @@ def make_tags(params: dict[str, Any], variation: dict[str, Any]) -> list[str]:
     return tags
 
 
-def build(params: dict[str, Any], variation: dict[str, Any], segments: list[dict[str, Any]],
+def build(params: Mapping[str, Any], variation: dict[str, Any], segments: list[dict[str, Any]],
           tracks: list[dict[str, Any]], video_s: float | None = None) -> dict[str, Any]:
     """metadata.json for a video of video_s seconds (default: the run's --minutes)."""
     return {

@@ -59,7 +59,7 @@ class StepContext:
         self.step = step
         self.root: Path = pipeline.root
         self.session_dir: Path = pipeline.journal.dir
-        self.params: dict[str, Any] = pipeline.journal.state["params"]
+        self.params: store.Params = pipeline.journal.state["params"]
         self.providers: ProviderSet = pipeline.providers
 
     @property
@@ -75,7 +75,7 @@ class StepContext:
         return self._p.journal.step(step)["outputs"]
 
     @property
-    def state(self) -> Mapping[str, Any]:
+    def state(self) -> store.State:
         """The whole session state, to read; a step writes only through its outputs."""
         return self._p.journal.state
 
@@ -327,7 +327,7 @@ class Pipeline:
             raise
         except asyncio.CancelledError:
             s = j.step(name)
-            s.update(status="pending", error="interrupted", progress=None)
+            s.update({"status": "pending", "error": "interrupted", "progress": None})
             j.save()
             raise
         except Exception as exc:  # a step's failure is data for the person, not a crash

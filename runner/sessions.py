@@ -52,15 +52,15 @@ def check_ffmpeg() -> str:
         raise SessionError(str(exc)) from None
 
 
-def check_provider_keys(params: dict[str, Any], env: Mapping[str, str]) -> None:
+def check_provider_keys(params: store.Params, env: Mapping[str, str]) -> None:
     """Refuse a paid run whose key is missing before any session folder exists."""
     if params.get("provider") == "fal" and not env.get("FAL_KEY", "").strip():
         raise SessionError("--provider fal needs FAL_KEY: put it in .env (see .env.example and docs/providers.md), "
                            "or use --provider local")
 
 
-def create(root: Path, params: dict[str, Any], *, clock: Clock = store.utc_now,
-           series: dict[str, Any] | None = None) -> dict[str, Any]:
+def create(root: Path, params: store.Params, *, clock: Clock = store.utc_now,
+           series: dict[str, Any] | None = None) -> store.State:
     """Make the session folder and its first checkpoint; params must be validated already.
 
     series: the series and entry this session makes (runner/series.py), in its first write.
@@ -109,7 +109,7 @@ def load(root: Path, sid: str) -> store.State:
     return state
 
 
-def execute(root: Path, state: dict[str, Any], providers: ProviderSet, *, echo: TextIO | None = None,
+def execute(root: Path, state: store.State, providers: ProviderSet, *, echo: TextIO | None = None,
             clock: Clock = store.utc_now, step_fns: Mapping[str, StepFn] | None = None,
             resend: Sequence[str] = ()) -> str:
     """Run the pipeline for this state to its end; return the session's status.
@@ -148,7 +148,7 @@ async def _run_cancellable(pipeline: Pipeline) -> str:
 
 
 def prepare_resume(root: Path, sid: str, *, cap: float | None = None,
-                   now: Any = None) -> dict[str, Any]:
+                   now: Any = None) -> store.State:
     """The state to continue from, or AlreadyDone / SessionError saying why not."""
     state = load(root, sid)
     status = store.effective_status(state, now)
@@ -196,13 +196,13 @@ def resolve_resend(root: Path, sid: str, names: Sequence[str], every: bool) -> l
     return chosen
 
 
-def _halt_need(state: dict[str, Any]) -> float:
+def _halt_need(state: store.State) -> float:
     halt = state.get("halt") or {}
     return float(state["cost"].get("spent_usd") or 0.0) + float(halt.get("estimate_usd") or 0.0)
 
 
 def prepare_approve(root: Path, sid: str, *, privacy: str | None = None,
-                    clock: Clock = store.utc_now) -> dict[str, Any]:
+                    clock: Clock = store.utc_now) -> store.State:
     state = load(root, sid)
     status = store.effective_status(state)
     if status != "awaiting_review":

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from . import metadata, store
 
@@ -41,7 +41,7 @@ def normalise(title: str) -> str:
                     for w in text.split())
 
 
-def candidates(params: dict[str, Any], variation: dict[str, Any]) -> list[str]:
+def candidates(params: Mapping[str, Any], variation: dict[str, Any]) -> list[str]:
     """Every title this run could take, the usual one first; all within YouTube's limits."""
     first = metadata.make_title(params, variation)
     season = params.get("season", "autumn")

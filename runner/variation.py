@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import random
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 PALETTES: dict[str, dict[str, str]] = {
     # name: sky top, sky bottom, wall, window frame, lamp glow, accent, ink (outlines)
@@ -50,7 +50,7 @@ def variation_key(v: dict[str, Any]) -> str:
     return f"{v['palette_name']}|{v['scene']}|{v['pose']}|{v['weather']}"
 
 
-def draw(params: dict[str, Any], seed: int, used_keys: Iterable[str] = ()) -> dict[str, Any]:
+def draw(params: Mapping[str, Any], seed: int, used_keys: Iterable[str] = ()) -> dict[str, Any]:
     """A variation for these run parameters, never repeating a key in used_keys.
 
     The seed is advanced deterministically until an unused key turns up; with every
@@ -65,7 +65,7 @@ def draw(params: dict[str, Any], seed: int, used_keys: Iterable[str] = ()) -> di
     return candidate
 
 
-def _draw_once(params: dict[str, Any], seed: int) -> dict[str, Any]:
+def _draw_once(params: Mapping[str, Any], seed: int) -> dict[str, Any]:
     rng = random.Random(seed)
     palette_name = rng.choice(sorted(PALETTES))
     season = params["season"]

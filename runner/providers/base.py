@@ -13,7 +13,9 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Mapping, Protocol
+from typing import Any, Awaitable, Callable, Protocol
+
+from ..store import Params, State
 
 
 @dataclass(frozen=True)
@@ -46,7 +48,7 @@ class ProviderContext(Protocol):
         """The session's folder; providers write their files under it."""
 
     @property
-    def params(self) -> dict[str, Any]:
+    def params(self) -> Params:
         """The run's parameters (docs/format.md, "params")."""
 
     @property
@@ -54,7 +56,7 @@ class ProviderContext(Protocol):
         """The variation step's creative choices (empty before it has run)."""
 
     @property
-    def state(self) -> Mapping[str, Any]:
+    def state(self) -> State:
         """The whole session state, to read (its id, for messages); nothing writes through it."""
 
     def checkpoint(self) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from .. import metadata
 from ..budget import BudgetExceeded
@@ -20,7 +20,7 @@ from ..pipeline import StepContext, StepResult
 CROSSFADE_PAD_S = master.CROSSFADE_S
 
 
-def track_seconds(params: dict[str, Any]) -> float:
+def track_seconds(params: Mapping[str, Any]) -> float:
     return float(params["minutes"]) * 60.0 / int(params["tracks"]) + CROSSFADE_PAD_S
 
 

@@ -15,7 +15,9 @@ def used_keys(root: Path, exclude: str) -> set[str]:
         if sid == exclude:
             continue
         state = store.read_state(root, sid)
-        v = ((state or {}).get("steps", {}).get("variation", {}).get("outputs") or {}).get("variation") or {}
+        if state is None:
+            continue
+        v = state["steps"]["variation"]["outputs"].get("variation") or {}
         if v.get("variation_key"):
             keys.add(v["variation_key"])
     return keys
