@@ -25,7 +25,7 @@ import fcntl
 import json
 import os
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Mapping
 from zoneinfo import ZoneInfo
 
 from . import store
@@ -137,7 +137,7 @@ class DailyBudget:
         self.zone = ZoneInfo(zone_name)
 
     @classmethod
-    def for_state(cls, root: Path, state: dict[str, Any], clock: Callable[[], dt.datetime]) -> "DailyBudget | None":
+    def for_state(cls, root: Path, state: Mapping[str, Any], clock: Callable[[], dt.datetime]) -> "DailyBudget | None":
         """The session's daily budget when it belongs to a series, else None."""
         block = state.get("series")
         if not isinstance(block, dict) or not isinstance(block.get("daily_budget_usd"), (int, float)):

@@ -290,8 +290,9 @@ class Pipeline:
         for intent in list(self.intents.by_id.values()):
             if not intent.open:
                 continue
-            step = j.state["steps"].get(intent.step) or {}
-            if step.get("status") in ("done", "skipped") or self.cache.get(intent.call_key) is not None:
+            step = j.state["steps"].get(intent.step)
+            finished = step is not None and step["status"] in ("done", "skipped")
+            if finished or self.cache.get(intent.call_key) is not None:
                 self.intents.close(intent.id, "done", "its answer was already on disk")
         self.budget.unconfirmed_usd = self.intents.possibly_paid_usd()
         self._book_unconfirmed()

@@ -27,7 +27,7 @@ def _fenced_commands() -> list[str]:
 def test_readme_opens_with_an_install_and_run_command_and_a_test_command():
     commands = _fenced_commands()
     assert commands[0] == 'pip install -e . && python -m runner run --theme "rainy night" --season autumn'
-    assert commands[1] == "pip install -e '.[test]' && python -m pytest"
+    assert commands[1] == "pip install -e '.[test]' && python tools/mypy_baseline.py && python -m pytest"
 
 
 def test_ci_runs_the_readme_test_command_verbatim():
