@@ -222,8 +222,8 @@ def test_title_and_youtube_reach_the_state_from_the_step_outputs_in_the_write_th
 
     async def upload(ctx):
         seen["after_metadata"] = dict(store.read_state(root, state["id"]))
-        return StepResult({"video_id": "vid123", "url": "https://youtu.be/vid123", "privacy": "unlisted",
-                           "quota_units": 1600})
+        return StepResult({"video_id": "vid123", "url": "https://youtu.be/vid123", "privacy": "private",
+                           "privacy_requested": "unlisted", "privacy_note": "locked private", "quota_units": 1600})
 
     fns.update(metadata=metadata, upload=upload)
     assert sessions.execute(root, state, _providers(), step_fns=fns) == "completed"
@@ -232,4 +232,5 @@ def test_title_and_youtube_reach_the_state_from_the_step_outputs_in_the_write_th
     assert before["title"] == "lofi beats to read to [1 hour]" and before["youtube"] is None
     on_disk = store.read_state(root, state["id"])
     assert on_disk["title"] == "lofi beats to read to [1 hour]"
-    assert on_disk["youtube"] == {"id": "vid123", "url": "https://youtu.be/vid123", "privacy": "unlisted"}
+    assert on_disk["youtube"] == {"id": "vid123", "url": "https://youtu.be/vid123", "privacy": "private",
+                                  "privacy_requested": "unlisted", "privacy_note": "locked private"}
