@@ -103,6 +103,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("auth", help="authorise an account (youtube)")
     p.add_argument("service", help="youtube")
+    p.add_argument("--plan", metavar="PLAN",
+                   help="a series plan: when it names a playlist, ask for the wider youtube scope too "
+                        "(default: series.toml in the data root, if there is one)")
     _root_option(p)
 
     p = sub.add_parser("prune", help="free the disk that completed sessions no longer need (tracks, mix, ambience)",
@@ -326,9 +329,19 @@ def cmd_auth(args: argparse.Namespace, root: Path) -> int:
     if args.service != "youtube":
         print(f"error: unknown service {args.service!r}; only youtube needs authorising", file=sys.stderr)
         return EXIT_BAD_INPUT
+    plan_path = args.plan or (str(root / "series.toml") if (root / "series.toml").is_file() else None)
+    playlist = False
+    if plan_path is not None:
+        loaded = _load_plan(plan_path)
+        if loaded is None:
+            return EXIT_BAD_INPUT
+        playlist = loaded.playlist is not None
+        if playlist:
+            print(f"{plan_path} names the playlist {loaded.playlist!r}: asking for the youtube scope as well "
+                  "(to create it and add uploads to it)")
     from .providers import youtube  # noqa: PLC0415
 
-    return youtube.authorize_cli(os.environ)
+    return youtube.authorize_cli(os.environ, playlist=playlist)
 
 
 def _load_plan(path: str) -> Any:
@@ -374,7 +387,9 @@ def cmd_series(args: argparse.Namespace, root: Path) -> int:
         return 0
     if not outcomes:
         print("  nothing due")
-    return 1 if any(o.action in ("left", "refused") or o.status == "failed" for o in outcomes) else 0
+    needs_person = [o for o in outcomes if o.action in ("left", "refused")
+                    or (o.status == "failed" and o.action != "waiting")]
+    return 1 if needs_person else 0
 
 
 def cmd_prune(args: argparse.Namespace, root: Path) -> int:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, TextIO
 
-from . import budget, sessions, store
+from . import budget, quota, sessions, store
 from .journal import Clock
 from .plan import Entry, Plan
 from .providers.base import ProviderSet
@@ -38,7 +38,7 @@ class SeriesBusy(Exception):
 @dataclass(frozen=True)
 class Outcome:
     key: str
-    action: str            # made | resumed | retried | done | waiting | left | refused | busy | later
+    action: str            # made | resumed | retried | waiting | left | refused | busy | later
     status: str | None     # the session's status afterwards, when there is a session
     session_id: str | None
     message: str
@@ -110,8 +110,7 @@ def calendar_lines(plan: Plan, env: Mapping[str, str], now: dt.datetime) -> list
 
 # ----------------------------------------------------------------------------- on disk
 
-def series_dir(root: Path, series_id: str) -> Path:
-    return root / "series" / series_id
+series_dir = store.series_dir
 
 
 @contextlib.contextmanager
@@ -247,6 +246,8 @@ class Runner:
         if status == "halted_budget" and not _daily_halt(state):
             return Outcome(entry.key, "left", status, sid, "halted at its run cap; a person decides: "
                            f"python -m runner resume {sid} --cap <higher>")
+        if status == "failed" and (wait := _quota_wait(self.root, state, now)):
+            return Outcome(entry.key, "waiting", status, sid, wait)
         if status == "failed":
             retries = int((state.get("series") or {}).get("retries") or 0)
             if retries >= RETRIES:
@@ -284,6 +285,23 @@ class Runner:
     def _say(self, line: str) -> None:
         if self.echo is not None:
             print(line, file=self.echo, flush=True)
+
+
+def _quota_wait(root: Path, state: dict[str, Any], now: dt.datetime) -> str | None:
+    """Why a session that failed at its upload must wait for YouTube's quota to reset, if it must.
+
+    Retrying before the reset would only fail again and use up the entry's one retry.
+    """
+    upload = (state.get("steps") or {}).get("upload") or {}
+    if upload.get("status") != "failed":
+        return None
+    inserted = ((upload.get("outputs") or {}).get("checkpoint") or {}).get("youtube", {}).get("video_id")
+    calls = ["thumbnails.set"] if inserted else ["videos.insert", "thumbnails.set"]
+    try:
+        quota.QuotaLedger(root).room_for(calls, now)
+    except quota.QuotaExhausted as exc:
+        return f"the upload waits for YouTube's quota: it resets at midnight Pacific time ({exc.resets_at:%Y-%m-%d %H:%M %Z})"
+    return None
 
 
 def _daily_halt(state: dict[str, Any]) -> bool:

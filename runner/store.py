@@ -340,6 +340,13 @@ def session_dir(root: Path, session_id: str) -> Path:
     return sessions_dir(root) / session_id
 
 
+def series_dir(root: Path, series_id: str) -> Path:
+    """A series' own files: plan.json (the calendar), youtube.json (its playlist id), .lock."""
+    if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,60}", series_id or ""):
+        raise ValueError(f"not a series id: {series_id!r}")
+    return root / "series" / series_id
+
+
 def is_session_id(text: str) -> bool:
     return bool(SESSION_ID_RE.match(text or ""))
 

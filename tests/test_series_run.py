@@ -175,3 +175,22 @@ def test_a_bad_ahead_is_one_line(root, tmp_path, ahead):
     load(tmp_path)
     out = run_cli("series", "run", str(tmp_path / "series.toml"), "--ahead", ahead, root=root)
     assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1
+
+
+def test_an_upload_that_failed_on_the_quota_waits_for_the_reset_without_using_its_retry(root, tmp_path):
+    from runner import quota
+
+    plan, clock = load(tmp_path), Clock(DAY1)
+    entry = plan.entries[0]
+    state = sessions.create(root, entry.params, clock=clock, series=series.series_block(plan, entry))
+    state["status"] = "failed"
+    state["steps"]["upload"]["status"] = "failed"
+    store.write_state(root, state)
+    quota.QuotaLedger(root).mark_exhausted("videos.insert", DAY1)
+    done = runner(root, plan, clock).run()
+    assert (done[0].key, done[0].action) == (entry.key, "waiting")
+    assert "resets at midnight Pacific time (2026-12-02 00:00 PST)" in done[0].message
+    assert store.read_state(root, state["id"])["series"]["retries"] == 0
+    clock.now = dt.datetime(2026, 12, 2, 8, 0, tzinfo=UTC)  # the quota day has turned
+    again = runner(root, plan, clock).run()
+    assert (again[0].key, again[0].action, again[0].status) == (entry.key, "retried", "completed")

@@ -59,6 +59,10 @@ class ProviderContext(Protocol):
     def state(self) -> State:
         """The whole session state, to read (its id, for messages); nothing writes through it."""
 
+    @property
+    def root(self) -> Path:
+        """The data root, for what all sessions share: the YouTube quota ledger, series files."""
+
     def checkpoint(self) -> dict[str, Any]:
         """A scratch dict kept in state.json with the step: request ids, upload offsets."""
 

@@ -19,14 +19,20 @@ googleapiclient is imported inside the methods: deciding whether an upload is po
 from __future__ import annotations
 
 import asyncio
-import importlib.util
+import contextlib
 import datetime as dt
+import fcntl
+import importlib.util
 import json
+import os
 import socket
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterator, Mapping
+from zoneinfo import ZoneInfo
 
 from .. import quota, store
+from ..quota import QuotaExhausted, QuotaLedger
 from . import sdk, youtube_auth
 from .base import ProviderContext
 from .errors import ProviderError, UploadError
@@ -55,8 +61,10 @@ def uploader_from_env(env: Mapping[str, str]) -> "YouTubeUploader":
     return YouTubeUploader(env)
 
 
-def authorize_cli(env: Mapping[str, str]) -> int:
-    """`python -m runner auth youtube`: run the consent flow, store the token; exit code."""
+def authorize_cli(env: Mapping[str, str], *, playlist: bool = False) -> int:
+    """`python -m runner auth youtube`: run the consent flow, store the token; exit code.
+
+    playlist: a series plan names a playlist, so ask for the wider youtube scope too."""
     import sys  # noqa: PLC0415
 
     try:
@@ -67,7 +75,7 @@ def authorize_cli(env: Mapping[str, str]) -> int:
         print("error: google-auth-oauthlib is not installed: run `pip install -e .`", file=sys.stderr)
         return 2
     try:
-        path = youtube_auth.authorize(env)
+        path = youtube_auth.authorize(env, playlist=playlist)
     except UploadError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -142,11 +150,22 @@ class YouTubeUploader:
 
     async def upload(self, ctx: ProviderContext, final: Path, thumbnail: Path, metadata: dict[str, Any],
                      privacy: str) -> dict[str, Any]:
+        """Upload final.mp4, set its thumbnail and add it to the playlist; each part checkpointed.
+
+        A series session (state.series) uploads private with publishAt, refuses a publish time
+        already past before anything is sent, and joins its series' playlist (found by title,
+        or created on first use). Every call is counted in the data root's quota ledger
+        (runner/quota.py) first: an upload starts only when all its calls fit in today's quota.
+        """
         sid = ctx.state["id"]
         if privacy not in PRIVACIES:
             privacy = "private"
         cp = ctx.checkpoint().setdefault("youtube", {})
         quota = cp.setdefault("quota", {})
+        up = _Upload.of(ctx, self.playlist_id, self.clock)
+        if up.publish_at and not cp.get("video_id"):
+            privacy = "private"  # publishAt is taken only with private (YouTube makes it public then)
+            up.refuse_past(sid)
 
         def request() -> Any:
             import google_auth_httplib2  # noqa: PLC0415
@@ -158,17 +177,25 @@ class YouTubeUploader:
         service, watch = await asyncio.to_thread(self._service, creds)
         try:
             if not cp.get("video_id"):
-                video_id, returned = await self._send_video(ctx, service, watch, cp, final, metadata, privacy, sid)
-                cp.update(video_id=video_id, privacy=returned or privacy)
+                video_id, returned, publish_at = await self._send_video(ctx, service, watch, cp, final, metadata,
+                                                                        privacy, sid, up)
+                cp.update(video_id=video_id, privacy=returned or privacy, publish_at=publish_at)
                 cp.pop("uri", None)
                 ctx.save()
             video_id = cp["video_id"]
 
             if not cp.get("thumbnail_done"):
-                cp["thumbnail_done"] = await self._set_thumbnail(ctx, service, video_id, thumbnail, quota, sid)
+                cp["thumbnail_done"] = await self._set_thumbnail(ctx, service, video_id, thumbnail, quota, sid, up)
                 ctx.save()
-            if self.playlist_id and not cp.get("playlist_item"):
-                cp["playlist_item"] = await self._add_to_playlist(ctx, service, video_id, quota, sid)
+            if up.wants_playlist and not cp.get("playlist_item"):
+                if not cp.get("playlist_id"):
+                    cp["playlist_id"], created = await asyncio.to_thread(self._series_playlist, ctx, service, up, sid)
+                    ctx.save()
+                    if created:
+                        ctx.event("youtube_playlist_created", f"created the playlist {up.playlist_title!r} "
+                                  f"({cp['playlist_id']})", playlist_id=cp["playlist_id"], title=up.playlist_title)
+                cp["playlist_item"] = await self._add_to_playlist(ctx, service, video_id, quota, sid, up,
+                                                                  str(cp["playlist_id"]))
                 ctx.save()
         finally:
             youtube_auth.save_if_refreshed(self.env, creds, token_before)
@@ -176,20 +203,24 @@ class YouTubeUploader:
         units = sum(int(v) for v in quota.values())
         url = f"https://www.youtube.com/watch?v={video_id}"
         actual = str(cp.get("privacy") or privacy)  # what YouTube answered, not what was asked
-        note = privacy_note(privacy, actual)
-        ctx.event("youtube_done", f"uploaded as {actual}: {url} ({units} quota units)", video_id=video_id,
-                  url=url, privacy=actual, privacy_requested=privacy, quota_units=units, quota=dict(quota))
+        note = privacy_note(privacy, actual) or schedule_note(up.publish_at, cp.get("publish_at"))
+        ctx.event("youtube_done", f"uploaded as {actual}: {url} ({units} quota units)"
+                  + (f", publishes at {cp.get('publish_at')}" if cp.get("publish_at") else ""), video_id=video_id,
+                  url=url, privacy=actual, privacy_requested=privacy, quota_units=units, quota=dict(quota),
+                  publish_at=cp.get("publish_at"))
         if note:
             ctx.event("youtube_privacy_locked", note, requested=privacy, privacy=actual, audit=AUDIT_URL)
             ctx.log("WARN", note)
         return {"id": video_id, "url": url, "privacy": actual, "privacy_requested": privacy, "privacy_note": note,
                 "quota_units": units, "quota": dict(quota), "thumbnail": cp.get("thumbnail_done") == "set",
-                "playlist_item": cp.get("playlist_item")}
+                "playlist_item": cp.get("playlist_item"), "playlist_id": cp.get("playlist_id"),
+                "publish_at": cp.get("publish_at")}
 
     async def _send_video(self, ctx: ProviderContext, service: Any, watch: "_SessionWatch", cp: dict[str, Any],
-                          final: Path, metadata: dict[str, Any], privacy: str, sid: str) -> tuple[str, str | None]:
-        """Upload final.mp4 through one resumable session; return the video id and the privacy
-        YouTube answered with (None when its answer did not say).
+                          final: Path, metadata: dict[str, Any], privacy: str, sid: str,
+                          up: "_Upload") -> tuple[str, str | None, str | None]:
+        """Upload final.mp4 through one resumable session; return the video id, and the privacy
+        and publishAt YouTube answered with (None when its answer did not say).
 
         Opening the session is the submit: its intent is written before the POST and the
         session URI the moment YouTube answers (from the worker thread, before any byte is
@@ -209,6 +240,8 @@ class YouTubeUploader:
             "status": {"privacyStatus": privacy, "selfDeclaredMadeForKids": False,
                        "containsSyntheticMedia": True},
         }
+        if up.publish_at:
+            body["status"]["publishAt"] = up.publish_at
 
         def new_request(resume_uri: str | None) -> Any:
             media = MediaFileUpload(str(final), mimetype="video/mp4", chunksize=self.chunk_bytes, resumable=True)
@@ -234,6 +267,8 @@ class YouTubeUploader:
             ctx.request_done(_insert_key(str(cp.get("file"))))  # that session's file is gone: nothing to owe
         req = new_request(uri)
         if not resuming:
+            # Every call of this upload must fit in today's quota before the video is sent.
+            up.take("videos.insert", sid, also=["thumbnails.set", *up.playlist_calls(cp)])
             cp.update(uri=None, offset=0, file=fingerprint, bytes=size)
             ctx.before_submit(key, provider="youtube", app="videos.insert", arguments=body, reattach=True, label=what)
         watch.on_session = lambda session_uri: ctx.submitted(key, session_uri)
@@ -258,6 +293,7 @@ class YouTubeUploader:
                     ctx.event("upload_restarted", "YouTube no longer holds the interrupted upload; starting again")
                     ctx.request_done(key)
                     resuming = False
+                    up.take("videos.insert", sid)
                     cp.update(uri=None, offset=0, file=fingerprint, bytes=size)
                     req = new_request(None)
                     ctx.before_submit(key, provider="youtube", app="videos.insert", arguments=body, reattach=True,
@@ -265,6 +301,7 @@ class YouTubeUploader:
                     continue
                 if req.resumable_uri is None:
                     ctx.not_submitted(key, f"HTTP {_status(exc)} {_reason(exc)}")
+                up.note_refusal(exc, "videos.insert", sid)
                 raise _problem(exc, "upload", sid, self.clock()) from None
             except ProviderError as exc:
                 if req.resumable_uri is None:  # every attempt to open it was plainly refused
@@ -284,14 +321,15 @@ class YouTubeUploader:
             raise UploadError(f"YouTube accepted the upload but returned no video id ({str(response)[:200]}); "
                               "check YouTube Studio before resuming, to avoid a duplicate")
         ctx.request_done(key)
-        returned = ((response or {}).get("status") or {}).get("privacyStatus")
-        returned = returned if returned in PRIVACIES else None
+        answered = (response or {}).get("status") or {}
+        returned = answered.get("privacyStatus") if answered.get("privacyStatus") in PRIVACIES else None
+        publish_at = answered.get("publishAt") if isinstance(answered.get("publishAt"), str) else None
         ctx.event("youtube_uploaded", f"video {video_id} uploaded ({size} bytes, {returned or privacy})",
                   video_id=video_id)
-        return str(video_id), returned
+        return str(video_id), returned, publish_at
 
     async def _set_thumbnail(self, ctx: ProviderContext, service: Any, video_id: str, thumbnail: Path,
-                             quota: dict[str, Any], sid: str) -> str:
+                             quota: dict[str, Any], sid: str, up: "_Upload") -> str:
         from googleapiclient.errors import HttpError  # noqa: PLC0415
         from googleapiclient.http import MediaFileUpload  # noqa: PLC0415
 
@@ -301,12 +339,14 @@ class YouTubeUploader:
             media = MediaFileUpload(str(thumbnail), mimetype=mimetype, resumable=False)
             return service.thumbnails().set(videoId=video_id, media_body=media).execute(num_retries=0)
 
+        up.take("thumbnails.set", sid)
         try:
             await with_retries(lambda: asyncio.to_thread(call), ctx=ctx, what="YouTube thumbnail",
                                classify=_classify, policy=self.policy)
         except HttpError as exc:
             quota["thumbnails.set"] = int(quota.get("thumbnails.set", 0)) + QUOTA_UNITS["thumbnails.set"]
             reason = _reason(exc)
+            up.note_refusal(exc, "thumbnails.set", sid)
             if _status(exc) in (401,) or reason in ("quotaExceeded", "dailyLimitExceeded"):
                 raise _problem(exc, "thumbnail", sid, self.clock()) from None
             # The video is up; a channel not yet allowed custom thumbnails should not fail the run.
@@ -323,19 +363,22 @@ class YouTubeUploader:
         ctx.event("youtube_thumbnail", f"thumbnail set on {video_id}", video_id=video_id)
         return "set"
 
-    async def _add_to_playlist(self, ctx: ProviderContext, service: Any, video_id: str, quota: dict[str, Any], sid: str) -> str:
+    async def _add_to_playlist(self, ctx: ProviderContext, service: Any, video_id: str, quota: dict[str, Any],
+                               sid: str, up: "_Upload", playlist_id: str) -> str:
         from googleapiclient.errors import HttpError  # noqa: PLC0415
 
-        body = {"snippet": {"playlistId": self.playlist_id,
+        body = {"snippet": {"playlistId": playlist_id,
                             "resourceId": {"kind": "youtube#video", "videoId": video_id}}}
 
         def call() -> Any:
             return service.playlistItems().insert(part="snippet", body=body).execute(num_retries=0)
 
+        up.take("playlistItems.insert", sid)
         try:
             item = await with_retries(lambda: asyncio.to_thread(call), ctx=ctx, what="YouTube playlist",
                                       classify=_classify, policy=self.policy)
         except HttpError as exc:
+            up.note_refusal(exc, "playlistItems.insert", sid)
             raise _problem(exc, "playlist", sid, self.clock()) from None
         except ProviderError as exc:
             raise UploadError(str(exc), transient=exc.transient) from None
@@ -343,8 +386,145 @@ class YouTubeUploader:
             raise _auth_problem(exc, sid) or exc
         finally:
             quota["playlistItems.insert"] = int(quota.get("playlistItems.insert", 0)) + QUOTA_UNITS["playlistItems.insert"]
-        ctx.event("youtube_playlist", f"added to playlist {self.playlist_id}", playlist_id=self.playlist_id)
+        ctx.event("youtube_playlist", f"added to playlist {playlist_id}", playlist_id=playlist_id)
         return str((item or {}).get("id") or "added")
+
+    def _series_playlist(self, ctx: ProviderContext, service: Any, up: "_Upload", sid: str) -> tuple[str, bool]:
+        """The id of the series' playlist: YOUTUBE_PLAYLIST_ID outside a series; else the one
+        remembered in series/<id>/youtube.json, else one of the channel's playlists with the
+        plan's title, else a new one. Under the series' playlist lock, so two sessions of one
+        series never create two playlists. Runs in a worker thread (blocking calls, no events);
+        returns the id and whether it was created now."""
+        from googleapiclient.errors import HttpError  # noqa: PLC0415
+
+        if not up.playlist_title:
+            return str(self.playlist_id), False
+        title = up.playlist_title
+        path = store.series_dir(ctx.root, up.series_id) / "youtube.json"
+        with _flock(path.with_name(".youtube.lock")):
+            known = store.read_json(path)
+            known = known if isinstance(known, dict) and isinstance(known.get("playlists"), dict) else {"playlists": {}}
+            if isinstance(known["playlists"].get(title), str):
+                return str(known["playlists"][title]), False
+            try:
+                found = self._find_playlist(service, up, title, sid)
+                created = found is None
+                if found is None:
+                    up.take("playlists.insert", sid)
+                    body = {"snippet": {"title": title, "description": f"{title}: lofi, made by Badger Tape Studio"},
+                            "status": {"privacyStatus": "public" if up.publish_at else "private"}}
+                    made = service.playlists().insert(part="snippet,status", body=body).execute(num_retries=2)
+                    found = str(made["id"])
+            except HttpError as exc:
+                up.note_refusal(exc, "playlists.insert", sid)
+                raise _problem(exc, "playlist", sid, self.clock()) from None
+            except Exception as exc:
+                raise _auth_problem(exc, sid) or exc
+            known["playlists"][title] = found
+            store.atomic_write_json(path, known)
+            return found, created
+
+    @staticmethod
+    def _find_playlist(service: Any, up: "_Upload", title: str, sid: str) -> str | None:
+        token = None
+        for _ in range(20):  # 50 a page: a thousand playlists is more than any channel here
+            up.take("playlists.list", sid)
+            page = service.playlists().list(part="snippet", mine=True, maxResults=50,
+                                            pageToken=token).execute(num_retries=2)
+            for item in page.get("items") or []:
+                if ((item.get("snippet") or {}).get("title")) == title and item.get("id"):
+                    return str(item["id"])
+            token = page.get("nextPageToken")
+            if not token:
+                return None
+        return None
+
+
+@dataclass
+class _Upload:
+    """What one upload needs besides its files: the series' publish time and playlist, and the
+    quota ledger every call is counted in first."""
+
+    ledger: QuotaLedger
+    clock: Callable[[], dt.datetime]
+    zone: ZoneInfo | None = None
+    series_id: str = ""
+    publish_at: str | None = None
+    playlist_title: str | None = None
+    env_playlist: str | None = None
+    taken: list[str] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, ctx: ProviderContext, env_playlist: str | None, clock: Callable[[], dt.datetime]) -> "_Upload":
+        series = ctx.state.get("series")
+        series = series if isinstance(series, dict) else {}
+        zone = None
+        with contextlib.suppress(Exception):
+            zone = ZoneInfo(str(series.get("zone")))
+        publish_at = series.get("publish_at") if isinstance(series.get("publish_at"), str) else None
+        title = series.get("playlist") if isinstance(series.get("playlist"), str) else None
+        return cls(QuotaLedger(ctx.root), clock, zone, str(series.get("id") or ""), publish_at, title,
+                   None if title else env_playlist)
+
+    @property
+    def wants_playlist(self) -> bool:
+        return bool(self.playlist_title or self.env_playlist)
+
+    def playlist_calls(self, cp: dict[str, Any]) -> list[str]:
+        if not self.wants_playlist or cp.get("playlist_item"):
+            return []
+        if self.playlist_title and not cp.get("playlist_id"):
+            return ["playlists.list", "playlists.insert", "playlistItems.insert"]
+        return ["playlistItems.insert"]
+
+    def refuse_past(self, sid: str) -> None:
+        """A publishAt already past would publish at once: refuse, before anything is sent."""
+        when = store.parse_iso(self.publish_at)
+        now = self.clock()
+        if when is None or when <= now:
+            zone = self.zone or dt.timezone.utc
+            shown = f"{when.astimezone(zone):%Y-%m-%d %H:%M %Z}" if when else repr(self.publish_at)
+            raise UploadError(f"the entry's publish time {shown} has passed; not uploaded (a publishAt in the past "
+                              "would publish at once): it stays here, private; upload final.mp4 by hand, or give "
+                              f"the entry a later date in the plan (session {sid})")
+
+    def take(self, method: str, sid: str, also: list[str] | None = None) -> None:
+        """Count one call in today's quota before it is sent; UploadError when it would not fit."""
+        now = self.clock()
+        try:
+            if also:
+                self.ledger.room_for([method, *also], now, self.zone)
+            self.ledger.take(method, now, sid, self.zone)
+        except QuotaExhausted as exc:
+            raise UploadError(f"{exc}; then run `python -m runner resume {sid}`") from None
+        self.taken.append(method)
+
+    def note_refusal(self, exc: Any, method: str, sid: str) -> None:
+        """YouTube said the quota, or the channel's uploads for today, are spent: the ledger
+        believes it until the reset (midnight Pacific), so nothing else is tried before then."""
+        if _reason(exc) in ("quotaExceeded", "dailyLimitExceeded"):
+            self.ledger.mark_exhausted(method, self.clock(), sid)
+        elif _daily_upload_limit(exc) or _reason(exc) == "uploadLimitExceeded":
+            self.ledger.mark_exhausted("videos.insert", self.clock(), sid)
+
+
+@contextlib.contextmanager
+def _flock(path: Path) -> Iterator[None]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def schedule_note(asked: str | None, answered: str | None) -> str | None:
+    """One line when a publishAt was asked and YouTube's answer did not keep it, else None."""
+    if not asked or answered:
+        return None
+    return ("YouTube did not keep the publish time (publishAt) for this video, so it will not publish by "
+            f"itself: publish it in YouTube Studio (an unaudited API project's uploads stay private: {AUDIT_URL})")
 
 
 # ----------------------------------------------------------------------------- errors

@@ -45,8 +45,11 @@ def secrets_path(env: Mapping[str, str]) -> Path | None:
     return Path(named).expanduser() if named else None
 
 
-def scopes_for(env: Mapping[str, str]) -> list[str]:
-    return [SCOPE_UPLOAD, SCOPE_MANAGE] if (env.get("YOUTUBE_PLAYLIST_ID") or "").strip() else [SCOPE_UPLOAD]
+def scopes_for(env: Mapping[str, str], *, playlist: bool = False) -> list[str]:
+    """youtube.upload, plus the wider youtube scope when uploads join a playlist
+    (YOUTUBE_PLAYLIST_ID, or a series plan that names one: playlist=True)."""
+    wanted = playlist or bool((env.get("YOUTUBE_PLAYLIST_ID") or "").strip())
+    return [SCOPE_UPLOAD, SCOPE_MANAGE] if wanted else [SCOPE_UPLOAD]
 
 
 def write_token(path: Path, text: str) -> None:
@@ -118,7 +121,7 @@ def has_gui_browser() -> bool:
 
 
 def authorize(env: Mapping[str, str], *, open_browser: bool | None = None, port: int = 0,
-              timeout_s: float = AUTH_TIMEOUT_S) -> Path:
+              timeout_s: float = AUTH_TIMEOUT_S, playlist: bool = False) -> Path:
     """Run the installed-app flow and store the token; return where it went."""
     from google_auth_oauthlib.flow import InstalledAppFlow  # noqa: PLC0415
 
@@ -128,7 +131,7 @@ def authorize(env: Mapping[str, str], *, open_browser: bool | None = None, port:
     if not secrets.is_file():
         raise UploadError(f"YOUTUBE_CLIENT_SECRETS points at {secrets}, which does not exist: {SETUP_HINT}")
     try:
-        flow = InstalledAppFlow.from_client_secrets_file(str(secrets), scopes=scopes_for(env))
+        flow = InstalledAppFlow.from_client_secrets_file(str(secrets), scopes=scopes_for(env, playlist=playlist))
     except ValueError as exc:
         raise UploadError(f"{secrets} is not an OAuth client file for an installed app ({exc}): {SETUP_HINT}") from None
     if open_browser is None:
@@ -151,8 +154,8 @@ def authorize(env: Mapping[str, str], *, open_browser: bool | None = None, port:
                           "again and allow it")
     path = token_path(env)
     write_token(path, creds.to_json())
-    if (env.get("YOUTUBE_PLAYLIST_ID") or "").strip() and granted and SCOPE_MANAGE not in granted:
-        print("warning: the 'youtube' scope was not granted, so adding uploads to YOUTUBE_PLAYLIST_ID will fail",
+    if SCOPE_MANAGE in scopes_for(env, playlist=playlist) and granted and SCOPE_MANAGE not in granted:
+        print("warning: the 'youtube' scope was not granted, so adding uploads to a playlist will fail",
               file=sys.stderr)
     return path
 

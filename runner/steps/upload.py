@@ -36,7 +36,10 @@ async def run(ctx: StepContext) -> StepResult:
     note = result.get("privacy_note")
     return StepResult({"video_id": result.get("id"), "url": result.get("url"), "privacy": actual,
                        "privacy_requested": privacy, "privacy_note": note,
-                       "quota_units": result.get("quota_units")}, note or result.get("url"))
+                       "quota_units": result.get("quota_units"), "publish_at": result.get("publish_at"),
+                       "playlist_id": result.get("playlist_id")},
+                      note or (f"{result.get('url')}, publishes at {result['publish_at']}" if result.get("publish_at")
+                               else result.get("url")))
 
 
 def _checked_metadata(ctx: StepContext) -> dict[str, Any]:

@@ -178,6 +178,11 @@ class FakeCtx:
     saves: int = 0
     _labels: dict[str, Any] = field(default_factory=dict)
     _intents: Any = None
+    root_dir: Path | None = None   # the data root (quota ledger, series files); default: session_dir
+
+    @property
+    def root(self) -> Path:
+        return self.root_dir or self.session_dir
 
     def checkpoint(self) -> dict[str, Any]:
         return self.cp

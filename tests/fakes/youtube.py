@@ -6,6 +6,7 @@ Routes:
   query      PUT  that URI, Content-Range: bytes */total           -> 308 with what is held, or 200 when done
   thumbnail  POST /upload/youtube/v3/thumbnails/set?videoId=...
   playlist   POST /youtube/v3/playlistItems
+  playlists  GET  /youtube/v3/playlists?mine=true (pages of 2), POST /youtube/v3/playlists (create)
   token      POST /token  (refresh_token and authorization_code grants)
 
 Point googleapiclient here with YOUTUBE_API_ENDPOINT=https://127.0.0.1:PORT/ and a token file
@@ -54,6 +55,8 @@ class YouTubeFake(FakeService):
         self.release = threading.Event()
         self.thumbnails: list[str] = []
         self.playlist_items: list[dict[str, Any]] = []
+        self.playlists: dict[str, dict[str, Any]] = {}    # id -> the body it was created with
+        self.playlist_calls: list[str] = []               # "list" / "insert", in order
         self.auth_codes: set[str] = set()
 
     def fail_reason(self, route: str, status: int, reason: str, times: int = 1, message: str = "") -> None:
@@ -73,6 +76,8 @@ class YouTubeFake(FakeService):
             return "thumbnail"
         if req.path == "/youtube/v3/playlistItems":
             return "playlist"
+        if req.path == "/youtube/v3/playlists":
+            return "playlists"
         return "unknown"
 
     def handle(self, req: Request) -> Reply | None:
@@ -95,7 +100,26 @@ class YouTubeFake(FakeService):
             self.playlist_items.append(body)
             return Reply.json({"kind": "youtube#playlistItem", "id": f"pli-{len(self.playlist_items)}",
                                "snippet": body.get("snippet", {})})
+        if req.route == "playlists":
+            return self._playlists(req)
         return Reply.json(error_body(404, "notFound"), 404)
+
+    def _playlists(self, req: Request) -> Reply:
+        if req.method == "POST":
+            body = req.json()
+            with self.lock:
+                self.playlist_calls.append("insert")
+                pid = f"PL{next(self._ids):06d}"
+                self.playlists[pid] = body
+            return Reply.json({"kind": "youtube#playlist", "id": pid, **body})
+        with self.lock:
+            self.playlist_calls.append("list")
+            items = [{"kind": "youtube#playlist", "id": pid, **body} for pid, body in self.playlists.items()]
+        start = int(req.q("pageToken") or 0)
+        page = {"kind": "youtube#playlistListResponse", "items": items[start:start + 2]}
+        if start + 2 < len(items):
+            page["nextPageToken"] = str(start + 2)
+        return Reply.json(page)
 
     def _token(self, req: Request) -> Reply:
         form = {k: v[0] for k, v in parse_qs(req.body.decode()).items()}
