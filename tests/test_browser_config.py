@@ -147,3 +147,19 @@ def test_no_script_keeps_a_copy_of_a_served_list(tmp_path: Any) -> None:
                 if len(held) >= 2 and len(held) >= len(values) - 1:
                     found.append(f"{p.relative_to(REPO)}: [{m.group(1)[:60]}] copies {name}")
     assert not found, "\n".join(found)
+
+
+def test_the_api_docs_show_what_the_config_serves(tmp_path: Any) -> None:
+    # docs/api.md's example answer has the same keys, and the same lists and limits, as the server's.
+    (tmp_path / "sessions").mkdir()
+    (tmp_path / "logs").mkdir()
+    studio = InProcessStudio(tmp_path)
+    try:
+        cfg = served_config(studio.url)
+    finally:
+        studio.stop()
+    doc = (REPO / "docs" / "api.md").read_text().split("### GET /api/config", 1)[1]
+    example = json.loads(re.search(r"```json\n(.*?)```", doc, flags=re.S).group(1))
+    assert key_paths(example) == key_paths(cfg)
+    for key in ("steps", "statuses", "assets", "choices", "defaults", "limits", "spend_levels", "sortable", "log_levels"):
+        assert example[key] == cfg[key], key
