@@ -75,7 +75,7 @@ export function mount(root, ctx) {
     const facts = h("dl.facts",
       fact("Season", cap(p.season || row.season || "–")), fact("Atmosphere", cap(p.atmosphere || "–")),
       fact("Length", length(p.minutes)), fact("Tracks", p.tracks != null ? `${num(row.tracks_rendered)}/${num(p.tracks)}` : "–"),
-      fact("Provider", p.provider || "–"), fact("Privacy", p.privacy || "–"),
+      fact("Provider", cap(p.provider || "–")), fact("Privacy", cap(p.privacy || "–")),
       fact("Started", dateTime(d.created_at || row.created_at)), fact("Duration", duration(row.duration_s)));
 
     const problems = [];
