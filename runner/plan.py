@@ -42,7 +42,7 @@ from . import store
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib
+    import tomli as tomllib  # type: ignore[no-redef, import-not-found, unused-ignore]
 
 MAX_PLAN_BYTES = 1024 * 1024
 MAX_ENTRIES = 1000
@@ -256,7 +256,7 @@ class _Resolver:
         if isinstance(ahead, bool) or not isinstance(ahead, int) or not 0 <= ahead <= MAX_AHEAD_DAYS:
             self.problem(at("ahead"), f"ahead must be a whole number of days from 0 to {MAX_AHEAD_DAYS}")
             ahead = DEFAULT_AHEAD_DAYS
-        raw = {k: s[k] for k in ("provider", "cap", "minutes", "tracks", "season", "atmosphere", "review", "upload")
+        raw: dict[str, Any] = {k: s[k] for k in ("provider", "cap", "minutes", "tracks", "season", "atmosphere", "review", "upload")
                if k in s}
         defaults = self._params({"theme": "defaults", **raw}, lambda key: at(key) or self.lines.of("series"))
         return {"path": self.path, "name": name.strip(), "id": store.slugify(name), "zone_name": zone_name,
@@ -306,6 +306,7 @@ class _Resolver:
                 self.problem(at("until"), f"until ({last}) is before start ({start})")
                 return
             count = (last - start).days // step + 1
+        assert isinstance(count, int)  # one of count and until was checked above
         if count > MAX_ENTRIES:
             self.problem(at("every"), f"this cadence makes {count} entries; a plan holds at most {MAX_ENTRIES}")
             return
@@ -322,12 +323,13 @@ class _Resolver:
         t = self._time(e["time"], at("time"), "time") if "time" in e else head["publish_time"]
         if not isinstance(theme, str):
             self.problem(at("theme"), "the entry needs a theme (theme = \"...\")")
-        overrides = {k: e[k] for k in ("season", "atmosphere") if k in e}
+        overrides: dict[str, Any] = {k: e[k] for k in ("season", "atmosphere") if k in e}
         params = self._params({**head["defaults"], **overrides, "theme": theme, "privacy": "private"}, at)
         if day is None or params is None or len(self.problems) > before:
             return None
         when, note = localize(day, t, head["zone"], head["zone_name"])
-        return Entry(key=f"{day.isoformat()}-{store.slugify(theme)}", date=day, publish_at=when, params=params, line=line, note=note)
+        return Entry(key=f"{day.isoformat()}-{store.slugify(theme)}", date=day, publish_at=when, params=params,
+                     line=line, note=note)
 
     def _duplicates(self, entries: list[Entry]) -> None:
         seen: dict[str, Entry] = {}

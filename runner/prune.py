@@ -102,7 +102,7 @@ def candidates(root: Path, *, older_than: dt.timedelta, keep: str, now: dt.datet
     return out
 
 
-def _candidate(root: Path, sid: str, state: dict[str, Any], older_than: dt.timedelta, keep: str,
+def _candidate(root: Path, sid: str, state: store.State, older_than: dt.timedelta, keep: str,
                now: dt.datetime) -> Candidate | None:
     if store.effective_status(state, now) != "completed":
         return None
@@ -145,7 +145,7 @@ def remove(root: Path, cand: Candidate, now: dt.datetime) -> int:
                 continue
             freed += size
             count += 1
-        record = state.get("pruned") if isinstance(state.get("pruned"), dict) else {}
+        record: dict[str, Any] = dict(state.get("pruned") or {})
         state["pruned"] = {"at": store.iso(now), "keep": cand.keep,
                            "freed_bytes": int(record.get("freed_bytes") or 0) + freed,
                            "removed": sorted(set(record.get("removed") or []) | {r for r, _ in cand.files})}

@@ -17,6 +17,7 @@ import contextlib
 import datetime as dt
 import fcntl
 import os
+import typing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, TextIO
@@ -101,9 +102,9 @@ def calendar_lines(plan: Plan, env: Mapping[str, str], now: dt.datetime) -> list
             notes.append(f"  note: {e.key}: {e.note}")
     total = sum(by_day.values())
     lines += ["", f"  total ${total:.2f} estimated over {len(by_day)} day(s)"]
-    for day, usd in sorted(by_day.items()):
+    for date, usd in sorted(by_day.items()):
         if usd > plan.daily_budget_usd + 1e-9:
-            notes.append(f"  note: {day} needs ${usd:.2f}, more than the ${plan.daily_budget_usd:.2f} daily budget: "
+            notes.append(f"  note: {date} needs ${usd:.2f}, more than the ${plan.daily_budget_usd:.2f} daily budget: "
                          "a run that would cross it halts and continues the next day")
     return lines + notes
 
@@ -162,19 +163,20 @@ def write_snapshot(root: Path, plan: Plan, env: Mapping[str, str], now: dt.datet
     store.atomic_write_json(series_dir(root, plan.id) / "plan.json", snapshot(plan, env, now))
 
 
-def entry_sessions(root: Path, plan: Plan) -> dict[str, list[dict[str, Any]]]:
+def entry_sessions(root: Path, plan: Plan) -> dict[str, list[store.State]]:
     """Each entry key's sessions, newest first. Reads only sessions whose id ends in a plan theme's slug."""
     slugs = {store.slugify(e.theme) for e in plan.entries}
-    found: dict[str, list[dict[str, Any]]] = {}
+    found: dict[str, list[store.State]] = {}
     for sid in store.list_session_ids(root):
         tail = sid[16:]
         base = tail.rsplit("-", 1)[0] if tail.rsplit("-", 1)[-1].isdigit() else tail
         if tail not in slugs and base not in slugs:
             continue
         state = store.read_state(root, sid)
-        block = (state or {}).get("series")
-        if isinstance(block, dict) and block.get("id") == plan.id and isinstance(block.get("entry"), str):
-            found.setdefault(block["entry"], []).append(state)  # type: ignore[arg-type]
+        block = state.get("series") if state is not None else None
+        if state is not None and isinstance(block, dict) and block.get("id") == plan.id \
+                and isinstance(block.get("entry"), str):
+            found.setdefault(block["entry"], []).append(state)
     return found
 
 
@@ -224,10 +226,10 @@ class Runner:
         return self.plan.today(now) >= entry.date - dt.timedelta(days=ahead)
 
     @staticmethod
-    def _settled(states: list[dict[str, Any]] | None) -> bool:
+    def _settled(states: list[store.State] | None) -> bool:
         return bool(states) and store.effective_status(states[0]) in MADE  # type: ignore[index]
 
-    def _one(self, entry: Entry, states: list[dict[str, Any]], now: dt.datetime) -> Outcome | None:
+    def _one(self, entry: Entry, states: list[store.State], now: dt.datetime) -> Outcome | None:
         if not states:
             if not self._due(entry, now):
                 return None
@@ -259,9 +261,10 @@ class Runner:
         return Outcome(entry.key, "left", status, sid, f"is {status}; left for a person")
 
     def _make(self, entry: Entry) -> Outcome:
-        sessions.check_provider_keys(entry.params, self.env)
+        params = typing.cast(store.Params, entry.params)
+        sessions.check_provider_keys(params, self.env)
         providers = self.providers_for(entry.params)
-        state = sessions.create(self.root, entry.params, clock=self.clock, series=series_block(self.plan, entry))
+        state = sessions.create(self.root, params, clock=self.clock, series=series_block(self.plan, entry))
         self._say(f"  {entry.key:<16} making {state['id']} ({entry.theme!r})")
         status = sessions.execute(self.root, state, providers, echo=None, clock=self.clock, step_fns=self.step_fns)
         return _outcome(self.root, entry.key, "made", state["id"], status)
@@ -271,10 +274,11 @@ class Runner:
             state = sessions.prepare_resume(self.root, sid, now=self.clock())
         except (sessions.SessionError, sessions.AlreadyDone) as exc:
             return Outcome(entry.key, "left", None, sid, str(exc))
-        block = {**(state.get("series") or {}), **series_block(self.plan, entry)}
-        block["retries"] = retries if retries is not None else int((state.get("series") or {}).get("retries") or 0)
-        state["series"] = block  # the plan may have moved the budget, time or playlist since
-        providers = self.providers_for(state["params"])
+        earlier: dict[str, Any] = dict(state.get("series") or {})
+        block = {**earlier, **series_block(self.plan, entry)}
+        block["retries"] = retries if retries is not None else int(earlier.get("retries") or 0)
+        state["series"] = typing.cast(store.Series, block)  # the plan may have moved the budget, time or playlist
+        providers = self.providers_for(dict(state["params"]))
         try:
             status = sessions.execute(self.root, state, providers, echo=None, clock=self.clock,
                                       step_fns=self.step_fns)
@@ -287,7 +291,7 @@ class Runner:
             print(line, file=self.echo, flush=True)
 
 
-def _quota_wait(root: Path, state: dict[str, Any], now: dt.datetime) -> str | None:
+def _quota_wait(root: Path, state: Mapping[str, Any], now: dt.datetime) -> str | None:
     """Why a session that failed at its upload must wait for YouTube's quota to reset, if it must.
 
     Retrying before the reset would only fail again and use up the entry's one retry.
@@ -304,16 +308,16 @@ def _quota_wait(root: Path, state: dict[str, Any], now: dt.datetime) -> str | No
     return None
 
 
-def _daily_halt(state: dict[str, Any]) -> bool:
+def _daily_halt(state: Mapping[str, Any]) -> bool:
     return (state.get("halt") or {}).get("budget") == "daily"
 
 
-def _short(state: dict[str, Any]) -> str:
+def _short(state: Mapping[str, Any]) -> str:
     return " ".join(str(state.get("error") or "no error recorded").split())[:160]
 
 
 def _outcome(root: Path, key: str, action: str, sid: str, status: str) -> Outcome:
-    state = store.read_state(root, sid) or {}
+    state: dict[str, Any] = dict(store.read_state(root, sid) or {})
     if status == "halted_budget":
         message = str((state.get("halt") or {}).get("message") or "halted")
     elif status == "failed":

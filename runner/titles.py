@@ -80,7 +80,8 @@ def earlier(root: Path, exclude: str) -> dict[str, str]:
     for sid in store.list_session_ids(root):
         if sid == exclude:
             continue
-        title = (store.read_state(root, sid) or {}).get("title")
+        state = store.read_state(root, sid)
+        title = state.get("title") if state is not None else None
         if isinstance(title, str) and title.strip():
             out.setdefault(normalise(title), sid)
     return out
