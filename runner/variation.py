@@ -36,6 +36,23 @@ POSES = ("headphones on, eyes closed", "writing in a notebook", "sipping tea", "
          "reading a paperback", "nodding to the beat")
 MOODS = ("mellow", "dreamy", "nostalgic", "cozy", "wistful", "hazy", "warm", "late-night", "soft focus",
          "rainy-day", "slow sunrise", "midnight")
+# The session's mood: the words its tracks are tagged with, and the voices that fit it (names
+# from runner/media/voices.py). Each track draws its keys voice, lead, bass and kit from its
+# session's lists, never the keys voice of the track before it.
+MOOD_SOUNDS: dict[str, dict[str, tuple[str, ...]]] = {
+    "late-night": {"words": ("late-night", "midnight", "hazy", "soft focus"),
+                   "keys": ("rhodes", "warm pad", "vibes", "felt piano"), "lead": ("muted horn", "soft sine", "whistle"),
+                   "bass": ("sub", "electric"), "kit": ("dusty", "brushed", "tape")},
+    "cozy": {"words": ("cozy", "warm", "mellow", "rainy-day"),
+             "keys": ("felt piano", "rhodes", "nylon", "vibes"), "lead": ("flute", "kalimba", "soft sine"),
+             "bass": ("upright", "electric"), "kit": ("soft", "brushed", "dusty")},
+    "dreamy": {"words": ("dreamy", "soft focus", "slow sunrise", "hazy"),
+               "keys": ("warm pad", "vibes", "rhodes", "nylon"), "lead": ("whistle", "flute", "kalimba"),
+               "bass": ("sub", "electric", "upright"), "kit": ("soft", "dusty")},
+    "nostalgic": {"words": ("nostalgic", "wistful", "rainy-day", "mellow"),
+                  "keys": ("rhodes", "nylon", "felt piano", "vibes"), "lead": ("kalimba", "muted horn", "soft sine"),
+                  "bass": ("upright", "electric"), "kit": ("dusty", "tape", "brushed")},
+}
 KEYS = ("C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 TRACK_WORDS = ("lanterns", "steam", "paper moons", "window fog", "last train", "quiet hours", "ink",
                "velvet", "tea leaves", "streetlight", "soft static", "candle", "night bus", "porchlight",
@@ -81,12 +98,16 @@ def _draw_once(params: Mapping[str, Any], seed: int) -> dict[str, Any]:
         "weather": WEATHER_BY_SEASON[season],
     }
     v["variation_key"] = variation_key(v)
-    v["tracks"] = _tracks(rng, int(params["tracks"]))
+    # The music's own generator, so the music's choices never shift the scene's draws.
+    music = random.Random(f"music:{seed}")
+    v["mood"] = music.choice(sorted(MOOD_SOUNDS))
+    v["tracks"] = _tracks(rng, music, v["mood"], int(params["tracks"]))
     return v
 
 
-def _tracks(rng: random.Random, n: int) -> list[dict[str, Any]]:
+def _tracks(rng: random.Random, music: random.Random, mood: str, n: int) -> list[dict[str, Any]]:
     # Distinct keys and tempos where possible, so neighbouring tracks never sound alike.
+    sounds = MOOD_SOUNDS[mood]
     keys = rng.sample(KEYS, len(KEYS))
     bpms = rng.sample(range(70, 91), 21)
     words = rng.sample(TRACK_WORDS, len(TRACK_WORDS))
@@ -95,13 +116,20 @@ def _tracks(rng: random.Random, n: int) -> list[dict[str, Any]]:
         out.append({
             "index": i + 1,
             "seed": rng.randrange(1, 2**31),
-            "mood": rng.choice(MOODS),
+            "mood": music.choice(sounds["words"]),
             "key": keys[i % len(keys)],
             "mode": rng.choice(("major", "minor", "dorian")),
             "bpm": bpms[i % len(bpms)],
             "title": words[i % len(words)] + ("" if i < len(words) else f" {i // len(words) + 1}"),
+            "instruments": _voices(music, sounds, out[-1]["instruments"] if out else None),
         })
     return out
+
+
+def _voices(music: random.Random, sounds: dict[str, tuple[str, ...]], before: dict[str, str] | None) -> dict[str, str]:
+    keys = [k for k in sounds["keys"] if before is None or k != before["keys"]]
+    return {"keys": music.choice(keys), "lead": music.choice(sounds["lead"]), "bass": music.choice(sounds["bass"]),
+            "kit": music.choice(sounds["kit"])}
 
 
 def seed_for(session_id: str) -> int:

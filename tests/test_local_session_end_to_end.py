@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -11,6 +12,7 @@ import time
 from pathlib import Path
 
 from helpers import REPO, run_cli
+from media_helpers import FFMPEG
 
 from runner import metadata, store
 
@@ -70,6 +72,11 @@ def _snapshot(folder: Path, names: list[str]) -> dict[str, tuple[int, int]]:
     return {n: ((folder / n).stat().st_mtime_ns, (folder / n).stat().st_size) for n in names}
 
 
+def _pcm_digest(path: Path) -> str:
+    pcm = subprocess.run([FFMPEG, "-v", "error", "-i", str(path), "-f", "s16le", "-"], capture_output=True, check=True).stdout
+    return hashlib.sha256(pcm).hexdigest()
+
+
 def test_sigkill_during_music_then_resume_completes_without_rewriting_finished_work(root):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FAL_", "ELEVENLABS_", "YOUTUBE_"))}
     env["PYTHONPATH"] = str(REPO)
@@ -102,8 +109,9 @@ def test_sigkill_during_music_then_resume_completes_without_rewriting_finished_w
 
     state = store.read_state(root, sid)
     assert store.effective_status(state) == "interrupted"
-    made = [t["file"] for t in state["steps"]["music"]["outputs"]["tracks"]]
-    finished = list(made)
+    made = state["steps"]["music"]["outputs"]["tracks"]
+    samples = {t["index"]: _pcm_digest(folder / t["file"]) for t in made}
+    finished = []
     if state["steps"]["artwork"]["status"] == "done":
         finished += ["artwork.png", "thumbnail.jpg"]
     if state["steps"]["motion"]["status"] == "done":
@@ -115,6 +123,10 @@ def test_sigkill_during_music_then_resume_completes_without_rewriting_finished_w
     after = store.read_state(root, sid)
     assert after["status"] == "completed"
     assert _snapshot(folder, finished) == before  # not one finished file rewritten
+    # The finished tracks were not made again: the same samples, kept as FLAC once mixed.
+    tracks = after["steps"]["music"]["outputs"]["tracks"]
+    assert {t["index"]: _pcm_digest(folder / t["file"]) for t in tracks if t["index"] in samples} == samples
+    assert all(t["file"].endswith(".flac") for t in tracks)
     assert after["steps"]["music"]["attempts"] == 2
     if "artwork.png" in finished:
         assert after["steps"]["artwork"]["attempts"] == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 
 import numpy as np
@@ -148,3 +149,43 @@ def test_a_corrupt_or_empty_track_fails_naming_the_file(tmp_path, content):
         run(master.master_audio([good, bad], None, 8.0, tmp_path / "mix.m4a"))
     assert str(bad) in str(err.value)
     assert not (tmp_path / "mix.m4a").exists()
+
+
+def test_the_stream_encodes_before_the_last_track_exists(tmp_path):
+    """MixStream starts the one AAC encode at once: with three tracks planned and only the
+    first two made, the encoder has already passed the first track before the third is added."""
+    paths = [tone_track(tmp_path / f"{k:02d}.wav", 20, 180 + 40 * k, -20 - 4 * k, k) for k in range(3)]
+    seen: list[float] = []
+
+    async def go():
+        async with master.MixStream([20 * R] * 3, 52.0, tmp_path / "mix.m4a", on_progress=seen.append) as stream:
+            await stream.add(0, paths[0])
+            await stream.add(1, master.TrackIn(paths[1]))
+            for _ in range(400):
+                if seen and seen[-1] >= 25:
+                    break
+                await asyncio.sleep(0.02)
+            reached = seen[-1] if seen else 0.0
+            await stream.add(2, paths[2])
+            return reached, await stream.finish()
+
+    reached, plan = run(go())
+    assert reached >= 25, "the encoder waited for every track"
+    assert [s["track"] for s in plan["segments"]] == [1, 2, 3]
+    i, tp = ebur128(plan["file"])
+    assert abs(i + 14) <= 1 and tp <= -1
+    assert max(plan["track_lufs"]) - min(plan["track_lufs"]) > 6  # each was brought to the target on its own
+
+
+def test_a_failed_stream_leaves_no_mix_and_no_scratch(tmp_path):
+    track = tone_track(tmp_path / "01.wav", 10)
+
+    async def go():
+        async with master.MixStream([10 * R, 10 * R], 18.0, tmp_path / "mix.m4a") as stream:
+            await stream.add(0, track)
+            raise RuntimeError("track 2 failed")
+
+    with pytest.raises(RuntimeError, match="track 2 failed"):
+        run(go())
+    assert not (tmp_path / "mix.m4a").exists()
+    assert not list(tmp_path.glob(".master-*")) and not list(tmp_path.glob(".mix*"))

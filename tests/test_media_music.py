@@ -1,4 +1,7 @@
-"""Procedural lofi tracks and ambience beds: format, determinism, variety, levels, seams."""
+"""Procedural lofi tracks and ambience beds: format, determinism, variety, levels.
+
+The song form, the truthfulness of key and tempo, and the ambience's non-repetition are
+checked from the audio in tests/test_music_form.py."""
 
 from __future__ import annotations
 
@@ -41,7 +44,7 @@ def test_the_same_seed_makes_the_same_track(tracks):
 def test_tracks_differ_in_key_tempo_progression_and_instruments(tracks):
     a, b = tracks["a"], tracks["b"]
     assert a["bpm"] != b["bpm"] and a["key"] != b["key"]
-    assert a["progression"] != b["progression"]
+    assert a["progressions"] != b["progressions"]
     assert (a["chords"], a["lead"]) != (b["chords"], b["lead"])
     x, y = decode_audio(a["file"]), decode_audio(b["file"])
     n = min(len(x), len(y))
@@ -58,10 +61,19 @@ def test_tempo_and_harmony_follow_the_spec():
     d = music.TrackDesigner(SPEC, 60)
     assert d.bpm == 78 and d.mode == "minor"
     assert 70 <= d.bpm <= 90
-    # Every chord is a seventh chord (or richer) built on the key.
-    assert all(len(music.QUALITIES[q]) >= 4 for _, q in d.prog)
-    assert all(len(v) >= 3 for v in d.voicings)
-    assert d.key == music.KEY_PC["Eb"]
+    # Every chord is a seventh chord (or richer) built on the key; the home progression starts
+    # on the tonic, and the second progression differs from it.
+    assert all(len(music.QUALITIES[q]) >= 4 for prog in d.progs for _, q in prog)
+    assert all(len(v) >= 3 for vs in d.voicings for v in vs)
+    assert d.key == music.KEY_PC["Eb"] and d.progs[0][0][0] == 0 and d.progs[0] != d.progs[1]
+
+
+def test_the_spec_chooses_the_voices():
+    voices = {"keys": "vibes", "lead": "flute", "bass": "sub", "kit": "brushed"}
+    d = music.TrackDesigner({**SPEC, "instruments": voices}, 30)
+    assert (d.chord_inst, d.lead_inst, d.bass_inst, d.kit_name) == ("vibes", "flute", "sub", "brushed")
+    # A name the synthesiser does not know falls back to the default for the track's place.
+    assert music.TrackDesigner({**SPEC, "instruments": {"keys": "theremin"}}, 30).chord_inst in music.KEYS_VOICES
 
 
 def test_swing_pushes_the_off_beats_late():
@@ -96,17 +108,15 @@ def test_tracks_fade_in_and_out(tracks):
 
 
 @pytest.mark.parametrize("atmosphere", ambience.ATMOSPHERES)
-def test_each_ambience_bed_loops_without_a_seam(tmp_path, atmosphere):
+def test_each_ambience_bed_is_as_long_as_asked_and_sits_low(tmp_path, atmosphere):
     r = ambience.render_ambience(atmosphere, tmp_path / f"{atmosphere}.wav", seed=3, seconds=12)
     x = decode_audio(r["file"])
     assert len(x) == 12 * 48000
-    # Across the loop point the signal steps no more than it does between neighbours inside.
-    inner = np.abs(np.diff(x, axis=0)).max()
-    seam = np.abs(x[0] - x[-1]).max()
-    assert seam <= inner
-    # And the bed is not silence, nor too loud to sit under music.
+    # The bed is not silence, nor too loud to sit under music, and its measured loudness is
+    # what ffmpeg measures.
     level = np.sqrt(np.mean(x ** 2))
     assert 10 ** (-30 / 20) < level < 10 ** (-12 / 20)
+    assert abs(r["lufs"] - ebur128(r["file"])[0]) < 0.3
 
 
 def test_the_ambiences_sound_different(tmp_path):

@@ -53,3 +53,18 @@ def test_the_cli_refuses_in_one_line_before_a_session_exists(tmp_path: Path, com
     lines = [line for line in err.splitlines() if line.strip()]
     assert len(lines) == 1 and "hold at most" in lines[0] and "Traceback" not in err
     assert not (tmp_path / "sessions").exists() or not any((tmp_path / "sessions").iterdir())
+
+
+def test_every_track_made_is_heard_once_and_kept_as_flac(tmp_path: Path):
+    from helpers import run_cli
+
+    result = run_cli("run", "--theme", "three songs", "--minutes", "1", "--tracks", "3", "--no-upload", root=tmp_path)
+    assert result.returncode == 0, result.stderr
+    sid = result.stdout.splitlines()[0]
+    music = store.read_state(tmp_path, sid)["steps"]["music"]["outputs"]
+    assert [s["track"] for s in music["segments"]] == [1, 2, 3]
+    assert [round(s["end"] - s["start"]) for s in music["segments"]] == [24, 24, 20]  # 20 s each + crossfades
+    assert [t["file"] for t in music["tracks"]] == ["tracks/01.flac", "tracks/02.flac", "tracks/03.flac"]
+    assert music["ambience"] == "ambience.flac"
+    folder = store.session_dir(tmp_path, sid)
+    assert not list(folder.rglob("*.wav")) and not list(folder.glob(".master-*"))

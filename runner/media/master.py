@@ -1,17 +1,19 @@
 """Mix and master: the playlist, crossfaded, over a looped ambience bed, at -14 LUFS.
 
-Two passes, neither of which holds more than a few seconds of audio:
+Each track is mastered on its own, as streaming services do: its integrated loudness (BS.1770,
+measured as it was made, or once on the way in) sets one gain that brings it to the target, so
+every track sits at the same loudness and the bed a fixed distance under the music. The mix is
+then streamed, 4 s at a time, through a look-ahead peak limiter and a meter into ONE AAC
+encode. Tracks may still be on their way when it starts (`MixStream`): the encoder waits only
+for the samples that need a track not yet made, so making tracks and encoding overlap on two
+cores. `master_audio` is the same path for files that all exist (paid, resumed or a person's
+own tracks, each with its real length).
 
-1. measure each track (and the bed) once with the BS.1770 meter, so every track can sit
-   at the same loudness and the bed a fixed distance under the music;
-2. stream the mix (tracks in playlist order, repeated until the target is filled, equal-
-   power crossfades, the bed looped underneath) through a look-ahead peak limiter and a
-   meter straight into one AAC encode.
-
-The output lasts exactly the target, to the sample. The returned plan names every
-segment's real start and end (the metadata step turns them into chapters) and the
-loudness measured on the way out; the true peak is measured by ffmpeg on the encoded file,
-at the loudest moments.
+The output lasts exactly the target, to the sample. The returned plan names every segment's
+real start and end (the metadata step turns them into chapters) and the loudness measured on
+the way out; the true peak is measured by ffmpeg on the encoded file, at the loudest moments.
+Only if the result misses a target (loudness off by more than LOUDNESS_SLACK_LU, true peak
+above -1 dBTP) is the mix encoded once more from the tracks on disk.
 """
 
 from __future__ import annotations
@@ -24,11 +26,11 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from . import memory, ffmpeg, loudness, wav
+from . import ffmpeg, loudness, memory, wav
 
 memory.tune()  # big numpy buffers go back to the system when freed (see memory.py)
 
@@ -36,6 +38,7 @@ RATE = 48000
 CROSSFADE_S = 4.0
 TARGET_LUFS = -14.0
 AMBIENCE_LU_BELOW = 15.0      # the bed sits this far under the music
+LOUDNESS_SLACK_LU = 0.5       # a mix further than this from the target is encoded again
 CEILING_DBFS = -2.0           # sample-peak ceiling; leaves room for AAC overshoot under -1 dBTP
 MAX_TRACK_GAIN_DB = 18.0
 END_FADE_S = 3.0
@@ -49,9 +52,26 @@ BLOCK = 64                    # limiter resolution, 1.3 ms
 LOOKAHEAD = 8                 # blocks (about 11 ms) the limiter sees ahead
 RELEASE_DB_PER_BLOCK = 0.08   # 60 dB/s back to unity
 MIN_LAST_SEGMENT_S = 30.0     # shorter tails are absorbed by tighter crossfades when possible
+BED_CROSSFADE_S = 2.0         # where a looped bed meets its own start
+
+ProgressFn = Callable[[float], None]
 
 
 # ----------------------------------------------------------------------------- sources
+
+@dataclass
+class TrackIn:
+    """An audio file for the mix, and what is already known about it.
+
+    lufs: its integrated loudness (BS.1770), when it was measured as it was made; None
+    measures it here. pcm: a 48 kHz 16-bit stereo WAV of the same audio to read in place
+    (the file itself may be FLAC, MP3 or AAC); None decodes the file once to a scratch WAV.
+    """
+
+    file: Path
+    lufs: float | None = None
+    pcm: Path | None = None
+
 
 class Source:
     """A track (or bed) as 48 kHz stereo 16-bit PCM, read by offset.
@@ -68,31 +88,44 @@ class Source:
         self.fh = open(pcm_path, "rb")
 
     def read(self, start: int, n: int) -> np.ndarray:
-        out = np.zeros((n, 2), np.float32)
+        """Samples [start, start + n) as float32 (n, 2); zeros outside the track."""
         a, b = max(0, start), min(self.frames, start + n)
+        if a == start and b - a == n:
+            data = os.pread(self.fh.fileno(), n * 4, self.offset + a * 4)
+            if len(data) == n * 4:
+                return np.frombuffer(data, "<i2").reshape(-1, 2).astype(np.float32) * np.float32(1 / 32768)
+        out = np.zeros((n, 2), np.float32)
         if b > a:
             data = os.pread(self.fh.fileno(), (b - a) * 4, self.offset + a * 4)
             got = len(data) // 4
             if got:
                 out[a - start:a - start + got] = np.frombuffer(data[:got * 4], "<i2").reshape(-1, 2)
-                out[a - start:a - start + got] *= 1 / 32768
+                out[a - start:a - start + got] *= np.float32(1 / 32768)
         return out
 
     def close(self) -> None:
         self.fh.close()
 
 
-async def open_source(path: Path, scratch: Path) -> Source:
-    """Our own WAVs are read in place; anything else is decoded once to a scratch WAV."""
-    path = Path(path)
+def _pcm_in_place(path: Path) -> tuple[int, int] | None:
+    """(data offset, frames) of a 48 kHz 16-bit stereo WAV, else None."""
     try:
         off, size, ch, rate, bits = wav.data_offset(path)
-        if ch == 2 and rate == RATE and bits == 16:
-            frames = min(size, path.stat().st_size - off) // 4
-            if frames > 0:
-                return Source(path, path, off, frames)
     except (OSError, ValueError):
-        pass
+        return None
+    if (ch, rate, bits) != (2, RATE, 16):
+        return None
+    frames = min(size, path.stat().st_size - off) // 4
+    return (off, frames) if frames > 0 else None
+
+
+async def open_source(track: TrackIn | Path, scratch: Path) -> Source:
+    """Our own WAVs are read in place; anything else is decoded once to a scratch WAV."""
+    track = track if isinstance(track, TrackIn) else TrackIn(Path(track))
+    path = Path(track.file)
+    for candidate in (track.pcm, path):
+        if candidate is not None and (found := _pcm_in_place(Path(candidate))):
+            return Source(path, Path(candidate), *found)
     out = scratch / f"{len(list(scratch.iterdir())):03d}.wav"
     try:
         await ffmpeg.run(["-y", "-v", "error", "-i", str(path), "-map", "0:a:0", "-vn", "-ac", "2", "-ar", str(RATE),
@@ -100,20 +133,55 @@ async def open_source(path: Path, scratch: Path) -> Source:
     except ffmpeg.FFmpegError as exc:
         raise ffmpeg.MediaError(f"audio track is corrupt or unreadable: {path} "
                                 f"({ffmpeg.summarize_stderr(exc.stderr, 160)})") from None
-    off, size, ch, rate, bits = wav.data_offset(out)
-    frames = min(size, out.stat().st_size - off) // 4
-    if frames <= 0:
+    found = _pcm_in_place(out)
+    if found is None:
         raise ffmpeg.MediaError(f"audio track decodes to no audio: {path}")
-    return Source(path, out, off, frames)
+    return Source(path, out, *found)
 
 
-def measure(src: Source) -> np.ndarray:
-    """K-weighted 100 ms energies of a whole source."""
+def measure(src: Source) -> float:
+    """Integrated loudness (LUFS) of a whole source; -inf for silence."""
     meter = loudness.Meter()
     step = RATE * 20
     for a in range(0, src.frames, step):
         meter.add(src.read(a, min(step, src.frames - a)))
-    return meter.energies()
+    return meter.lufs()
+
+
+def gain_to(target_lufs: float, lufs: float) -> float:
+    """The linear gain that brings a source measured at lufs to target_lufs (bounded)."""
+    gdb = 0.0 if not math.isfinite(lufs) else max(-40.0, min(MAX_TRACK_GAIN_DB, target_lufs - lufs))
+    return 10 ** (gdb / 20)
+
+
+class Bed:
+    """A bed source repeated without a seam: each repeat fades in over the previous one's
+    last BED_CROSSFADE_S (equal power), read 4 s at a time, never held whole in memory."""
+
+    def __init__(self, src: Source, gain: float):
+        self.src = src
+        self.gain = gain
+        self.xf = min(int(BED_CROSSFADE_S * RATE), src.frames // 4)
+        self.period = src.frames - self.xf
+
+    def read(self, a: int, b: int) -> np.ndarray:
+        out = np.zeros((b - a, 2), np.float32)
+        P, X = self.period, self.xf
+        pos = a
+        while pos < b:
+            k, o = divmod(pos, P)
+            n = min(b - pos, P - o)
+            x = self.src.read(o, n)
+            if k > 0 and o < X:
+                # The start of this repeat fades in over the end of the previous one.
+                m = min(n, X - o)
+                ph = (np.arange(o, o + m, dtype=np.float32) + 0.5) * np.float32(0.5 * np.pi / X)
+                x[:m] *= np.sin(ph)[:, None]
+                x[:m] += self.src.read(P + o, m) * np.cos(ph)[:, None]
+            out[pos - a:pos - a + n] = x
+            pos += n
+        out *= np.float32(self.gain)
+        return out
 
 
 # ----------------------------------------------------------------------------- the playlist
@@ -136,124 +204,128 @@ def plan_segments(durations: list[int], total: int, crossfade: int) -> list[Segm
     """
     if not durations or min(durations) <= 0:
         raise ValueError("every track needs some audio")
-    n = len(durations)
-
-    def build(xf: int) -> list[Segment]:
-        segs: list[Segment] = []
-        pos, i = 0, 0
-        while True:
-            d = durations[i % n]
-            if pos + d >= total or len(segs) > 100000:
-                segs.append(Segment(i % n, pos, total - pos, 0, 0))
-                break
-            segs.append(Segment(i % n, pos, d, 0, 0))
-            x = min(xf, d // 3, durations[(i + 1) % n] // 3)
-            pos += d - x
-            i += 1
-        for a, b in zip(segs, segs[1:]):
-            ov = a.start + a.length - b.start
-            a.fade_out = b.fade_in = max(0, ov)
-        return segs
-
-    segs = build(crossfade)
-    last = segs[-1]
-    if len(segs) >= 2 and last.length < MIN_LAST_SEGMENT_S * RATE:
-        prev = segs[-2]
-        need = total - (prev.start + prev.length)  # what the previous track falls short by
-        joins = len(segs) - 2
-        if need <= 0:
-            segs = segs[:-1]
-            segs[-1].length = total - segs[-1].start
-            segs[-1].fade_out = 0
-        elif joins > 0 and need <= joins * (crossfade - RATE // 2):
-            # Shave the same amount off every earlier crossfade.
-            shave = math.ceil(need / joins)
-            pos = 0
-            out = []
-            for k, s in enumerate(segs[:-1]):
-                s = Segment(s.track, pos, s.length, 0, 0)
-                out.append(s)
-                if k < len(segs) - 2:
-                    ov = max(0, min(crossfade, durations[s.track] // 3) - shave)
-                    pos += s.length - ov
-            out[-1].length = min(out[-1].length, total - out[-1].start)
-            if out[-1].start + out[-1].length >= total - 1:
-                out[-1].length = total - out[-1].start
-                for a, b in zip(out, out[1:]):
-                    a.fade_out = b.fade_in = max(0, a.start + a.length - b.start)
-                segs = out
+    segs = _fill(durations, total, crossfade)
+    if len(segs) >= 2 and segs[-1].length < MIN_LAST_SEGMENT_S * RATE:
+        segs = _absorb_last_scrap(segs, durations, total, crossfade)
     return segs
+
+
+def _fill(durations: list[int], total: int, crossfade: int) -> list[Segment]:
+    n = len(durations)
+    segs: list[Segment] = []
+    pos, i = 0, 0
+    while True:
+        d = durations[i % n]
+        if pos + d >= total or len(segs) > 100000:
+            segs.append(Segment(i % n, pos, total - pos, 0, 0))
+            break
+        segs.append(Segment(i % n, pos, d, 0, 0))
+        pos += d - min(crossfade, d // 3, durations[(i + 1) % n] // 3)
+        i += 1
+    _link_fades(segs)
+    return segs
+
+
+def _link_fades(segs: list[Segment]) -> None:
+    for a, b in zip(segs, segs[1:]):
+        a.fade_out = b.fade_in = max(0, a.start + a.length - b.start)
+
+
+def _absorb_last_scrap(segs: list[Segment], durations: list[int], total: int, crossfade: int) -> list[Segment]:
+    prev = segs[-2]
+    need = total - (prev.start + prev.length)  # what the previous track falls short by
+    joins = len(segs) - 2
+    if need <= 0:
+        segs = segs[:-1]
+        segs[-1].length = total - segs[-1].start
+        segs[-1].fade_out = 0
+        return segs
+    if joins <= 0 or need > joins * (crossfade - RATE // 2):
+        return segs
+    # Shave the same amount off every earlier crossfade.
+    shave = math.ceil(need / joins)
+    pos = 0
+    out = []
+    for k, s in enumerate(segs[:-1]):
+        s = Segment(s.track, pos, s.length, 0, 0)
+        out.append(s)
+        if k < len(segs) - 2:
+            pos += s.length - max(0, min(crossfade, durations[s.track] // 3) - shave)
+    out[-1].length = min(out[-1].length, total - out[-1].start)
+    if out[-1].start + out[-1].length < total - 1:
+        return segs
+    out[-1].length = total - out[-1].start
+    _link_fades(out)
+    return out
 
 
 # ----------------------------------------------------------------------------- the mix
 
 class Mixer:
-    def __init__(self, segs: list[Segment], sources: list[Source], gains: list[float],
-                 bed: np.ndarray | None, bed_gain: float, total: int):
+    """The unmastered mix: segments of sources at their gains, crossfaded, over the bed."""
+
+    def __init__(self, segs: list[Segment], sources: list[Source | None], gains: list[float],
+                 bed: Bed | None, total: int):
         self.segs = segs
         self.sources = sources
         self.gains = gains
         self.bed = bed
-        self.bed_gain = bed_gain
         self.total = total
-        if bed is not None:
-            self.bed_xf = min(2 * RATE, len(bed) // 4)
-            self.bed_period = len(bed) - self.bed_xf
         self.starts = np.array([s.start for s in segs], np.int64)
+
+    def tracks_in(self, a: int, b: int) -> set[int]:
+        """The tracks whose audio output samples [a, b) need."""
+        return {s.track for s in self._overlapping(a, b)}
+
+    def _overlapping(self, a: int, b: int) -> list[Segment]:
+        first = max(0, int(np.searchsorted(self.starts, a, side="right")) - 2)
+        out = []
+        for s in self.segs[first:]:
+            if s.start >= b:
+                break
+            if s.start + s.length > a:
+                out.append(s)
+        return out
 
     def mix(self, a: int, b: int) -> np.ndarray:
         """The unmastered mix for output samples [a, b); zero outside [0, total)."""
-        n = b - a
-        out = np.zeros((n, 2), np.float32)
+        out = np.zeros((b - a, 2), np.float32)
         lo_a, hi_b = max(0, a), min(self.total, b)
         if hi_b <= lo_a:
             return out
-        first = max(0, int(np.searchsorted(self.starts, lo_a, side="right")) - 2)
-        for s in self.segs[first:]:
-            if s.start >= hi_b:
-                break
+        for s in self._overlapping(lo_a, hi_b):
             lo, hi = max(lo_a, s.start), min(hi_b, s.start + s.length)
-            if hi <= lo:
-                continue
-            x = self.sources[s.track].read(lo - s.start, hi - lo)
-            g = np.full(hi - lo, self.gains[s.track], np.float32)
-            pos = np.arange(lo - s.start, hi - s.start)
-            if s.fade_in:
-                m = pos < s.fade_in
-                if m.any():
-                    g[m] *= np.sin(0.5 * np.pi * (pos[m] + 0.5) / s.fade_in)
-            if s.fade_out:
-                m = pos >= s.length - s.fade_out
-                if m.any():
-                    g[m] *= np.cos(0.5 * np.pi * (pos[m] - (s.length - s.fade_out) + 0.5) / s.fade_out)
-            x *= g[:, None]
+            src = self.sources[s.track]
+            assert src is not None, f"track {s.track + 1} is not ready"
+            x = src.read(lo - s.start, hi - lo)
+            x *= np.float32(self.gains[s.track])
+            _fade(x, lo - s.start, s.fade_in, s.length - s.fade_out, s.fade_out)
             out[lo - a:hi - a] += x
         if self.bed is not None:
-            out[lo_a - a:hi_b - a] += self._bed(lo_a, hi_b) * self.bed_gain
+            out[lo_a - a:hi_b - a] += self.bed.read(lo_a, hi_b)
         # The very end fades out so the video closes softly, and the first 10 ms fade in.
         end_fade = int(END_FADE_S * RATE)
         if hi_b > self.total - end_fade:
-            p = np.arange(lo_a, hi_b)
-            f = np.clip((self.total - p) / end_fade, 0, 1) ** 1.5
-            out[lo_a - a:hi_b - a] *= f[:, None].astype(np.float32)
+            p = np.arange(max(lo_a, self.total - end_fade), hi_b)
+            f = (((self.total - p) / end_fade) ** 1.5).astype(np.float32)
+            out[p[0] - a:hi_b - a] *= f[:, None]
         if lo_a < 480:
             p = np.arange(lo_a, min(hi_b, 480))
             out[lo_a - a:lo_a - a + len(p)] *= (p / 480.0)[:, None].astype(np.float32)
         return out
 
-    def _bed(self, a: int, b: int) -> np.ndarray:
-        """The bed looped with an equal-power crossfade at each repeat."""
-        bed, P, X = self.bed, self.bed_period, self.bed_xf
-        p = np.arange(a, b)
-        k = p // P
-        o = p - k * P
-        out = bed[o].copy()
-        fresh = (k > 0) & (o < X)
-        if fresh.any():
-            of = o[fresh]
-            out[fresh] *= np.sin(0.5 * np.pi * (of + 0.5) / X)[:, None]
-            out[fresh] += bed[of + P] * np.cos(0.5 * np.pi * (of + 0.5) / X)[:, None]
-        return out
+
+def _fade(x: np.ndarray, pos0: int, fade_in: int, out_at: int, fade_out: int) -> None:
+    """Equal-power fades on x, whose first sample is sample pos0 of its segment."""
+    n = len(x)
+    if fade_in and pos0 < fade_in:
+        m = min(n, fade_in - pos0)
+        ph = (np.arange(pos0, pos0 + m, dtype=np.float64) + 0.5) * (0.5 * np.pi / fade_in)
+        x[:m] *= np.sin(ph).astype(np.float32)[:, None]
+    if fade_out and pos0 + n > out_at:
+        k = max(0, out_at - pos0)
+        ph = (np.arange(pos0 + k, pos0 + n, dtype=np.float64) - out_at + 0.5) * (0.5 * np.pi / fade_out)
+        x[k:] *= np.cos(ph).astype(np.float32)[:, None]
 
 
 class Limiter:
@@ -304,120 +376,175 @@ class Limiter:
 
 # ----------------------------------------------------------------------------- mastering
 
-async def master_audio(tracks: list[Path], ambience: Path | None, target_s: float, out_audio: Path, *,
-                       on_progress: Callable[[float], None] | None = None,
+class MixStream:
+    """Master a playlist into one AAC file while its tracks are still being made.
+
+    planned: each track's length in samples, known before it is made (the plan of the mix).
+    Use it as `async with MixStream(...) as stream:`, `await stream.add(i, TrackIn(...))` for
+    each track in any order as it is finished, then `plan = await stream.finish()`. The
+    encoder starts at once and waits only where it needs a track not yet added. Leaving the
+    block with an exception stops the encoder and leaves no output file.
+    """
+
+    def __init__(self, planned: Sequence[int], target_s: float, out_audio: Path, *,
+                 ambience: TrackIn | Path | None = None, on_progress: ProgressFn | None = None,
+                 crossfade_s: float = CROSSFADE_S):
+        if not planned:
+            raise ValueError("no tracks to master")
+        if not target_s or target_s <= 0:
+            raise ValueError(f"target length must be positive, got {target_s}")
+        self.out_audio = Path(out_audio)
+        self.total = int(round(target_s * RATE))
+        self.segs = plan_segments([int(p) for p in planned], self.total, int(crossfade_s * RATE))
+        n = len(planned)
+        self.sources: list[Source | None] = [None] * n
+        self.levels: list[float] = [float("nan")] * n
+        self.gains = [1.0] * n
+        self.ready = [asyncio.Event() for _ in range(n)]
+        self.ambience = ambience
+        self.on_progress = on_progress
+        self.bed_src: Source | None = None
+        self.task: asyncio.Future[dict[str, Any]] | None = None
+
+    async def __aenter__(self) -> "MixStream":
+        # A run killed mid-master leaves its scratch folder; one master runs per session at a time.
+        for stale in self.out_audio.parent.glob(".master-*"):
+            shutil.rmtree(stale, ignore_errors=True)
+        self.scratch = Path(tempfile.mkdtemp(prefix=".master-", dir=self.out_audio.parent))
+        try:
+            bed = await self._open_bed()
+        except BaseException:
+            shutil.rmtree(self.scratch, ignore_errors=True)
+            raise
+        # With a bed under it, a track at the target would make the sum a little louder.
+        self.track_target = TARGET_LUFS if bed is None else \
+            TARGET_LUFS + 10 * math.log10(1 - 10 ** (-AMBIENCE_LU_BELOW / 10))
+        self.mixer = Mixer(self.segs, self.sources, self.gains, bed, self.total)
+        self.task = asyncio.ensure_future(_encode(self.mixer, self.total, self.out_audio, self.on_progress,
+                                                  CEILING_DBFS, self._wait_for))
+        return self
+
+    async def _open_bed(self) -> Bed | None:
+        if self.ambience is None:
+            return None
+        amb = self.ambience if isinstance(self.ambience, TrackIn) else TrackIn(Path(self.ambience))
+        ffmpeg.check_input(Path(amb.file), "audio")
+        self.bed_src = await open_source(amb, self.scratch)
+        level = amb.lufs if amb.lufs is not None else await asyncio.to_thread(measure, self.bed_src)
+        if not math.isfinite(level):
+            return None
+        return Bed(self.bed_src, 10 ** ((TARGET_LUFS - AMBIENCE_LU_BELOW - level) / 20))
+
+    async def add(self, index: int, track: TrackIn | Path) -> None:
+        """Track index (0-based) is finished: the encoder may use it from now on."""
+        track = track if isinstance(track, TrackIn) else TrackIn(Path(track))
+        if self.task is not None and self.task.done():
+            self.task.result()  # the encoder failed: say why now, not after every track is made
+        ffmpeg.check_input(Path(track.file), "audio")
+        src = await open_source(track, self.scratch)
+        level = track.lufs if track.lufs is not None else await asyncio.to_thread(measure, src)
+        self.sources[index] = src
+        self.levels[index] = level
+        self.gains[index] = gain_to(self.track_target, level)
+        self.ready[index].set()
+
+    async def _wait_for(self, a: int, b: int) -> None:
+        for k in sorted(self.mixer.tracks_in(a, b)):
+            await self.ready[k].wait()
+
+    async def finish(self) -> dict[str, Any]:
+        """Wait for the encode (every track must have been added); check and return the plan."""
+        missing = [k + 1 for k, e in enumerate(self.ready) if not e.is_set()]
+        if missing:
+            raise ValueError(f"track(s) {missing} were never added to the mix")
+        assert self.task is not None
+        result = await self.task
+        # Missed a target? Once more from the tracks on disk, all of which are here now.
+        if abs(result["integrated_lufs"] - TARGET_LUFS) > LOUDNESS_SLACK_LU and math.isfinite(result["integrated_lufs"]):
+            fix = 10 ** ((TARGET_LUFS - result["integrated_lufs"]) / 20)
+            self.mixer.gains[:] = [g * fix for g in self.mixer.gains]
+            if self.mixer.bed is not None:
+                self.mixer.bed.gain *= fix
+            result = await _encode(self.mixer, self.total, self.out_audio, self.on_progress, CEILING_DBFS)
+        tp = await true_peak(self.out_audio, result["peak_times"])
+        if tp > -1.0:
+            # AAC overshot the ceiling somewhere: once more with a lower ceiling.
+            result = await _encode(self.mixer, self.total, self.out_audio, self.on_progress,
+                                   CEILING_DBFS - (tp + 1.0) - 0.3)
+            tp = await true_peak(self.out_audio, result["peak_times"])
+        return {
+            "file": self.out_audio,
+            "seconds": self.total / RATE,
+            "segments": [{"track": s.track + 1, "start": round(s.start / RATE, 3),
+                          "end": round((s.start + s.length) / RATE, 3)} for s in self.segs],
+            "integrated_lufs": round(result["integrated_lufs"], 2),
+            "true_peak_dbtp": round(tp, 2),
+            "sample_peak_dbfs": round(result["sample_peak_dbfs"], 2),
+            "track_lufs": [round(v, 2) if math.isfinite(v) else None for v in self.levels],
+            "limited_ms": round(result["limited_blocks"] * BLOCK / RATE * 1000, 1),
+        }
+
+    async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if self.task is not None and not self.task.done():
+            self.task.cancel()
+            try:
+                await self.task
+            except BaseException:  # noqa: BLE001 - cancelled or failed: the first error wins
+                pass
+        for s in self.sources:
+            if s is not None:
+                s.close()
+        if self.bed_src is not None:
+            self.bed_src.close()
+        shutil.rmtree(self.scratch, ignore_errors=True)
+
+
+async def master_audio(tracks: Sequence[TrackIn | Path], ambience: TrackIn | Path | None, target_s: float,
+                       out_audio: Path, *, on_progress: ProgressFn | None = None,
                        crossfade_s: float = CROSSFADE_S) -> dict[str, Any]:
-    """Mix tracks (in order, repeated to fill target_s) over the looped ambience into one AAC file.
+    """Mix tracks that all exist (in order, repeated to fill target_s, each with its real
+    length) over the looped ambience into one AAC file.
 
     Returns {"file", "segments": [{"track": 1-based, "start", "end"}], "integrated_lufs",
-    "true_peak_dbtp", "seconds", ...}.
+    "true_peak_dbtp", "seconds", "track_lufs", ...}. Raises ffmpeg.MediaError naming a file
+    that is missing, corrupt or silent-empty, ValueError for no tracks or no length.
     """
     if not tracks:
         raise ValueError("no tracks to master")
     if not target_s or target_s <= 0:
         raise ValueError(f"target length must be positive, got {target_s}")
-    out_audio = Path(out_audio)
-    total = int(round(target_s * RATE))
-    for t in tracks:
-        ffmpeg.check_input(Path(t), "audio")
+    items = [t if isinstance(t, TrackIn) else TrackIn(Path(t)) for t in tracks]
+    for t in items:
+        ffmpeg.check_input(Path(t.file), "audio")
     if ambience is not None:
-        ffmpeg.check_input(Path(ambience), "audio")
-    # A run killed mid-master leaves its scratch folder; one master runs per session at a time.
-    for stale in out_audio.parent.glob(".master-*"):
-        shutil.rmtree(stale, ignore_errors=True)
-    scratch = Path(tempfile.mkdtemp(prefix=".master-", dir=out_audio.parent))
-    sources: list[Source] = []
-    bed_src: Source | None = None
+        ffmpeg.check_input(Path(ambience.file if isinstance(ambience, TrackIn) else ambience), "audio")
+    # The real lengths first: they plan the playlist.
+    scratch = Path(tempfile.mkdtemp(prefix=".lengths-", dir=Path(out_audio).parent))
     try:
-        for t in tracks:
-            sources.append(await open_source(Path(t), scratch))
-        bed_src = await open_source(Path(ambience), scratch) if ambience is not None else None
-
-        # Pass 1: how loud is each track (and the bed)?
-        def measure_all() -> tuple[list[float], float | None, list[np.ndarray], np.ndarray | None]:
-            energies = [measure(s) for s in sources]
-            bed_e = measure(bed_src) if bed_src is not None else None
-            return [loudness.integrated(e) for e in energies], (loudness.integrated(bed_e) if bed_e is not None else None), energies, bed_e
-        levels, bed_level, energies, bed_e = await asyncio.to_thread(measure_all)
-        gains = []
-        for lv in levels:
-            gdb = 0.0 if not math.isfinite(lv) else max(-40.0, min(MAX_TRACK_GAIN_DB, TARGET_LUFS - lv))
-            gains.append(10 ** (gdb / 20))
-        bed = None
-        bed_gain = 0.0
-        if bed_src is not None and bed_level is not None and math.isfinite(bed_level):
-            bed = bed_src.read(0, bed_src.frames)
-            bed_gain = 10 ** ((TARGET_LUFS - AMBIENCE_LU_BELOW - bed_level) / 20)
-
-        segs = plan_segments([s.frames for s in sources], total, int(crossfade_s * RATE))
-        # Predict the mix's loudness from the measured energies, then correct the whole mix.
-        predicted = _predict(segs, energies, gains, bed_e, bed_gain, total)
-        correction = 10 ** ((TARGET_LUFS - predicted) / 20) if math.isfinite(predicted) else 1.0
-        mixer = Mixer(segs, sources, [g * correction for g in gains], bed, bed_gain * correction, total)
-
-        result = await _encode(mixer, total, out_audio, on_progress)
-        # A limiter that worked hard lowers loudness a little; one corrective pass if it shows.
-        if abs(result["integrated_lufs"] - TARGET_LUFS) > 0.5 and math.isfinite(result["integrated_lufs"]):
-            fix = 10 ** ((TARGET_LUFS - result["integrated_lufs"]) / 20)
-            mixer.gains = [g * fix for g in mixer.gains]
-            mixer.bed_gain *= fix
-            result = await _encode(mixer, total, out_audio, on_progress)
-        tp = await true_peak(out_audio, result["peak_times"])
-        if tp > -1.0:
-            # AAC overshot the ceiling somewhere: once more with a lower ceiling.
-            result = await _encode(mixer, total, out_audio, on_progress, ceiling_db=CEILING_DBFS - (tp + 1.0) - 0.3)
-            tp = await true_peak(out_audio, result["peak_times"])
+        planned = []
+        resolved = []
+        for t in items:
+            src = await open_source(t, scratch)
+            planned.append(src.frames)
+            src.close()
+            resolved.append(TrackIn(t.file, t.lufs, t.pcm if t.pcm is not None else
+                                    (src.pcm_path if src.pcm_path != Path(t.file) else None)))
+        async with MixStream(planned, target_s, out_audio, ambience=ambience, on_progress=on_progress,
+                             crossfade_s=crossfade_s) as stream:
+            for k, t in enumerate(resolved):
+                await stream.add(k, t)
+            return await stream.finish()
     finally:
-        for s in sources:
-            s.close()
-        if bed_src is not None:
-            bed_src.close()
         shutil.rmtree(scratch, ignore_errors=True)
-    return {
-        "file": out_audio,
-        "seconds": total / RATE,
-        "segments": [{"track": s.track + 1, "start": round(s.start / RATE, 3),
-                      "end": round((s.start + s.length) / RATE, 3)} for s in segs],
-        "integrated_lufs": round(result["integrated_lufs"], 2),
-        "true_peak_dbtp": round(tp, 2),
-        "sample_peak_dbfs": round(result["sample_peak_dbfs"], 2),
-        "track_lufs": [round(v, 2) if math.isfinite(v) else None for v in levels],
-        "limited_ms": round(result["limited_blocks"] * BLOCK / RATE * 1000, 1),
-    }
 
 
-def _predict(segs: list[Segment], energies: list[np.ndarray], gains: list[float], bed_e: np.ndarray | None,
-             bed_gain: float, total: int) -> float:
-    """Loudness of the mix from the sources' 100 ms energies (sources add as uncorrelated)."""
-    sub = loudness.SUB
-    nb = total // sub
-    mix = np.zeros(nb)
-    for s in segs:
-        e = energies[s.track]
-        b0 = int(round(s.start / sub))
-        k = min(len(e), s.length // sub, nb - b0)
-        if k <= 0:
-            continue
-        w = np.ones(k)
-        pos = (np.arange(k) + 0.5) * sub
-        if s.fade_in:
-            m = pos < s.fade_in
-            w[m] = np.sin(0.5 * np.pi * pos[m] / s.fade_in) ** 2
-        if s.fade_out:
-            m = pos > s.length - s.fade_out
-            w[m] = np.cos(0.5 * np.pi * (pos[m] - (s.length - s.fade_out)) / s.fade_out) ** 2
-        mix[b0:b0 + k] += e[:k] * w * gains[s.track] ** 2
-    if bed_e is not None and len(bed_e):
-        mix += np.resize(bed_e, nb) * bed_gain ** 2
-    end = int(END_FADE_S * 10)
-    if nb > end:
-        mix[-end:] *= (np.linspace(1, 0, end) ** 1.5) ** 2
-    return loudness.integrated(mix)
+async def _encode(mixer: Mixer, total: int, out_audio: Path, on_progress: ProgressFn | None,
+                  ceiling_db: float, wait_for: Callable[[int, int], Any] | None = None) -> dict[str, Any]:
+    """Mix, limit, meter and feed one AAC encoder; write out_audio via a temp name.
 
-
-async def _encode(mixer: Mixer, total: int, out_audio: Path, on_progress: Callable[[float], None] | None,
-                  ceiling_db: float = CEILING_DBFS) -> dict[str, Any]:
-    """Pass 2: mix, limit, meter and feed one AAC encoder; write out_audio via a temp name."""
+    wait_for(a, b), when given, is awaited before output samples [a, b) are mixed: the
+    streaming master waits there for tracks still being made.
+    """
     tmp = out_audio.with_name(f".{out_audio.stem}.tmp{out_audio.suffix or '.m4a'}")
     limiter = Limiter(ceiling_db)
     meter = loudness.Meter()
@@ -436,20 +563,25 @@ async def _encode(mixer: Mixer, total: int, out_audio: Path, on_progress: Callab
         pk = float(max(y.max(), -y.min())) if n else 0.0
         sample_peak = max(sample_peak, pk)
         peaks.append((pk, a))
-        return y.astype("<f4").tobytes()
+        return y.astype("<f4", copy=False).tobytes()
+
+    async def next_chunk(a: int) -> bytes:
+        if wait_for is not None:
+            await wait_for(a - m, min(total, a + CHUNK) + m + BLOCK)
+        return await asyncio.to_thread(chunk, a)
 
     args = ["-y", "-v", "error", "-f", "f32le", "-ar", str(RATE), "-ac", "2", "-i", "pipe:0",
             "-c:a", "aac", "-aac_coder", AAC_CODER, "-b:a", AAC_BITRATE, "-movflags", "+faststart", str(tmp)]
     last_pct = -1.0
+    pending: asyncio.Future[bytes] | None = None
     try:
         async with ffmpeg.Pipe(args) as pipe:
-            pending = asyncio.ensure_future(asyncio.to_thread(chunk, 0))
+            pending = asyncio.ensure_future(next_chunk(0))
             a = 0
             while a < total:
                 data = await pending
                 nxt = a + CHUNK
-                if nxt < total:
-                    pending = asyncio.ensure_future(asyncio.to_thread(chunk, nxt))
+                pending = asyncio.ensure_future(next_chunk(nxt)) if nxt < total else None
                 await pipe.write(data)
                 a = nxt
                 pct = min(99.0, 100.0 * a / total)
@@ -458,6 +590,8 @@ async def _encode(mixer: Mixer, total: int, out_audio: Path, on_progress: Callab
                     on_progress(pct)
         tmp.replace(out_audio)
     finally:
+        if pending is not None and not pending.done():
+            pending.cancel()
         tmp.unlink(missing_ok=True)
     peaks.sort(reverse=True)
     return {"integrated_lufs": meter.lufs(), "sample_peak_dbfs": loudness.db(sample_peak),
@@ -478,13 +612,3 @@ async def true_peak(path: Path, starts: list[float], window: float = CHUNK / RAT
         return float("-inf")
     values = await asyncio.gather(*(one(t) for t in starts))
     return max(values)
-
-
-async def measure_file(path: Path) -> dict[str, float]:
-    """ffmpeg's ebur128 over a whole file: integrated LUFS and true peak (for tests and checks)."""
-    err = await ffmpeg.run(["-v", "info", "-nostats", "-i", str(path), "-map", "0:a:0",
-                            "-af", "ebur128=peak=true:framelog=verbose", "-f", "null", "-"])
-    i = re.findall(r"I:\s+(-?[\d.]+) LUFS", err)
-    tp = _TP.findall(err)
-    return {"integrated_lufs": float(i[-1]) if i else float("nan"),
-            "true_peak_dbtp": float(tp[-1]) if tp and tp[-1] != "-inf" else float("-inf")}

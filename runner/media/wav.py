@@ -1,8 +1,8 @@
-"""16-bit stereo WAV files written in chunks and read back by memory map.
+"""16-bit stereo WAV files written in chunks, and the walk to their samples.
 
-The local tracks stay uncompressed on purpose: writing and re-reading PCM costs nothing,
-where FLAC would add about a second of CPU per six-minute track on both sides, and the
-mastering pass can slice an hour of tracks through memory maps without holding them.
+The local tracks are written as WAV first on purpose: writing and re-reading PCM costs
+nothing, so the master reads each track in place while the next is made; the music step
+keeps them as FLAC once the mix is done (an ffmpeg process beside the synthesis).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import numpy as np
 
 RATE = 48000
 CHANNELS = 2
+DITHER_FRAMES = 1 << 16
 
 
 def header(frames: int, rate: int = RATE, channels: int = CHANNELS) -> bytes:
@@ -34,15 +35,25 @@ class Writer:
         self.tmp = self.path.with_name(f".{self.path.name}.tmp")
         self.fh: BinaryIO = open(self.tmp, "wb")
         self.fh.write(header(frames))
-        self.rng = np.random.default_rng([seed, 16])
+        # Triangular dither from a table of about 1.4 s read round and round: a pattern that
+        # repeats at -96 dBFS is inaudible, and drawing fresh noise for every sample of an
+        # hour costs seconds of CPU.
+        rng = np.random.default_rng([seed, 16])
+        self.dither = (rng.random((DITHER_FRAMES, CHANNELS), dtype=np.float32)
+                       - rng.random((DITHER_FRAMES, CHANNELS), dtype=np.float32))
 
     def write(self, chunk: np.ndarray) -> None:
         n = min(len(chunk), self.frames - self.written)
         if n <= 0:
             return
-        x = chunk[:n] * 32767.0
+        x = chunk[:n] * np.float32(32767.0)
         # Triangular dither keeps quiet fades free of quantisation grit.
-        x += self.rng.random(x.shape, dtype=np.float32) - self.rng.random(x.shape, dtype=np.float32)
+        done = 0
+        while done < n:
+            a = (self.written + done) % DITHER_FRAMES
+            k = min(n - done, DITHER_FRAMES - a)
+            x[done:done + k] += self.dither[a:a + k]
+            done += k
         np.clip(x, -32768, 32767, out=x)
         self.fh.write(np.rint(x).astype("<i2").tobytes())
         self.written += n
@@ -88,18 +99,3 @@ def data_offset(path: Path) -> tuple[int, int, int, int, int]:
                 return fh.tell(), clen, fmt[1], fmt[2], fmt[3] if fmt[0] == 1 else -fmt[3]
             else:
                 fh.seek(clen + (clen & 1), 1)
-
-
-def open_pcm16(path: Path) -> np.ndarray | None:
-    """A read-only (frames, 2) int16 memory map of a 48 kHz stereo 16-bit WAV, else None."""
-    try:
-        off, size, ch, rate, bits = data_offset(path)
-    except (OSError, ValueError, struct.error):
-        return None
-    if ch != CHANNELS or rate != RATE or bits != 16:
-        return None
-    fsize = Path(path).stat().st_size
-    frames = min(size, fsize - off) // (2 * ch)
-    if frames <= 0:
-        return None
-    return np.memmap(path, dtype="<i2", mode="r", offset=off, shape=(frames, ch))

@@ -104,14 +104,16 @@ class LocalMotion:
 
 class LocalMusic:
     name = PROVIDER
-    # One track at a time: the artwork and loop run beside the music, and on two cores a
-    # second synthesis thread only fights them for the GIL (the short session's critical
-    # path is the visual branch); a track of six minutes takes about a second alone.
+    # One track at a time, in playlist order: the mix's encoder takes each as it is finished,
+    # and on two cores a second synthesis thread would only fight the encoder and the art.
     concurrency = 1
+    # A track comes out exactly as long as asked, so the mix can be planned and encoded
+    # before the tracks exist (steps/music.py streams them into the encoder).
+    exact_length = True
 
     async def make_track(self, ctx: ProviderContext, track: dict[str, Any], seconds: float, out_base: Path) -> dict[str, Any]:
         out = Path(out_base).with_suffix(".wav")
-        spec = {k: track.get(k) for k in ("index", "seed", "key", "mode", "bpm", "mood", "title")}
+        spec = {k: track.get(k) for k in ("index", "seed", "key", "mode", "bpm", "mood", "title", "instruments")}
         call = Call(provider=PROVIDER, model=MODEL, asset="music",
                     label=f"track {track.get('index')} \u201c{track.get('title')}\u201d (local)",
                     params={**spec, "seconds": round(float(seconds), 3)}, estimate_usd=0.0, cacheable=False)
@@ -119,11 +121,13 @@ class LocalMusic:
         async def run() -> dict[str, Any]:
             t0 = time.monotonic()
             meta = await asyncio.to_thread(music.render_track, spec, float(seconds), out)
-            ctx.log("DEBUG", f"track {track.get('index')}: {meta.get('chords')} + {meta.get('lead')}, "
-                             f"{meta.get('key')} {meta.get('mode')} {meta.get('bpm'):g} bpm in "
+            ctx.log("DEBUG", f"track {track.get('index')}: {meta.get('chords')} + {meta.get('lead')} + "
+                             f"{meta.get('bass')} bass, {meta.get('kit')} kit, {meta.get('key')} {meta.get('mode')} "
+                             f"{meta.get('bpm'):g} bpm, {' '.join(meta.get('form', []))} in "
                              f"{time.monotonic() - t0:.1f} s")
-            return {"provider": PROVIDER, "model": MODEL, "file": out, "seconds": meta["seconds"],
-                    "instruments": {"chords": meta.get("chords"), "lead": meta.get("lead"), "bass": meta.get("bass")},
+            return {"provider": PROVIDER, "model": MODEL, "file": out, "seconds": meta["seconds"], "lufs": meta["lufs"],
+                    "instruments": {"keys": meta.get("chords"), "lead": meta.get("lead"), "bass": meta.get("bass"),
+                                    "kit": meta.get("kit")},
                     "cost_usd": 0.0}
 
         return await ctx.spend(call, run)
@@ -135,13 +139,15 @@ class LocalAmbience:
     async def make_ambience(self, ctx: ProviderContext, atmosphere: str, out_base: Path) -> dict[str, Any]:
         out = Path(out_base).with_suffix(".wav")
         seed = int((ctx.variation or {}).get("seed", 0))
+        # As long as the video (a little more), up to a bed that no ten minutes can hear repeat.
+        seconds = min(amb.BED_SECONDS, float(ctx.params.get("minutes", 60)) * 60.0 + 2.0)
         call = Call(provider=PROVIDER, model=MODEL, asset="ambience", label=f"{atmosphere} ambience (local)",
-                    params={"atmosphere": atmosphere, "seed": seed, "seconds": amb.LOOP_SECONDS},
+                    params={"atmosphere": atmosphere, "seed": seed, "seconds": seconds},
                     estimate_usd=0.0, cacheable=False)
 
         async def run() -> dict[str, Any]:
-            meta = await asyncio.to_thread(amb.render_ambience, atmosphere, out, seed=seed)
-            return {"provider": PROVIDER, "model": MODEL, "file": out, "seconds": meta["seconds"],
+            meta = await asyncio.to_thread(amb.render_ambience, atmosphere, out, seed=seed, seconds=seconds)
+            return {"provider": PROVIDER, "model": MODEL, "file": out, "seconds": meta["seconds"], "lufs": meta["lufs"],
                     "loop": True, "cost_usd": 0.0}
 
         return await ctx.spend(call, run)
