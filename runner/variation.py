@@ -111,8 +111,10 @@ def _tracks(rng: random.Random, music: random.Random, mood: str, n: int) -> list
     keys = rng.sample(KEYS, len(KEYS))
     bpms = rng.sample(range(70, 91), 21)
     words = rng.sample(TRACK_WORDS, len(TRACK_WORDS))
-    out = []
+    out: list[dict[str, Any]] = []
+    voices: dict[str, str] | None = None
     for i in range(n):
+        voices = _voices(music, sounds, voices)
         out.append({
             "index": i + 1,
             "seed": rng.randrange(1, 2**31),
@@ -121,7 +123,7 @@ def _tracks(rng: random.Random, music: random.Random, mood: str, n: int) -> list
             "mode": rng.choice(("major", "minor", "dorian")),
             "bpm": bpms[i % len(bpms)],
             "title": words[i % len(words)] + ("" if i < len(words) else f" {i // len(words) + 1}"),
-            "instruments": _voices(music, sounds, out[-1]["instruments"] if out else None),
+            "instruments": voices,
         })
     return out
 

@@ -209,7 +209,10 @@ def cafe(rng: np.random.Generator) -> tuple[list[Layer], list[GrainTrack]]:
     def clink(r: np.random.Generator) -> np.ndarray:
         t = times(int(SR * 0.6))
         f0 = r.uniform(1800, 3200)
-        return sum(np.sin(2 * np.pi * f0 * k * t) * np.exp(-t / (0.12 / k)) for k in (1.0, 2.76, 5.4))
+        out = np.zeros(len(t), np.float32)
+        for k in (1.0, 2.76, 5.4):
+            out += np.sin(2 * np.pi * f0 * k * t) * np.exp(-t / (0.12 / k))
+        return out
 
     return layers, [GrainTrack(rng, Grains(_bank(rng, 12, clink), 0.35, (0.05, 0.12)))]
 
@@ -295,7 +298,9 @@ def render_ambience(atmosphere: str, out_wav: Path, *, seed: int = 0,
     chunk = int(CHUNK_S * SR)
 
     def take(n: int) -> np.ndarray:
-        x = sum(layer.take(n) for layer in layers)
+        x = np.zeros((n, 2), np.float32)
+        for layer in layers:
+            x += layer.take(n)
         for g in grains:
             x += g.take(n)
         return x

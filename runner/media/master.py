@@ -578,7 +578,7 @@ async def _encode(mixer: Mixer, total: int, out_audio: Path, on_progress: Progre
         async with ffmpeg.Pipe(args) as pipe:
             pending = asyncio.ensure_future(next_chunk(0))
             a = 0
-            while a < total:
+            while a < total and pending is not None:
                 data = await pending
                 nxt = a + CHUNK
                 pending = asyncio.ensure_future(next_chunk(nxt)) if nxt < total else None

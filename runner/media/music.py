@@ -203,7 +203,7 @@ def _voicing(root_pc: int, quality: str, prev: list[int] | None, rng: np.random.
     best, best_cost = None, 1e9
     for base in range(50, 62):
         # Stack the tones upward from the first one at or above base.
-        notes = []
+        notes: list[int] = []
         for iv in tones:
             m = base + ((root_pc + iv - base) % 12)
             while notes and m <= notes[-1]:
@@ -233,7 +233,7 @@ class TrackDesigner:
         self.rng = np.random.default_rng([self.seed, 3])
         rng = self.rng
         self.key = KEY_PC.get(str(spec.get("key", "C")), 0)
-        self.mode = spec.get("mode") if spec.get("mode") in HOME else "major"
+        self.mode: str = str(spec["mode"]) if spec.get("mode") in HOME else "major"
         self.bpm = float(spec.get("bpm") or 80)
         self.beat = 60.0 / self.bpm
         self.bar = 4 * self.beat

@@ -71,7 +71,7 @@ def _target(ctx: StepContext) -> float:
     return float(ctx.params["minutes"]) * 60.0
 
 
-def _mastering(ctx: StepContext):
+def _mastering(ctx: StepContext) -> master.ProgressFn:
     def on_progress(pct: float) -> None:
         ctx.progress(percent=pct, label=f"mastering {pct:.0f}%")
     return on_progress
