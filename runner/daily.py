@@ -22,7 +22,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import fcntl
-import json
 import os
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
@@ -34,80 +33,8 @@ from .budget import BudgetExceeded
 LOCK_FILE = ".daily-budget.lock"
 
 
-def day_bounds(day: dt.date, zone: ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
-    """Midnight to midnight of `day` in `zone`, in UTC (23 or 25 hours apart across DST).
-
-    UTC, because Python subtracts and compares two datetimes of the same zone by wall clock.
-    """
-    start = dt.datetime.combine(day, dt.time(0), tzinfo=zone)
-    end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tzinfo=zone)
-    return start.astimezone(dt.timezone.utc), end.astimezone(dt.timezone.utc)
-
-
-def committed_between(root: Path, start: dt.datetime, end: dt.datetime) -> float:
-    """Dollars spent or held by calls of every session whose estimate was written in [start, end).
-
-    A ledger whose last line is older than `start` is skipped without parsing the rest: lines
-    are appended in time order. (File mtimes would be cheaper, but they are wall-clock time,
-    and the day here is the caller's clock.)
-    """
-    total = 0.0
-    for sid in store.list_session_ids(root):
-        try:
-            data = (store.session_dir(root, sid) / "ledger.jsonl").read_bytes()
-        except OSError:
-            continue
-        last = store.parse_iso(_last_ts(data))
-        if last is not None and last < start:  # unreadable last line: read it all, to be safe
-            continue
-        total += _ledger_sum(_rows(data), start, end)
-    return round(total, 6)
-
-
-def _rows(data: bytes) -> list[dict[str, Any]]:
-    """Complete JSON lines as objects; a line still being written, or not JSON, is skipped."""
-    out = []
-    for raw in data[: data.rfind(b"\n") + 1].splitlines():
-        try:
-            row = json.loads(raw)
-        except ValueError:
-            continue
-        if isinstance(row, dict):
-            out.append(row)
-    return out
-
-
-def _last_ts(data: bytes) -> str | None:
-    tail = data.rstrip(b"\n").rsplit(b"\n", 1)[-1]
-    try:
-        row = json.loads(tail)
-    except ValueError:
-        return None
-    return row.get("ts") if isinstance(row, dict) else None
-
-
-def _ledger_sum(rows: list[dict[str, Any]], start: dt.datetime, end: dt.datetime) -> float:
-    calls: dict[str, dict[str, Any]] = {}
-    for row in rows:
-        cid = row.get("call_id")
-        if not isinstance(cid, str):
-            continue
-        usd = row.get("usd")
-        usd = float(usd) if isinstance(usd, (int, float)) and not isinstance(usd, bool) else 0.0
-        call = calls.setdefault(cid, {"started": None, "estimate": 0.0, "final": None})
-        if row.get("phase") == "estimate":
-            call["started"] = store.parse_iso(row.get("ts"))
-            call["estimate"] = usd
-        elif row.get("phase") in ("actual", "failed"):
-            call["final"] = usd if row.get("phase") == "actual" else 0.0
-        # "unconfirmed" keeps the estimate held: the same as no final line
-    total = 0.0
-    for call in calls.values():
-        started = call["started"]
-        if started is None or not start <= started < end:
-            continue
-        total += call["estimate"] if call["final"] is None else call["final"]
-    return total
+day_bounds = store.day_bounds
+committed_between = store.spend_between
 
 
 class DailyBudgetExceeded(BudgetExceeded):

@@ -30,47 +30,25 @@ from zoneinfo import ZoneInfo
 
 from . import store
 
-PACIFIC = ZoneInfo("America/Los_Angeles")
+PACIFIC = ZoneInfo(store.QUOTA_ZONE)
 SOURCE = "developers.google.com/youtube/v3/determine_quota_cost, checked 2026-11"
-# Units one call costs.
-COSTS: dict[str, int] = {
-    "videos.insert": 1, "search.list": 1,
-    "thumbnails.set": 50, "playlistItems.insert": 50, "playlists.insert": 50, "playlists.list": 1,
-    "videos.list": 1, "channels.list": 1,
-}
-# Methods with a bucket of their own (calls a day); every other method shares SHARED.
-OWN_BUCKETS: dict[str, int] = {"videos.insert": 100, "search.list": 100}
-SHARED = "shared"
-SHARED_UNITS = 10_000
+# The costs, buckets and limits are store's (the studio shows the same figures).
+COSTS = store.QUOTA_COSTS
+OWN_BUCKETS = store.QUOTA_OWN_BUCKETS
+SHARED = store.QUOTA_SHARED
+SHARED_UNITS = store.QUOTA_SHARED_UNITS
 UPLOAD_NAMES = {"videos.insert": "video uploads", "search.list": "searches", SHARED: "units"}
 
-
-def bucket_of(method: str) -> str:
-    return method if method in OWN_BUCKETS else SHARED
-
-
-def limits_default() -> dict[str, int]:
-    return {**OWN_BUCKETS, SHARED: SHARED_UNITS}
-
-
-def pacific_day(now: dt.datetime) -> dt.date:
-    """The quota day `now` falls in: the calendar day in America/Los_Angeles."""
-    return now.astimezone(PACIFIC).date()
-
-
-def resets_at(now: dt.datetime) -> dt.datetime:
-    """The next midnight Pacific time after `now` (aware, in Pacific time; DST handled by zoneinfo)."""
-    day = pacific_day(now) + dt.timedelta(days=1)
-    return dt.datetime.combine(day, dt.time(0, 0), tzinfo=PACIFIC)
-
-
-def ledger_path(root: Path, day: dt.date) -> Path:
-    return root / "quota" / f"youtube-{day.isoformat()}.jsonl"
+bucket_of = store.quota_bucket
+limits_default = store.quota_limits
+pacific_day = store.quota_day
+resets_at = store.quota_resets_at
+ledger_path = store.quota_path
 
 
 def _cost(method: str) -> int:
     if method not in COSTS:
-        raise KeyError(f"no quota cost for {method!r}; add it to runner/quota.py COSTS ({SOURCE})")
+        raise KeyError(f"no quota cost for {method!r}; add it to runner/store.py QUOTA_COSTS ({SOURCE})")
     return COSTS[method]
 
 
@@ -122,18 +100,9 @@ class QuotaLedger:
         self.limits = {**limits_default(), **(limits or {})}
 
     def usage(self, now: dt.datetime) -> Usage:
-        day = pacific_day(now)
-        used: dict[str, int] = {}
-        exhausted: set[str] = set()
-        for row in store.read_jsonl(ledger_path(self.root, day))[0]:
-            if isinstance(row.get("exhausted"), str):
-                exhausted.add(row["exhausted"])
-                continue
-            method, units = row.get("method"), row.get("units")
-            if isinstance(method, str) and isinstance(units, int) and not isinstance(units, bool):
-                b = bucket_of(method)
-                used[b] = used.get(b, 0) + (1 if b != SHARED else units)
-        return Usage(day, used, frozenset(exhausted & set(self.limits)), dict(self.limits))
+        today = store.quota_usage(self.root, now)
+        return Usage(dt.date.fromisoformat(today["day"]), dict(today["used"]),
+                     frozenset(today["exhausted"]) & frozenset(self.limits), dict(self.limits))
 
     def room_for(self, methods: list[str], now: dt.datetime, zone: ZoneInfo | None = None) -> None:
         """Raise QuotaExhausted unless every call in `methods` fits in today's quota; records nothing.

@@ -27,6 +27,7 @@ import tempfile
 import types
 import typing
 import unicodedata
+import zoneinfo
 from pathlib import Path
 from typing import Annotated, Any, Callable, Literal, TypedDict, Union
 
@@ -1158,6 +1159,218 @@ def human_bytes(n: float | None) -> str:
             return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
         value /= 1000
     return f"{value:.1f} TB"
+
+
+# ----------------------------------------------------------------------------- channel
+#
+# What all sessions of a data root share, for `series run`, the CLI and the studio's Series
+# view: the series' calendars (series/<id>/plan.json), the YouTube quota ledger
+# (quota/youtube-<Pacific day>.jsonl), and the money of a day across every ledger.
+
+# YouTube Data API quota (developers.google.com/youtube/v3/determine_quota_cost, checked 2026-11):
+# a call costs QUOTA_COSTS units; videos.insert and search.list each have their own bucket of 100
+# calls a day, every other method draws on 10,000 shared units a day; midnight Pacific resets all.
+QUOTA_ZONE = "America/Los_Angeles"
+QUOTA_COSTS: dict[str, int] = {
+    "videos.insert": 1, "search.list": 1,
+    "thumbnails.set": 50, "playlistItems.insert": 50, "playlists.insert": 50, "playlists.list": 1,
+    "videos.list": 1, "channels.list": 1,
+}
+QUOTA_OWN_BUCKETS: dict[str, int] = {"videos.insert": 100, "search.list": 100}
+QUOTA_SHARED = "shared"
+QUOTA_SHARED_UNITS = 10_000
+MAX_CHANNEL_FILE_BYTES = 4 * 1024 * 1024   # a plan.json or a day's quota file; bigger is not ours
+
+# Where an entry of a series stands, for the calendar (entry_status).
+ENTRY_STATUSES: tuple[str, ...] = ("planned", "making", "waiting", "made", "uploaded", "scheduled", "published",
+                                   "failed")
+
+
+def quota_bucket(method: str) -> str:
+    return method if method in QUOTA_OWN_BUCKETS else QUOTA_SHARED
+
+
+def quota_limits() -> dict[str, int]:
+    return {**QUOTA_OWN_BUCKETS, QUOTA_SHARED: QUOTA_SHARED_UNITS}
+
+
+def quota_day(now: _dt.datetime) -> _dt.date:
+    """The quota day `now` falls in: the calendar day in America/Los_Angeles."""
+    return now.astimezone(zoneinfo.ZoneInfo(QUOTA_ZONE)).date()
+
+
+def quota_resets_at(now: _dt.datetime) -> _dt.datetime:
+    """The next midnight Pacific time after `now` (aware, Pacific; DST handled by zoneinfo)."""
+    day = quota_day(now) + _dt.timedelta(days=1)
+    return _dt.datetime.combine(day, _dt.time(0), tzinfo=zoneinfo.ZoneInfo(QUOTA_ZONE))
+
+
+def quota_path(root: Path, day: _dt.date) -> Path:
+    return root / "quota" / f"youtube-{day.isoformat()}.jsonl"
+
+
+def quota_usage(root: Path, now: _dt.datetime) -> dict[str, Any]:
+    """Today's (Pacific) quota as the data root's ledger says: see quota_usage_of."""
+    return quota_usage_of(_bounded_jsonl(quota_path(root, quota_day(now))), now)
+
+
+def quota_usage_of(rows: list[dict[str, Any]], now: _dt.datetime) -> dict[str, Any]:
+    """Today's quota from its ledger lines (readers that fetch the file themselves pass its rows):
+    {"day", "used": {bucket: calls or units}, "exhausted": [buckets YouTube said are spent],
+    "limits", "resets_at"}."""
+    used: dict[str, int] = {}
+    exhausted: set[str] = set()
+    for row in rows:
+        if isinstance(row.get("exhausted"), str):
+            exhausted.add(row["exhausted"])
+            continue
+        method, units = row.get("method"), row.get("units")
+        if isinstance(method, str) and type(units) is int:
+            bucket = quota_bucket(method)
+            used[bucket] = used.get(bucket, 0) + (1 if bucket != QUOTA_SHARED else units)
+    limits = quota_limits()
+    return {"day": quota_day(now).isoformat(), "used": used, "exhausted": sorted(exhausted & set(limits)),
+            "limits": limits, "resets_at": iso(quota_resets_at(now))}
+
+
+def day_bounds(day: _dt.date, zone: _dt.tzinfo) -> tuple[_dt.datetime, _dt.datetime]:
+    """Midnight to midnight of `day` in `zone`, in UTC (23 or 25 hours apart across DST).
+
+    UTC, because Python subtracts and compares two datetimes of the same zone by wall clock.
+    """
+    start = _dt.datetime.combine(day, _dt.time(0), tzinfo=zone)
+    end = _dt.datetime.combine(day + _dt.timedelta(days=1), _dt.time(0), tzinfo=zone)
+    return start.astimezone(_dt.timezone.utc), end.astimezone(_dt.timezone.utc)
+
+
+def spend_between(root: Path, start: _dt.datetime, end: _dt.datetime) -> float:
+    """Dollars spent or held by the calls of every session whose estimate line was written in
+    [start, end): what was paid (`actual`), else the estimate (in flight, `unconfirmed`, or a
+    runner that died mid-call); a `failed` call counts nothing. A call belongs to the day it
+    started. A ledger whose last line is older than `start` is skipped without parsing the rest
+    (lines are appended in time order; file mtimes would be wall-clock time, not the caller's).
+    """
+    total = 0.0
+    for sid in list_session_ids(root):
+        try:
+            with open(session_dir(root, sid) / "ledger.jsonl", "rb") as fh:
+                data = fh.read(MAX_CHANNEL_FILE_BYTES)
+        except OSError:
+            continue
+        last = parse_iso(_last_ts(data))
+        if last is not None and last < start:  # an unreadable last line: read it all, to be safe
+            continue
+        total += ledger_spend_between(jsonl_rows(data), start, end)
+    return round(total, 6)
+
+
+def _last_ts(data: bytes) -> Any:
+    try:
+        row = json.loads(data.rstrip(b"\n").rsplit(b"\n", 1)[-1])
+    except ValueError:
+        return None
+    return row.get("ts") if isinstance(row, dict) else None
+
+
+def jsonl_rows(data: bytes) -> list[dict[str, Any]]:
+    """Complete JSON lines as objects; a line still being written, or not JSON, is skipped."""
+    out = []
+    for raw in data[: data.rfind(b"\n") + 1].splitlines():
+        try:
+            row = json.loads(raw)
+        except ValueError:
+            continue
+        if isinstance(row, dict):
+            out.append(row)
+    return out
+
+
+def _bounded_jsonl(path: Path) -> list[dict[str, Any]]:
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return []
+    with os.fdopen(fd, "rb") as fh:
+        if not _stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+            return []
+        return jsonl_rows(fh.read(MAX_CHANNEL_FILE_BYTES))
+
+
+def ledger_spend_between(rows: list[dict[str, Any]], start: _dt.datetime, end: _dt.datetime) -> float:
+    """One session's ledger lines: the money of its calls started in [start, end) (spend_between)."""
+    calls: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        cid = row.get("call_id")
+        if not isinstance(cid, str):
+            continue
+        raw = row.get("usd")
+        usd = float(raw) if isinstance(raw, (int, float)) and _is_number(raw) else 0.0
+        call = calls.setdefault(cid, {"started": None, "estimate": 0.0, "final": None})
+        if row.get("phase") == "estimate":
+            call["started"] = parse_iso(row.get("ts"))
+            call["estimate"] = usd
+        elif row.get("phase") in ("actual", "failed"):
+            call["final"] = usd if row.get("phase") == "actual" else 0.0
+        # "unconfirmed" keeps the estimate held: the same as no final line
+    total = 0.0
+    for call in calls.values():
+        started = call["started"]
+        if started is not None and start <= started < end:
+            total += call["estimate"] if call["final"] is None else call["final"]
+    return total
+
+
+def read_series_plans(root: Path) -> list[dict[str, Any]]:
+    """Every series/<id>/plan.json a `series run` wrote (docs/format.md), by id; links not
+    followed, anything unreadable or misshapen skipped."""
+    out = []
+    try:
+        names = sorted(os.listdir(root / "series"))
+    except OSError:
+        return []
+    for name in names:
+        try:
+            path = series_dir(root, name) / "plan.json"
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+        except (OSError, ValueError):
+            continue
+        with os.fdopen(fd, "rb") as fh:
+            if not _stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+                continue
+            try:
+                plan = json.loads(fh.read(MAX_CHANNEL_FILE_BYTES + 1)[:MAX_CHANNEL_FILE_BYTES])
+            except ValueError:
+                continue
+        if isinstance(plan, dict) and plan.get("id") == name and isinstance(plan.get("entries"), list):
+            out.append(plan)
+    return out
+
+
+def entry_status(state: State | None, now: _dt.datetime) -> str:
+    """Where a series entry stands (ENTRY_STATUSES), from its latest session (None: none yet).
+
+    planned: no session. making: running. waiting: interrupted, or halted by the daily budget
+    (the next `series run` continues it). failed: failed, halted at its run cap, or needs a
+    person. made: finished, not uploaded. uploaded: on YouTube, private, not scheduled (or
+    YouTube did not keep the schedule). scheduled / published: on YouTube with a publishAt YouTube
+    confirmed, still ahead of `now` / passed.
+    """
+    if state is None:
+        return "planned"
+    status = effective_status(state, now)
+    if status in ("running", "queued"):
+        return "making"
+    halt = state.get("halt") or {}
+    if status == "interrupted" or (status == "halted_budget" and halt.get("budget") == "daily"):
+        return "waiting"
+    if status in ("failed", "halted_budget", "needs_attention"):
+        return "failed"
+    if not (state.get("youtube") or {}).get("id"):
+        return "made"
+    publish = parse_iso(state["steps"]["upload"]["outputs"].get("publish_at"))
+    if publish is None:
+        return "uploaded"
+    return "scheduled" if publish > now else "published"
 
 
 # ----------------------------------------------------------------------------- jsonl

@@ -91,5 +91,5 @@ def test_runners_taking_at_once_never_pass_the_limit(root):
 
 
 def test_an_unknown_method_has_no_price_and_says_where_to_add_it(root):
-    with pytest.raises(KeyError, match="runner/quota.py COSTS"):
+    with pytest.raises(KeyError, match="runner/store.py QUOTA_COSTS"):
         QuotaLedger(root).take("captions.insert", NOON_ISH)
