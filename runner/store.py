@@ -1267,7 +1267,7 @@ def spend_between(root: Path, start: _dt.datetime, end: _dt.datetime) -> float:
 def _last_ts(data: bytes) -> Any:
     try:
         row = json.loads(data.rstrip(b"\n").rsplit(b"\n", 1)[-1])
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     return row.get("ts") if isinstance(row, dict) else None
 
@@ -1278,7 +1278,7 @@ def jsonl_rows(data: bytes) -> list[dict[str, Any]]:
     for raw in data[: data.rfind(b"\n") + 1].splitlines():
         try:
             row = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: a line of a few thousand "["
             continue
         if isinstance(row, dict):
             out.append(row)
@@ -1339,7 +1339,7 @@ def read_series_plans(root: Path) -> list[dict[str, Any]]:
                 continue
             try:
                 plan = json.loads(fh.read(MAX_CHANNEL_FILE_BYTES + 1)[:MAX_CHANNEL_FILE_BYTES])
-            except ValueError:
+            except (ValueError, RecursionError):
                 continue
         if isinstance(plan, dict) and plan.get("id") == name and isinstance(plan.get("entries"), list):
             out.append(plan)

@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterator, Mapping
 
 from runner import store
 
-from . import csvexport, jsonsafe, kpis, query, sse
+from . import csvexport, jsonsafe, kpis, query, series as series_view, sse
 from .detail import DEFAULT_TIMELINE, MAX_TIMELINE, calls_from_ledger, session_detail
 from .launcher import Launcher, Refused, default_command
 from .logs import DEFAULT_LIMIT as LOG_DEFAULT_LIMIT, LEVELS, MAX_LIMIT as LOG_MAX_LIMIT, LogReader
@@ -96,6 +96,7 @@ class App:
             ("GET", re.compile(rf"/api/sessions/{_ID}/events"), self.get_session_events),
             ("GET", re.compile(rf"/api/sessions/{_ID}/ledger"), self.get_session_ledger),
             ("GET", re.compile(r"/api/kpis"), self.get_kpis),
+            ("GET", re.compile(r"/api/series"), self.get_series),
             ("GET", re.compile(r"/api/logs"), self.get_logs),
             ("GET", re.compile(r"/api/stream"), self.get_stream),
             ("GET", re.compile(r"/api/estimate"), self.get_estimate),
@@ -340,6 +341,12 @@ class App:
                 self._kpi_cache = (key, {**kpis.compute(entries, series), "generated_at": store.iso(self.now())})
             body = self._kpi_cache[1]
         return json_response(body)
+
+    def get_series(self, req: Request, m: re.Match[str]) -> Response:
+        """Each series' calendar, today's spend against its daily budget, the quota and the disk."""
+        self._fresh()
+        entries, _ = self.index.snapshot()
+        return json_response(self.redactor.value(series_view.overview(self.root, entries, self.now())))
 
     def get_logs(self, req: Request, m: re.Match[str]) -> Response:
         levels = frozenset(x.upper() for x in req.args("level"))

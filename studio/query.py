@@ -7,6 +7,7 @@ the table shows (same filters, same order; exports are simply not cut into pages
 from __future__ import annotations
 
 import datetime as _dt
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,7 +17,7 @@ from .reader import ALL_STATUSES, Entry
 
 SORTABLE: tuple[str, ...] = (
     "created_at", "finished_at", "updated_at", "duration_s", "spent_usd", "cap_usd", "spend_ratio",
-    "minutes", "tracks", "tracks_rendered", "status", "season", "theme", "title", "provider", "id",
+    "minutes", "tracks", "tracks_rendered", "status", "season", "theme", "title", "provider", "id", "disk_bytes",
 )
 DEFAULT_SORT = "-created_at"
 DEFAULT_LIMIT = 50
@@ -32,6 +33,7 @@ class View:
     statuses: frozenset[str] = frozenset()
     seasons: frozenset[str] = frozenset()
     providers: frozenset[str] = frozenset()
+    series: frozenset[str] = frozenset()    # series ids (sessions made by `series run`)
     text: str = ""
     date_from: float | None = None      # epoch seconds, inclusive
     date_to: float | None = None        # epoch seconds, exclusive
@@ -47,6 +49,8 @@ class View:
         if self.seasons and row["season"] not in self.seasons:
             return False
         if self.providers and row["provider"] not in self.providers:
+            return False
+        if self.series and row["series"] not in self.series:
             return False
         if self.text and self.text not in e.text:
             return False
@@ -101,6 +105,10 @@ def parse_view(arg: Any, args: Any) -> View:
     if bad:
         raise BadQuery(f"unknown season {sorted(bad)[0]!r}; choose from: {', '.join(store.SEASONS)}")
     providers = frozenset(args("provider"))
+    series = frozenset(args("series"))
+    bad = {x for x in series if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,60}", x)}
+    if bad:
+        raise BadQuery(f"series must be a series id (lowercase letters, digits and dashes), got {sorted(bad)[0]!r}")
     text = (arg("q") or "").strip().lower()[:200]
     date_from = _parse_day(arg("from"), "from", end=False) if arg("from") else None
     date_to = _parse_day(arg("to"), "to", end=True) if arg("to") else None
@@ -111,9 +119,9 @@ def parse_view(arg: Any, args: Any) -> View:
     limit = whole(arg("limit"), "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
     echo = {
         "status": sorted(statuses), "season": sorted(seasons), "provider": sorted(providers),
-        "q": text, "from": arg("from") or None, "to": arg("to") or None, "sort": sort,
+        "series": sorted(series), "q": text, "from": arg("from") or None, "to": arg("to") or None, "sort": sort,
     }
-    return View(statuses, seasons, providers, text, date_from, date_to, sort, offset, limit, echo)
+    return View(statuses, seasons, providers, series, text, date_from, date_to, sort, offset, limit, echo)
 
 
 def sort_entries(entries: list[Entry], sort: str) -> list[Entry]:
@@ -145,7 +153,7 @@ def select(entries: list[Entry], view: View, presorted: list[Entry] | None = Non
 
 
 def _filters(view: View) -> bool:
-    return bool(view.statuses or view.seasons or view.providers or view.text
+    return bool(view.statuses or view.seasons or view.providers or view.series or view.text
                 or view.date_from is not None or view.date_to is not None)
 
 
