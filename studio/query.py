@@ -106,9 +106,9 @@ def parse_view(arg: Any, args: Any) -> View:
         raise BadQuery(f"unknown season {sorted(bad)[0]!r}; choose from: {', '.join(store.SEASONS)}")
     providers = frozenset(args("provider"))
     series = frozenset(args("series"))
-    bad = {x for x in series if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,60}", x)}
-    if bad:
-        raise BadQuery(f"series must be a series id (lowercase letters, digits and dashes), got {sorted(bad)[0]!r}")
+    odd = sorted(x for x in series if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,60}", x))
+    if odd:
+        raise BadQuery(f"series must be a series id (lowercase letters, digits and dashes), got {odd[0]!r}")
     text = (arg("q") or "").strip().lower()[:200]
     date_from = _parse_day(arg("from"), "from", end=False) if arg("from") else None
     date_to = _parse_day(arg("to"), "to", end=True) if arg("to") else None

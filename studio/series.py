@@ -104,7 +104,7 @@ def _one(root: Path, plan: dict[str, Any], by_entry: dict[tuple[str, str], list[
             "publish_local": item.get("publish_local"), "theme": item.get("theme"), "season": item.get("season"),
             "atmosphere": item.get("atmosphere"), "estimate_usd": _num(item.get("estimate_usd")),
             "status": status, "session_id": made[0].id if made else None, "sessions": len(made),
-            "youtube_url": youtube_url((state or {}).get("youtube")),
+            "youtube_url": youtube_url(state.get("youtube") if state is not None else None),
             "error": made[0].row.get("error") if made and status == "failed" else None,
         })
     start, end = store.day_bounds(today, zone)
