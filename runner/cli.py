@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-from . import budget, config, metadata, sessions, store
+from . import budget, config, disk, metadata, sessions, store
 
 EXIT = {"completed": 0, "awaiting_review": 0, "failed": 1, "halted_budget": 3, "interrupted": 4,
         "needs_attention": 5}
@@ -158,6 +158,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         return EXIT["interrupted"]
+    except OSError as exc:  # a disk that took no more, met outside any step (the steps say it themselves)
+        code = disk.disk_errno(exc)
+        if code is None:
+            raise
+        print(f"error: {os.strerror(code)}: {exc.filename or ''} ({disk.mount_point(Path(exc.filename or '.'))}); "
+              "free some space, then run the command again", file=sys.stderr)
+        return EXIT["failed"]
 
 
 # ----------------------------------------------------------------------------- commands
@@ -167,6 +174,7 @@ def cmd_run(args: argparse.Namespace, root: Path) -> int:
     sessions.check_root_writable(root)
     sessions.check_ffmpeg()
     sessions.check_provider_keys(params, os.environ)
+    sessions.check_disk_space(root, params)
     from .providers import registry  # noqa: PLC0415
 
     providers = registry.build(params)
@@ -188,6 +196,7 @@ def cmd_resume(args: argparse.Namespace, root: Path) -> int:
     resend = sessions.resolve_resend(root, args.id, args.resend, args.resend_all)
     sessions.check_ffmpeg()
     sessions.check_provider_keys(state["params"], os.environ)
+    sessions.check_disk_space(root, state["params"], session=args.id)
     from .providers import registry  # noqa: PLC0415
 
     providers = registry.build(state["params"])

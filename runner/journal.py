@@ -28,9 +28,14 @@ def copy_session_fields(state: store.State, step: str, outputs: dict[str, Any]) 
     if step == "metadata":
         state["title"] = outputs.get("title")
     elif step == "upload":
-        state["youtube"] = {"id": outputs.get("video_id"), "url": outputs.get("url"),
-                            "privacy": outputs.get("privacy"), "privacy_requested": outputs.get("privacy_requested"),
-                            "privacy_note": outputs.get("privacy_note")}
+        youtube: store.YouTube = {"id": outputs.get("video_id"), "url": outputs.get("url"),
+                                  "privacy": outputs.get("privacy")}
+        # What was asked, and why YouTube differs, only where the upload recorded them.
+        if "privacy_requested" in outputs:
+            youtube["privacy_requested"] = outputs["privacy_requested"]
+        if "privacy_note" in outputs:
+            youtube["privacy_note"] = outputs["privacy_note"]
+        state["youtube"] = youtube
 
 
 class Journal:
@@ -68,15 +73,17 @@ class Journal:
 
     def log(self, level: str, message: str, step: str | None = None) -> None:
         line = store.format_log_line(level, self.id, step, message, self.clock())
-        fd = os.open(store.log_path(self.root), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:
-            os.write(fd, line.encode("utf-8"))
-        finally:
-            os.close(fd)
-        if self.echo is not None and level.upper() != "DEBUG":
-            prefix = f"[{step}] " if step else ""
-            stream = sys.stderr if level.upper() in ("WARN", "ERROR") and self.echo is sys.stdout else self.echo
-            print(f"  {prefix}{message}", file=stream, flush=True)
+            fd = os.open(store.log_path(self.root), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            try:
+                os.write(fd, line.encode("utf-8"))
+            finally:
+                os.close(fd)
+        finally:  # the person at the terminal hears it even when the disk refused the log line
+            if self.echo is not None and level.upper() != "DEBUG":
+                prefix = f"[{step}] " if step else ""
+                stream = sys.stderr if level.upper() in ("WARN", "ERROR") and self.echo is sys.stdout else self.echo
+                print(f"  {prefix}{message}", file=stream, flush=True)
 
     def ledger(self, entry: dict[str, Any]) -> None:
         store.append_jsonl(self.ledger_path, {"ts": store.iso(self.clock()), **entry})
@@ -115,12 +122,16 @@ class Journal:
         self.log("INFO", f"skipped: {reason}", name)
 
     def step_failed(self, name: str, error: str) -> None:
+        """Record a failure; each write is tried on its own, since the failure may be a full disk."""
         s = self.step(name)
         s.update({"status": "failed", "error": error, "finished_at": store.iso(self.clock())})
         self._measure_disk()
-        self.save()
-        self.event("step_failed", error, name)
-        self.log("ERROR", error, name)
+        for write in (self.save, lambda: self.event("step_failed", error, name),
+                      lambda: self.log("ERROR", error, name)):
+            try:
+                write()
+            except OSError:
+                pass
 
     def progress(self, name: str, *, done: int | None = None, total: int | None = None,
                  percent: float | None = None, label: str | None = None) -> None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Mapping, Sequence
 
-from . import store
+from . import disk, store
 from .budget import Budget, BudgetExceeded
 from .cache import PaidCache
 from .daily import DailyBudget, DailyBudgetExceeded
@@ -32,11 +32,12 @@ class Skip(Exception):
 
 
 class StepFailed(Exception):
-    """A step failed; its error is already in the state."""
+    """A step failed; its error is already in the state. disk: it failed because a disk was
+    full, over quota or read-only (runner/disk.py), so the run's scratch files go too."""
 
-    def __init__(self, step: str, error: str):
+    def __init__(self, step: str, error: str, *, disk: bool = False):
         super().__init__(f"{step}: {error}")
-        self.step, self.error = step, error
+        self.step, self.error, self.disk = step, error, disk
 
 
 @dataclass(frozen=True)
@@ -338,10 +339,11 @@ class Pipeline:
                 message = attention_message(j.id, unknown)
                 j.step_failed(name, f"needs attention: {message}")
                 raise NeedsAttention(unknown, message, cause=exc) from exc
-            error = _describe(exc)
-            j.log("DEBUG", "".join(traceback.format_exception(exc)).replace("\n", " | "), name)
+            code = disk.disk_errno(exc)
+            error = disk.describe(code, self.root, j.id) if code else _describe(exc)
+            _quietly(j.log, "DEBUG", "".join(traceback.format_exception(exc)).replace("\n", " | "), name)
             j.step_failed(name, error)
-            raise StepFailed(name, error) from exc
+            raise StepFailed(name, error, disk=code is not None) from exc
         j.step_done(name, result.outputs, result.note)
 
     async def _visual(self) -> None:
@@ -351,14 +353,17 @@ class Pipeline:
     async def run(self) -> str:
         """Run (or resume) to the end or the review gate; return the final session status."""
         j = self.journal
-        unknown = self._settle_earlier_intents()
-        if unknown:  # never guess that a paid request was not received: a person decides
-            return self._stop_for_attention(unknown)
-        # pid and heartbeat go out with the "running" status in one write: a reader that saw
-        # "running" without them would take the run for dead (interrupted).
-        j.set_status("running", halt=None, attention=None, error=None, pid=os.getpid(), heartbeat_at=store.iso(self.clock()))
-        beat = asyncio.create_task(self._heartbeat())
+        beat: asyncio.Task[None] | None = None
         try:
+            unknown = self._settle_earlier_intents()
+            if unknown:  # never guess that a paid request was not received: a person decides
+                return self._stop_for_attention(unknown)
+            # pid and heartbeat go out with the "running" status in one write: a reader that saw
+            # "running" without them would take the run for dead (interrupted).
+            disk.reserve(j.dir)
+            j.set_status("running", halt=None, attention=None, error=None, pid=os.getpid(),
+                         heartbeat_at=store.iso(self.clock()))
+            beat = asyncio.create_task(self._heartbeat())
             await self.run_step("variation")
             results = await asyncio.gather(self._visual(), self.run_step("music"), return_exceptions=True)
             for kind in (NeedsAttention, BudgetExceeded):  # money first: it explains the other branch
@@ -387,16 +392,35 @@ class Pipeline:
             j.set_status("halted_budget", halt=halt)
             return "halted_budget"
         except StepFailed as exc:
-            j.set_status("failed", error=str(exc))
+            if exc.disk:
+                self._clear_scratch()
+            _quietly(j.set_status, "failed", error=str(exc))
+            return "failed"
+        except OSError as exc:  # one of the runner's own writes (state, timeline, log) found no room
+            code = disk.disk_errno(exc)
+            if code is None:
+                raise
+            error = disk.describe(code, self.root, j.id)
+            self._clear_scratch()
+            _quietly(j.log, "ERROR", error)
+            _quietly(j.set_status, "failed", error=error)
             return "failed"
         except asyncio.CancelledError:
             j.log("WARN", "interrupted; `python -m runner resume " + j.id + "` continues it")
             j.set_status("interrupted")
             raise
         finally:
-            beat.cancel()
+            if beat is not None:
+                beat.cancel()
+            disk.release(j.dir)
             j.state["pid"] = None
-            j.save()
+            _quietly(j.save)
+
+    def _clear_scratch(self) -> None:
+        """After a full disk: remove what the failed steps left half-written, so space comes back."""
+        removed = disk.remove_scratch(self.journal.dir)
+        if removed:
+            _quietly(self.journal.log, "INFO", f"removed {len(removed)} temporary file(s): {', '.join(removed[:5])}")
 
     def _needs_review(self) -> bool:
         st = self.journal.state
@@ -405,8 +429,17 @@ class Pipeline:
 
     async def _heartbeat(self) -> None:
         while True:
-            self.journal.heartbeat()
+            _quietly(self.journal.heartbeat)  # a full disk fails the step that meets it, not the beat
             await asyncio.sleep(HEARTBEAT_SECONDS)
+
+
+def _quietly(write: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+    """A write on the way out of a failure: if the disk refuses it too, the failure still ends
+    cleanly (the in-memory state is right, and resume re-reads what did reach the disk)."""
+    try:
+        write(*args, **kwargs)
+    except OSError:
+        pass
 
 
 def _describe(exc: BaseException) -> str:

@@ -10,12 +10,13 @@ import asyncio
 import contextlib
 import fcntl
 import os
+import shutil
 import signal
 import tempfile
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence, TextIO
 
-from . import store
+from . import disk, store
 from .intents import Intents
 from .intents import match as intents_match
 from .journal import Clock, Journal
@@ -52,6 +53,16 @@ def check_ffmpeg() -> str:
         raise SessionError(str(exc)) from None
 
 
+def check_disk_space(root: Path, params: store.Params, *, session: str | None = None) -> None:
+    """Refuse a run whose files would not fit on the data root's disk (runner/disk.py); for a
+    resumed session, what its folder already holds counts as written."""
+    written = store.tree_bytes(store.session_dir(root, session)) if session else 0
+    try:
+        disk.check_space(root, dict(params), written=written)
+    except disk.NotEnoughSpace as exc:
+        raise SessionError(str(exc)) from None
+
+
 def check_provider_keys(params: store.Params, env: Mapping[str, str]) -> None:
     """Refuse a paid run whose key is missing before any session folder exists."""
     if params.get("provider") == "fal" and not env.get("FAL_KEY", "").strip():
@@ -79,7 +90,11 @@ def create(root: Path, params: store.Params, *, clock: Clock = store.utc_now,
     state = store.new_state(sid, params, now)
     if series is not None:
         state["series"] = series
-    store.write_state(root, state, now)
+    try:
+        store.write_state(root, state, now)
+    except OSError:  # a full disk: leave no folder without a state behind
+        shutil.rmtree(store.session_dir(root, sid), ignore_errors=True)
+        raise
     return state
 
 
