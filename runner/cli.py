@@ -229,10 +229,10 @@ def _summary(root: Path, sid: str, status: str, *, review: bool) -> int:
     upload = (state.get("steps") or {}).get("upload") or {}
     if upload.get("status") == "skipped":
         print(f"  upload   skipped: {upload.get('note')}")
-    elif (state.get("youtube") or {}).get("url"):
-        print(f"  youtube  {state['youtube']['url']} ({state['youtube'].get('privacy')})")
-        if state["youtube"].get("privacy_note"):
-            print(f"  privacy  {state['youtube']['privacy_note']}", file=sys.stderr)
+    elif (youtube := state.get("youtube") or {}).get("url"):
+        print(f"  youtube  {youtube.get('url')} ({youtube.get('privacy')})")
+        if youtube.get("privacy_note"):  # YouTube set another privacy than the one asked
+            print(f"  privacy  {youtube.get('privacy_note')}", file=sys.stderr)
     if status == "halted_budget":
         halt = state.get("halt") or {}
         print(f"  halted   {halt.get('message')}", file=sys.stderr)

@@ -26,7 +26,7 @@ import errno
 import os
 import shutil
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 PCM_BYTES_PER_S = 48_000 * 2 * 2
 AAC_BYTES_PER_S = 192_000 // 8
@@ -53,7 +53,7 @@ class NotEnoughSpace(Exception):
 
 # ----------------------------------------------------------------------------- before a run
 
-def estimate_bytes(params: dict[str, Any]) -> dict[str, int]:
+def estimate_bytes(params: Mapping[str, Any]) -> dict[str, int]:
     """What a run with these params writes under its session folder, per part, in bytes.
 
     The parts are tracks, mix, loop, final, fixed and scratch; "total" adds them and the margin.
@@ -79,7 +79,7 @@ def free_bytes(path: Path, statvfs: Statvfs = os.statvfs) -> int:
     return int(st.f_bavail) * int(st.f_frsize)
 
 
-def check_space(root: Path, params: dict[str, Any], *, written: int = 0,
+def check_space(root: Path, params: Mapping[str, Any], *, written: int = 0,
                 statvfs: Statvfs = os.statvfs) -> int:
     """Bytes still to write (the estimate less what a resumed session already holds, never less
     than its scratch); NotEnoughSpace when the root's file system has less free than that."""

@@ -191,15 +191,15 @@ class Intents:
                 return None
             self.by_id[iid] = intent
             return intent
-        intent = self.by_id.get(iid)
-        if intent is None:
+        known = self.by_id.get(iid)
+        if known is None:
             return None
         if phase == "accepted":
-            intent = replace(intent, phase="accepted", request_id=str(line.get("request_id") or "") or None)
+            known = replace(known, phase="accepted", request_id=str(line.get("request_id") or "") or None)
         elif phase in ("done", "refused", "lost", "resent"):
-            intent = replace(intent, phase=phase)
-        self.by_id[iid] = intent
-        return intent
+            known = replace(known, phase=phase)
+        self.by_id[iid] = known
+        return known
 
 
 def _fsync_dir(folder: Path) -> None:

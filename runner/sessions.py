@@ -53,7 +53,7 @@ def check_ffmpeg() -> str:
         raise SessionError(str(exc)) from None
 
 
-def check_disk_space(root: Path, params: store.Params, *, session: str | None = None) -> None:
+def check_disk_space(root: Path, params: Mapping[str, Any], *, session: str | None = None) -> None:
     """Refuse a run whose files would not fit on the data root's disk (runner/disk.py); for a
     resumed session, what its folder already holds counts as written."""
     written = store.tree_bytes(store.session_dir(root, session)) if session else 0
