@@ -16,6 +16,10 @@ from . import store
 
 Clock = Callable[[], dt.datetime]
 
+# A step that has said nothing at the terminal for this long gets its progress percentage
+# echoed (mastering and encoding an hour run for minutes between two log lines); never more often.
+PROGRESS_ECHO_S = 5.0
+
 
 def copy_session_fields(state: store.State, step: str, outputs: dict[str, Any]) -> None:
     """Set the top-level state fields a finished step's outputs give: `title` (metadata) and
@@ -45,6 +49,7 @@ class Journal:
         self.state = state
         self.clock = clock
         self.echo = echo  # the CLI's progress stream; None keeps the runner quiet
+        self._echoed: dict[str | None, dt.datetime] = {}  # when each step last said something there
         self.dir = store.session_dir(root, state["id"])
         self.events_path = self.dir / "events.jsonl"
         self.ledger_path = self.dir / "ledger.jsonl"
@@ -80,10 +85,16 @@ class Journal:
             finally:
                 os.close(fd)
         finally:  # the person at the terminal hears it even when the disk refused the log line
-            if self.echo is not None and level.upper() != "DEBUG":
-                prefix = f"[{step}] " if step else ""
-                stream = sys.stderr if level.upper() in ("WARN", "ERROR") and self.echo is sys.stdout else self.echo
-                print(f"  {prefix}{message}", file=stream, flush=True)
+            if level.upper() != "DEBUG":
+                self._say(step, message, warn=level.upper() in ("WARN", "ERROR"))
+
+    def _say(self, step: str | None, message: str, *, warn: bool = False) -> None:
+        if self.echo is None:
+            return
+        prefix = f"[{step}] " if step else ""
+        stream = sys.stderr if warn and self.echo is sys.stdout else self.echo
+        print(f"  {prefix}{message}", file=stream, flush=True)
+        self._echoed[step] = self.clock()
 
     def ledger(self, entry: dict[str, Any]) -> None:
         store.append_jsonl(self.ledger_path, {"ts": store.iso(self.clock()), **entry})
@@ -143,6 +154,10 @@ class Journal:
         self.step(name)["progress"] = prog
         self.save()
         self.event("progress", text, name, dict(prog))
+        # Counts (tracks 3/10) come with a log line of their own; a percentage is work between lines.
+        last = self._echoed.get(name)
+        if total is None and (last is None or (self.clock() - last).total_seconds() >= PROGRESS_ECHO_S):
+            self._say(name, text)
 
     def set_status(self, status: store.SessionStatus, **extra: Any) -> None:
         """Write the session's status, with other top-level fields named in extra (halt, error,
