@@ -13,7 +13,9 @@ import pytest
 from browser_helpers import REPO, iter_static_files
 
 STATIC = REPO / "static"
-BUDGET_BYTES = 150_000   # "150 KB" read strictly (decimal kilobytes)
+# "160 KB" read strictly (decimal kilobytes): 150 KB until the Series view (issue 16), which is
+# loaded on demand like every view and brought about 6.5 KB.
+BUDGET_BYTES = 160_000
 TEXT_SUFFIXES = {".html", ".js", ".mjs", ".css", ".svg", ".webmanifest"}
 
 
