@@ -166,5 +166,6 @@ def page(selected: list[Entry], view: View) -> dict[str, Any]:
         "limit": view.limit,
         "next_offset": nxt if nxt < len(selected) else None,
         "filters": view.echo,
+        "disk_bytes": sum(e.row["disk_bytes"] for e in selected if isinstance(e.row.get("disk_bytes"), int)),
         "items": [e.row for e in items],
     }

@@ -32,7 +32,7 @@ STATIC_ALLOWLIST: tuple[tuple[re.Pattern[str], str], ...] = (
 # Client-side routes that load the app (so a reload of /sessions?status=failed works).
 PAGE_ROUTES: tuple[re.Pattern[str], ...] = (
     re.compile(r"/"),
-    re.compile(r"/(?:overview|sessions|gallery|live|logs)/?"),
+    re.compile(r"/(?:overview|sessions|series|gallery|live|logs)/?"),
     re.compile(r"/sessions?/[0-9]{8}-[0-9]{6}-[a-z0-9-]{1,61}/?"),
     re.compile(r"/live/[0-9]{8}-[0-9]{6}-[a-z0-9-]{1,61}/?"),
 )

@@ -574,13 +574,14 @@ def iter_static_files() -> Iterator[Path]:
 class InProcessStudio:
     """The real studio (App + StudioServer) on 127.0.0.1, port 0, served from a thread."""
 
-    def __init__(self, root: Path, **config: Any) -> None:
+    def __init__(self, root: Path, *, now: Any = None, **config: Any) -> None:
         import threading
 
         from studio.app import App, Config
         from studio.server import make_server
 
-        self.app = App(Config(root=root, port=0, **config))
+        # now: a clock for a seeded root whose meaning depends on the day (the Series view).
+        self.app = App(Config(root=root, port=0, **config), **({"now": now} if now is not None else {}))
         self.server = make_server(self.app, "127.0.0.1", 0)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, name="studio-under-test", daemon=True)

@@ -22,7 +22,7 @@ from browser_helpers import (  # noqa: F401 - fixtures are found by name
 
 pytestmark = pytest.mark.browser
 
-NAV = ["Overview", "Sessions", "Gallery", "Live", "Logs"]
+NAV = ["Overview", "Sessions", "Series", "Gallery", "Live", "Logs"]
 
 
 def api(base: str, path: str) -> Any:
@@ -105,7 +105,7 @@ def test_sessions_table_filters_sort_and_url(page: Any, seeded: Any) -> None:
     total = len(ids)
     assert page.locator(".toolbar__count strong").inner_text() == str(total)
     headers = page.locator(".vtable__head [role=columnheader]").all_text_contents()
-    assert [h.strip(" ↑↓") for h in headers] == ["Status", "Theme", "Season", "Length", "Tracks", "Spend / cap", "Started", "Duration"]
+    assert [h.strip(" ↑↓") for h in headers] == ["Status", "Theme", "Season", "Length", "Tracks", "Spend / cap", "Started", "Duration", "Disk"]
 
     # "Failed only": into the URL, and exactly the failed rows.
     page.get_by_role("button", name="Failed only").click()

@@ -13,6 +13,7 @@ const VIEWS = {
   overview: () => import("./views/overview.js"),
   sessions: () => import("./views/sessions.js"),
   session: () => import("./views/session.js"),
+  series: () => import("./views/series.js"),
   gallery: () => import("./views/gallery.js"),
   live: () => import("./views/live.js"),
   logs: () => import("./views/logs.js"),

@@ -16,6 +16,14 @@ export function money(usd) {
   return (usd < 0 ? "-$" : "$") + abs.toFixed(digits);
 }
 
+/** 1.2 GB: bytes on disk in powers of 1000, as store.human_bytes prints them. */
+export function bytes(n) {
+  if (n === null || n === undefined || Number.isNaN(n)) return "–";
+  let v = n, i = 0;
+  while (Math.abs(v) >= 1000 && i < 4) { v /= 1000; i++; }
+  return i ? `${v.toFixed(1)} ${["B", "KB", "MB", "GB", "TB"][i]}` : `${v} B`;
+}
+
 export function pct(ratio, digits = 0) {
   if (ratio === null || ratio === undefined || Number.isNaN(ratio)) return "–";
   return (ratio * 100).toFixed(digits) + "%";

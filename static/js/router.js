@@ -6,6 +6,7 @@ const ROUTES = [
   { name: "overview", re: /^\/(?:overview\/?)?$/ },
   { name: "sessions", re: /^\/sessions\/?$/ },
   { name: "session", re: new RegExp(`^/sessions?/${ID}/?$`) },
+  { name: "series", re: /^\/series\/?$/ },
   { name: "gallery", re: /^\/gallery\/?$/ },
   { name: "live", re: new RegExp(`^/live(?:/${ID})?/?$`) },
   { name: "logs", re: /^\/logs\/?$/ },

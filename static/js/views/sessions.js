@@ -3,7 +3,7 @@
 
 import { api, config, qs } from "../api.js";
 import { h, icon, HIDDEN } from "../dom.js";
-import { ago, dateTimeFull, duration, length, num, statusLabel } from "../format.js";
+import { ago, bytes, dateTimeFull, duration, length, num, statusLabel } from "../format.js";
 import { navigate, setQuery } from "../router.js";
 import * as stream from "../stream.js";
 import { seasonChip, sessionHref, spendBar, statusBadge, throttle } from "../ui.js";
@@ -18,6 +18,7 @@ const COLUMNS = [
   { key: "spend", label: "Spend / cap", sort: "spent_usd" },
   { key: "started", label: "Started", sort: "created_at", cls: "col--opt2" },
   { key: "duration", label: "Duration", sort: "duration_s", cls: "col--opt col--num" },
+  { key: "disk", label: "Disk", sort: "disk_bytes", cls: "col--opt col--num" },
 ];
 const ROW_H = 56;
 
@@ -27,6 +28,7 @@ function filtersFrom(query) {
   return {
     status: list("status").filter((x) => config.statuses.includes(x)),
     season: list("season").filter((x) => config.choices.season.includes(x)),
+    series: list("series").filter((x) => /^[a-z0-9][a-z0-9-]{0,60}$/.test(x)),
     q: query.get("q") || "",
     from: query.get("from") || "",
     to: query.get("to") || "",
@@ -50,6 +52,8 @@ export function mount(root, ctx) {
   const seasonChips = config.choices.season.map((se) => h("button", { class: `chip se-${se}`, "data-season": se,
     "aria-pressed": "false" }, se));
   const clearBtn = h("button.btn.btn--ghost.btn--sm", "Clear filters");
+  // Set from the Series view's "Its sessions" link; pressing it drops the series filter.
+  const seriesChip = h("button.chip.chip--series", { "aria-pressed": "true", hidden: true });
   const csv = h("a.btn.btn--ghost.btn--sm", { download: "", "data-export": "csv" }, icon("download"), "CSV");
   const json = h("a.btn.btn--ghost.btn--sm", { download: "", "data-export": "json" }, icon("download"), "JSON");
 
@@ -63,7 +67,8 @@ export function mount(root, ctx) {
     placeholder: (i) => h("div.vrow.vrow--ghost", { role: "row" }, h("span.skeleton__line", { style: { "--w": 30 + ((i * 37) % 50) + "%" } })),
     onTotal: (total, page) => {
       table.setAttribute("aria-rowcount", String(total + 1));
-      count.replaceChildren(h("strong", num(total)), ` of ${num(page.all_total)} sessions`);
+      count.replaceChildren(h("strong", num(total)), ` of ${num(page.all_total)} sessions`,
+        page.disk_bytes != null ? ` · ${bytes(page.disk_bytes)} on disk` : "");
       empty.hidden = total !== 0;
       rows.el.hidden = total === 0;
     },
@@ -73,7 +78,7 @@ export function mount(root, ctx) {
   });
   const empty = h("div.empty", { hidden: true },
     h("div.empty__art", HIDDEN), h("h3", "No sessions match these filters"),
-    h("button.btn.btn--ghost", { on: { click: () => apply({ status: [], season: [], q: "", from: "", to: "" }) } }, "Clear filters"));
+    h("button.btn.btn--ghost", { on: { click: () => apply({ status: [], season: [], series: [], q: "", from: "", to: "" }) } }, "Clear filters"));
   table.append(rows.el);
 
   view.append(
@@ -85,13 +90,13 @@ export function mount(root, ctx) {
         h("label.field.field--search", icon("search"), search),
         h("div.toolbar__dates", h("label.dfield", h("span", "From"), fromInput),
           h("label.dfield", h("span", "To"), toInput)),
-        failedOnly, clearBtn),
+        failedOnly, seriesChip, clearBtn),
       h("div.toolbar__row.toolbar__chips", { role: "group", "aria-label": "Status" }, statusChips),
       h("div.toolbar__row.toolbar__chips", { role: "group", "aria-label": "Season" }, seasonChips)),
     h("div.card.card--table", table, empty));
 
   function apiFilters() {
-    return { status: f.status, season: f.season, q: f.q.trim(), from: f.from, to: f.to, sort: f.sort };
+    return { status: f.status, season: f.season, series: f.series, q: f.q.trim(), from: f.from, to: f.to, sort: f.sort };
   }
 
   function renderHead() {
@@ -115,14 +120,15 @@ export function mount(root, ctx) {
     const row = h("div", { class: `vrow vrow--${r.status}`, role: "row", "data-id": r.id },
       h("div.cell.col--status", { role: "cell" }, statusBadge(r.status)),
       h("div.cell.col--theme", { role: "cell" }, link,
-        h("span.vrow__sub", r.error || r.title || r.id)),
+        h("span.vrow__sub", r.error || (r.series ? `series ${r.series} · ${r.entry}` : r.title || r.id))),
       h("div.cell.col--season.col--opt", { role: "cell" }, seasonChip(r.season)),
       h("div.cell.col--length.col--opt.col--num", { role: "cell" }, length(r.minutes)),
       h("div.cell.col--tracks.col--opt.col--num", { role: "cell" },
         r.tracks != null ? `${num(r.tracks_rendered)}/${num(r.tracks)}` : "–"),
       h("div.cell.col--spend", { role: "cell" }, r.cap_usd != null ? spendBar(r.spent_usd, r.cap_usd) : "–"),
       h("div.cell.col--started.col--opt2", { role: "cell", title: dateTimeFull(r.created_at) }, ago(r.created_at)),
-      h("div.cell.col--duration.col--opt.col--num", { role: "cell" }, duration(r.duration_s)));
+      h("div.cell.col--duration.col--opt.col--num", { role: "cell" }, duration(r.duration_s)),
+      h("div.cell.col--disk.col--opt.col--num", { role: "cell" }, bytes(r.disk_bytes)));
     row.addEventListener("click", (e) => { if (!e.target.closest("a")) navigate(href); });
     return row;
   }
@@ -134,7 +140,9 @@ export function mount(root, ctx) {
     for (const c of seasonChips) c.setAttribute("aria-pressed", String(f.season.includes(c.dataset.season)));
     const onlyFailed = f.status.length === 1 && f.status[0] === "failed";
     failedOnly.setAttribute("aria-pressed", String(onlyFailed));
-    const any = f.status.length || f.season.length || f.q || f.from || f.to;
+    seriesChip.hidden = !f.series.length;
+    seriesChip.textContent = `Series: ${f.series.join(", ")} ✕`;
+    const any = f.status.length || f.season.length || f.series.length || f.q || f.from || f.to;
     clearBtn.disabled = !any;
     const params = apiFilters();
     csv.href = "/api/sessions.csv" + qs(params);
@@ -144,7 +152,7 @@ export function mount(root, ctx) {
 
   function apply(change) {
     f = { ...f, ...change };
-    setQuery({ status: f.status, season: f.season, q: f.q.trim(), from: f.from, to: f.to,
+    setQuery({ status: f.status, season: f.season, series: f.series, q: f.q.trim(), from: f.from, to: f.to,
       sort: f.sort === "-created_at" ? "" : f.sort });
     refresh();
   }
@@ -171,7 +179,8 @@ export function mount(root, ctx) {
     const on = failedOnly.getAttribute("aria-pressed") === "true";
     apply({ status: on ? [] : ["failed"] });
   });
-  clearBtn.addEventListener("click", () => apply({ status: [], season: [], q: "", from: "", to: "" }));
+  clearBtn.addEventListener("click", () => apply({ status: [], season: [], series: [], q: "", from: "", to: "" }));
+  seriesChip.addEventListener("click", () => apply({ series: [] }));
 
   // A session on screen is updated in place; a new one refetches (at most every 2 s),
   // keeping the scroll position.
