@@ -52,6 +52,23 @@ def test_a_short_repeated_scrap_at_the_end_is_absorbed_by_tighter_crossfades():
     assert all(s.fade_in >= R // 2 for s in segs[1:])
 
 
+def test_a_playlist_heard_once_ends_with_its_last_track_however_short():
+    """--minutes auto: the target is the playlist heard once, and every track keeps its
+    place, the last one included, even when it is shorter than MIN_LAST_SEGMENT_S."""
+    durations = [20 * R, 22 * R, 20 * R, 21 * R, 20 * R, 14 * R]
+    total = master.playlist_samples(durations, 4 * R)
+    segs = master.plan_segments(durations, total, 4 * R)
+    assert [s.track for s in segs] == [0, 1, 2, 3, 4, 5]
+    assert [s.length for s in segs] == durations
+    _check_cover(segs, total)
+    assert total == sum(durations) - 5 * (4 * R)
+
+
+def test_a_playlist_of_short_tracks_overlaps_by_a_third_at_most():
+    durations = [6 * R, 9 * R]
+    assert master.playlist_samples(durations, 4 * R) == 15 * R - 2 * R
+
+
 def test_the_meter_agrees_with_ffmpeg(tmp_path):
     path = tone_track(tmp_path / "t.wav", 12, level_db=-23)
     x = decode_audio(path)

@@ -205,9 +205,24 @@ def plan_segments(durations: list[int], total: int, crossfade: int) -> list[Segm
     if not durations or min(durations) <= 0:
         raise ValueError("every track needs some audio")
     segs = _fill(durations, total, crossfade)
-    if len(segs) >= 2 and segs[-1].length < MIN_LAST_SEGMENT_S * RATE:
+    # Only a repeat is a scrap: a track not heard before keeps its place, however short.
+    if len(segs) > len(durations) and segs[-1].length < MIN_LAST_SEGMENT_S * RATE:
         segs = _absorb_last_scrap(segs, durations, total, crossfade)
     return segs
+
+
+def playlist_samples(durations: Sequence[int], crossfade: int) -> int:
+    """Samples of the playlist heard once through: every track whole, each crossfaded into
+    the next as plan_segments() does. A target of exactly this plays each track once, the
+    last one ending with the mix (`--minutes auto` with a person's own music)."""
+    if not durations or min(durations) <= 0:
+        raise ValueError("every track needs some audio")
+    return sum(durations) - sum(_overlap(a, b, crossfade) for a, b in zip(durations, durations[1:]))
+
+
+def _overlap(d: int, d_next: int, crossfade: int) -> int:
+    """Samples one track overlaps the next: the crossfade, shorter between short tracks."""
+    return min(crossfade, d // 3, d_next // 3)
 
 
 def _fill(durations: list[int], total: int, crossfade: int) -> list[Segment]:
@@ -220,7 +235,7 @@ def _fill(durations: list[int], total: int, crossfade: int) -> list[Segment]:
             segs.append(Segment(i % n, pos, total - pos, 0, 0))
             break
         segs.append(Segment(i % n, pos, d, 0, 0))
-        pos += d - min(crossfade, d // 3, durations[(i + 1) % n] // 3)
+        pos += d - _overlap(d, durations[(i + 1) % n], crossfade)
         i += 1
     _link_fades(segs)
     return segs
