@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import re
+import subprocess
+import sys
 import threading
 import textwrap
 
 import pytest
-from helpers import run_cli
+from helpers import REPO, run_cli
 
 from runner import plan as plans, series, sessions, store
 from runner.pipeline import StepResult
@@ -194,3 +198,43 @@ def test_an_upload_that_failed_on_the_quota_waits_for_the_reset_without_using_it
     clock.now = dt.datetime(2026, 12, 2, 8, 0, tzinfo=UTC)  # the quota day has turned
     again = runner(root, plan, clock).run()
     assert (again[0].key, again[0].action, again[0].status) == (entry.key, "retried", "completed")
+
+
+@pytest.mark.slow
+def test_two_series_run_processes_started_at_once_make_the_entry_once(root, tmp_path):
+    """Two real `python -m runner series run` processes, released together: one makes the
+    due entry (a short keyless session), the other says the series is being made and exits 0."""
+    tomorrow = (store.utc_now() + dt.timedelta(days=1)).astimezone(plans.ZoneInfo("Europe/Berlin")).date()
+    path = tmp_path / "series.toml"
+    path.write_text(textwrap.dedent(f"""\
+        [series]
+        name = "Twice"
+        zone = "Europe/Berlin"
+        minutes = 0.2
+        tracks = 1
+        upload = false
+        ahead = 1
+
+        [[entry]]
+        date = {tomorrow.isoformat()}
+        theme = "one entry"
+        """))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FAL_", "ELEVENLABS_", "YOUTUBE_", "STUDIO_"))}
+    env["PYTHONPATH"] = str(REPO)
+    argv = [sys.executable, "-m", "runner", "series", "run", str(path), "--root", str(root)]
+    # Both block reading one pipe; one write of two lines releases them together.
+    read, write = os.pipe()
+    wait_then_run = "import os, sys; os.read(int(sys.argv[1]), 3); os.execv(sys.argv[2], sys.argv[2:])"
+    procs = [subprocess.Popen([sys.executable, "-c", wait_then_run, str(read), *argv], pass_fds=(read,),
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=str(root))
+             for _ in range(2)]
+    os.close(read)
+    os.write(write, b"go\ngo\n")
+    os.close(write)
+    outs = [p.communicate(timeout=600)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs
+    busy = [o for o in outs if "another `series run` is making series 'twice' now" in o]
+    made = [o for o in outs if re.search(r"^\s+\S+-one-entry\s+made\s", o, flags=re.M)]
+    assert len(busy) == 1 and len(made) == 1, outs
+    [sid] = store.list_session_ids(root)
+    assert store.read_state(root, sid)["status"] == "completed"
