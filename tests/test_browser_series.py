@@ -95,3 +95,23 @@ def test_the_series_view_has_no_serious_or_critical_axe_violation(chromium: Any,
         assert not found, "axe on the Series view:\n" + "\n".join(found)
     finally:
         ctx.close()
+
+
+def test_a_series_session_page_names_its_series_entry_and_disk(chromium: Any, channel: Any) -> None:
+    import json
+    import urllib.request
+
+    with urllib.request.urlopen(channel.url + "/api/sessions?series=night-desk&limit=1", timeout=10) as r:
+        row = json.loads(r.read())["items"][0]
+    ctx, page, console = new_page(chromium, channel.url)
+    try:
+        page.goto(f"/sessions/{row['id']}")
+        link = page.locator("dl.facts a", has_text="night-desk")
+        link.wait_for()
+        assert link.text_content() == f"night-desk · {row['entry']}"
+        assert link.get_attribute("href") == "/sessions?series=night-desk"
+        disk = page.locator("dl.facts div", has=page.locator("dt", has_text="Disk"))
+        assert disk.locator("dd").text_content().endswith(("KB", "MB"))
+        console.assert_clean("on a series session's page")
+    finally:
+        ctx.close()

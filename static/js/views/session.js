@@ -3,7 +3,7 @@
 
 import { api, aborted } from "../api.js";
 import { h, icon, HIDDEN } from "../dom.js";
-import { cap, clock, dateTime, dateTimeFull, duration, length, money, num, timeOfDay } from "../format.js";
+import { bytes, cap, clock, dateTime, dateTimeFull, duration, length, money, num, timeOfDay } from "../format.js";
 import { reducedMotion } from "../motion.js";
 import { navigate } from "../router.js";
 import * as stream from "../stream.js";
@@ -76,7 +76,10 @@ export function mount(root, ctx) {
       fact("Season", cap(p.season || row.season || "–")), fact("Atmosphere", cap(p.atmosphere || "–")),
       fact("Length", length(p.minutes)), fact("Tracks", p.tracks != null ? `${num(row.tracks_rendered)}/${num(p.tracks)}` : "–"),
       fact("Provider", cap(p.provider || "–")), fact("Privacy", cap(p.privacy || "–")),
-      fact("Started", dateTime(d.created_at || row.created_at)), fact("Duration", duration(row.duration_s)));
+      fact("Started", dateTime(d.created_at || row.created_at)), fact("Duration", duration(row.duration_s)),
+      fact("Disk", bytes(row.disk_bytes)),
+      row.series ? fact("Series", h("a", { href: "/sessions?series=" + encodeURIComponent(row.series) },
+        `${row.series} · ${row.entry}`)) : null);
 
     const problems = [];
     if (d.error) problems.push(h("p.notice.notice--error", { role: "alert" }, icon("alert"), String(d.error)));
