@@ -170,6 +170,7 @@ class Pipeline:
         if call.cacheable and call.estimate_usd > 0:
             hit = self.cache.get(key)
             if hit is not None:
+                hit.setdefault("origin", call.origin(None))  # answers cached before origins were kept
                 self.close_intent(key, "done")
                 j.event("cache_hit", f"{call.label}: answered from cache, not paid again", step,
                         {"provider": call.provider, "model": call.model, "cache_key": key})
@@ -205,6 +206,8 @@ class Pipeline:
             raise
         finally:
             self._sending.pop(key, None)
+        latest = self.intents.latest(key)
+        result = {**result, "origin": call.origin(latest.request_id if latest is not None else None)}
         actual = float(result.get("cost_usd", call.estimate_usd))
         paid = self.budget.settle(call.estimate_usd, actual)
         cost = j.state["cost"]

@@ -42,7 +42,11 @@ def test_cover_art_survives_a_429_then_arrives_as_a_1920x1080_png(tmp_path, fal_
     ctx = FakeCtx(tmp_path)
     meta = asyncio.run(fal.FalArt(fal_env(fal_fake), policy=fast.policy).make_artwork(ctx, tmp_path / "artwork.png"))
 
-    assert meta == {"provider": "fal", "model": APPS["image"]}
+    [sent] = fal_fake.submits(APPS["image"])
+    [request_id] = [rid for rid, job in fal_fake.jobs.items() if job["app"] == APPS["image"]]
+    assert meta == {"provider": "fal", "model": APPS["image"], "origin": {
+        "provider": "fal", "model": APPS["image"], "request_id": request_id, "prompt": sent["prompt"],
+        "seed": sent["seed"]}}
     # FLUX answered 1920x1072 (sizes snap to 16 px); the cover is fitted, not stretched.
     assert _png_size(tmp_path / "artwork.png") == (1920, 1080)
     assert fal_fake.submit_attempts(APPS["image"]) == 2

@@ -46,6 +46,17 @@ def test_a_full_fal_session_with_elevenlabs_and_youtube(root, tmp_path, fal_fake
     assert upload["privacy"] == "private" and upload["quota_units"] == 51 and upload["video_id"]
     assert (store.session_dir(root, sid) / "final.mp4").stat().st_size > 0
 
+    # Where each asset came from (provenance.json): fal's own request id and what was sent.
+    origins = [steps["artwork"]["outputs"]["origin"], steps["motion"]["outputs"]["origin"],
+               *(t["origin"] for t in steps["music"]["outputs"]["tracks"])]
+    for origin, app in zip(origins, [APPS["image"], APPS["video"], APPS["music"], APPS["music"]], strict=True):
+        job = fal_fake.jobs[origin["request_id"]]
+        assert (origin["provider"], origin["model"], job["app"]) == ("fal", app, app)
+        assert origin["prompt"] == job["arguments"]["prompt"]
+    assert origins[0]["seed"] == fal_fake.jobs[origins[0]["request_id"]]["arguments"]["seed"]
+    ambience = steps["music"]["outputs"]["ambience_origin"]
+    assert ambience["provider"] == "elevenlabs" and ambience["prompt"] == elevenlabs_fake.bodies()[0]["text"]
+
     # What reached the services: each paid thing exactly once.
     assert len(fal_fake.submits(APPS["image"])) == 1 and len(fal_fake.submits(APPS["video"])) == 1
     assert len(fal_fake.submits(APPS["music"])) == 2 and len(fal_fake.uploads) == 1

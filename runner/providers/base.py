@@ -30,10 +30,20 @@ class Call:
     estimate_usd: float = 0.0
     # Deterministic local output is cheap to remake; caching it would only copy big files.
     cacheable: bool = True
+    # For provenance.json (what was asked, for a dispute): the words sent and the seed, when
+    # the request has them. Both are in params already, so neither changes the cache key.
+    prompt: str | None = None
+    seed: int | None = None
 
     def cache_key(self) -> str:
         blob = json.dumps([self.provider, self.model, self.params], sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()[:32]
+
+    def origin(self, request_id: str | None) -> dict[str, Any]:
+        """Where the asset this call made came from: {"provider", "model", "request_id" (the
+        service's id for it; None for local work or a service that names none), "prompt", "seed"}."""
+        return {"provider": self.provider, "model": self.model, "request_id": request_id,
+                "prompt": self.prompt, "seed": self.seed}
 
 
 RunFn = Callable[[], Awaitable[dict[str, Any]]]
@@ -75,7 +85,8 @@ class ProviderContext(Protocol):
         run() returns a dict; if it has "files" (name -> absolute path), those files are
         copied into the cache, and a cache hit returns the dict with "files" pointing at the
         cached copies. "cost_usd" in the dict, when present, is the actual price paid;
-        otherwise the estimate is recorded as the actual.
+        otherwise the estimate is recorded as the actual. The dict returned also has "origin"
+        (Call.origin: provider, model, request id, prompt, seed), also on a cache hit.
         Raises runner.budget.BudgetExceeded when the call would cross the cap.
         """
 

@@ -40,10 +40,11 @@ class ElevenLabsAmbience:
     async def make_ambience(self, ctx: ProviderContext, atmosphere: str, out_base: Path) -> dict[str, Any]:
         if not self.key:
             raise ProviderError("ELEVENLABS_API_KEY is not set: add it to .env or remove it to use the local ambience")
-        params = {"text": prompts.ambience_text(atmosphere), "duration_seconds": self.seconds, "loop": True,
+        text = prompts.ambience_text(atmosphere)
+        params = {"text": text, "duration_seconds": self.seconds, "loop": True,
                   "prompt_influence": 0.5, "output_format": OUTPUT_FORMAT}
         call = Call(provider="elevenlabs", model=self.model, asset="ambience", label=f"ambience ({atmosphere})",
-                    params=params, estimate_usd=budget.price_of(self.model).per_call())
+                    params=params, estimate_usd=budget.price_of(self.model).per_call(), prompt=text)
         tmp = ctx.session_dir / ".paid-tmp" / uuid.uuid4().hex[:12]
 
         async def run() -> dict[str, Any]:
@@ -61,7 +62,7 @@ class ElevenLabsAmbience:
 
         info = await ffmpeg.aprobe(dest)
         return {"file": dest, "seconds": round(float(info.get("duration") or 0.0), 3), "loop": True,
-                "provider": "elevenlabs", "model": self.model}
+                "provider": "elevenlabs", "model": self.model, "origin": result.get("origin") or call.origin(None)}
 
     async def _generate(self, ctx: ProviderContext, params: dict[str, Any], dest: Path, what: str,
                         call_key: str) -> Path:

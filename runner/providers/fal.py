@@ -248,8 +248,10 @@ class _FalProvider:
         self.policy = self.requests.policy
 
     async def _paid(self, ctx: ProviderContext, call: Call, app: str, arguments: dict[str, Any], kind: str,
-                    pick_url: Any, dest_stem: Path, *, before: Any = None) -> Path:
-        """Spend one call (request, download, check); copy the answer to dest_stem + its suffix."""
+                    pick_url: Any, dest_stem: Path, *, before: Any = None) -> tuple[Path, dict[str, Any]]:
+        """Spend one call (request, download, check); copy the answer to dest_stem + its suffix.
+
+        Returns the copy and the answer's origin (Call.origin, with fal's request id)."""
         self.requests.require_key()
         tmp = ctx.session_dir / ".paid-tmp" / uuid.uuid4().hex[:12]
         key = call.cache_key()
@@ -269,7 +271,7 @@ class _FalProvider:
             src = Path(result["files"][kind])
             dest = dest_stem.with_name(dest_stem.name + src.suffix)
             shutil.copyfile(src, dest)
-            return dest
+            return dest, result.get("origin") or call.origin(None)
         finally:
             # The paid cache holds its own copy by now; the download folder is scratch.
             shutil.rmtree(tmp, ignore_errors=True)
@@ -282,19 +284,21 @@ class FalArt(_FalProvider):
 
     async def make_artwork(self, ctx: ProviderContext, out_png: Path) -> dict[str, Any]:
         v = ctx.variation
-        arguments = {"prompt": prompts.art_prompt(v), "image_size": {"width": 1920, "height": 1080},
-                     "num_images": 1, "seed": int(v.get("seed") or 0) % (2 ** 31), "output_format": "png",
+        prompt, seed = prompts.art_prompt(v), int(v.get("seed") or 0) % (2 ** 31)
+        arguments = {"prompt": prompt, "image_size": {"width": 1920, "height": 1080},
+                     "num_images": 1, "seed": seed, "output_format": "png",
                      "num_inference_steps": 28, "guidance_scale": 3.5, "enable_safety_checker": True}
         call = Call(provider="fal", model=self.model, asset="image", label="cover art",
                     params={"arguments": arguments},
-                    estimate_usd=budget.price_of(self.model).per_call(width=1920, height=1080))
-        src = await self._paid(ctx, call, self.model, arguments, "image", lambda r: r["images"][0]["url"],
-                               out_png.with_name(".artwork-fal"))
+                    estimate_usd=budget.price_of(self.model).per_call(width=1920, height=1080),
+                    prompt=prompt, seed=seed)
+        src, origin = await self._paid(ctx, call, self.model, arguments, "image", lambda r: r["images"][0]["url"],
+                                       out_png.with_name(".artwork-fal"))
         try:
             await fit_cover(src, out_png)
         finally:
             src.unlink(missing_ok=True)
-        return {"provider": "fal", "model": self.model}
+        return {"provider": "fal", "model": self.model, "origin": origin}
 
 
 class FalMotion(_FalProvider):
@@ -306,20 +310,21 @@ class FalMotion(_FalProvider):
     async def make_loop(self, ctx: ProviderContext, artwork: Path, out_mp4: Path,
                         layers: Path | None = None) -> dict[str, Any]:
         v = ctx.variation
-        arguments = {"prompt": prompts.motion_prompt(v), "duration": str(self.seconds),
+        prompt = prompts.motion_prompt(v)
+        arguments = {"prompt": prompt, "duration": str(self.seconds),
                      "negative_prompt": "blur, distortion, low quality, camera shake, cuts, text, watermark",
                      "cfg_scale": 0.5}
         # The image URL changes with every upload; what shapes the clip is the picture itself.
         digest = hashlib.sha256(artwork.read_bytes()).hexdigest()[:32]
         call = Call(provider="fal", model=self.model, asset="video", label="motion clip",
                     params={"arguments": arguments, "image_sha256": digest},
-                    estimate_usd=budget.price_of(self.model).per_call(seconds=self.seconds))
+                    estimate_usd=budget.price_of(self.model).per_call(seconds=self.seconds), prompt=prompt)
 
         async def image_url() -> dict[str, Any]:
             return {"image_url": await self.requests.upload(ctx, artwork, "motion clip")}
 
         # The raw clip stays beside the loop: it is what was paid for, and worth a look.
-        local_clip = await self._paid(ctx, call, self.model, arguments, "video", lambda r: r["video"]["url"],
+        local_clip, origin = await self._paid(ctx, call, self.model, arguments, "video", lambda r: r["video"]["url"],
                                       out_mp4.with_name("motion-clip"), before=image_url)
         from ..media import motion  # noqa: PLC0415 - the media engine is only needed once paid for
 
@@ -327,7 +332,7 @@ class FalMotion(_FalProvider):
             ctx.progress(percent=pct, label=f"looping the clip {pct:.0f}%")
 
         meta = await motion.loop_from_clip(local_clip, out_mp4, on_progress=on_progress)
-        return {**(meta or {}), "provider": "fal", "model": self.model, "clip": local_clip.name}
+        return {**(meta or {}), "provider": "fal", "model": self.model, "clip": local_clip.name, "origin": origin}
 
 
 class FalMusic(_FalProvider):
@@ -344,13 +349,13 @@ class FalMusic(_FalProvider):
         # their cache keys apart (MiniMax itself takes no seed).
         call = Call(provider="fal", model=self.model, asset="music", label=f"track {track['index']}/{total}",
                     params={"arguments": arguments, "track_seed": track.get("seed"), "title": track.get("title")},
-                    estimate_usd=budget.price_of(self.model).per_call())
-        dest = await self._paid(ctx, call, self.model, arguments, "audio", lambda r: r["audio"]["url"], out_base)
+                    estimate_usd=budget.price_of(self.model).per_call(), prompt=arguments["prompt"])
+        dest, origin = await self._paid(ctx, call, self.model, arguments, "audio", lambda r: r["audio"]["url"], out_base)
         from ..media import ffmpeg  # noqa: PLC0415
 
         info = await ffmpeg.aprobe(dest)
         return {"file": dest, "seconds": round(float(info.get("duration") or 0.0), 3),
-                "provider": "fal", "model": self.model}
+                "provider": "fal", "model": self.model, "origin": origin}
 
 
 # ----------------------------------------------------------------------------- helpers

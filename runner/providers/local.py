@@ -36,6 +36,14 @@ class _Throttle:
             self.ctx.progress(percent=round(pct, 1), label=f"{self.label} {pct:.0f}%")
 
 
+def _seed(value: Any) -> int | None:
+    """A seed as recorded in provenance.json: a whole number, or None."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
 def _scene_params(v: dict[str, Any]) -> dict[str, Any]:
     return {k: v.get(k) for k in ("seed", "palette_name", "scene", "pose", "weather")}
 
@@ -47,7 +55,7 @@ class LocalArt:
         v = ctx.variation
         out_png = Path(out_png)
         call = Call(provider=PROVIDER, model=MODEL, asset="image", label="cover art (local painter)",
-                    params=_scene_params(v), estimate_usd=0.0, cacheable=False)
+                    params=_scene_params(v), estimate_usd=0.0, cacheable=False, seed=_seed(v.get("seed")))
 
         async def run() -> dict[str, Any]:
             t0 = time.monotonic()
@@ -78,7 +86,7 @@ class LocalMotion:
         artwork, out_mp4 = Path(artwork), Path(out_mp4)
         params = {**_scene_params(v), "fps": motion.FPS, "seconds": motion.LOOP_SECONDS}
         call = Call(provider=PROVIDER, model=MODEL, asset="video", label="motion loop (local)",
-                    params=params, estimate_usd=0.0, cacheable=False)
+                    params=params, estimate_usd=0.0, cacheable=False, seed=_seed(v.get("seed")))
 
         async def run() -> dict[str, Any]:
             t0 = time.monotonic()
@@ -116,7 +124,8 @@ class LocalMusic:
         spec = {k: track.get(k) for k in ("index", "seed", "key", "mode", "bpm", "mood", "title", "instruments")}
         call = Call(provider=PROVIDER, model=MODEL, asset="music",
                     label=f"track {track.get('index')} \u201c{track.get('title')}\u201d (local)",
-                    params={**spec, "seconds": round(float(seconds), 3)}, estimate_usd=0.0, cacheable=False)
+                    params={**spec, "seconds": round(float(seconds), 3)}, estimate_usd=0.0, cacheable=False,
+                    seed=_seed(spec.get("seed")))
 
         async def run() -> dict[str, Any]:
             t0 = time.monotonic()
@@ -143,7 +152,7 @@ class LocalAmbience:
         seconds = min(amb.BED_SECONDS, float(ctx.params.get("minutes", 60)) * 60.0 + 2.0)
         call = Call(provider=PROVIDER, model=MODEL, asset="ambience", label=f"{atmosphere} ambience (local)",
                     params={"atmosphere": atmosphere, "seed": seed, "seconds": seconds},
-                    estimate_usd=0.0, cacheable=False)
+                    estimate_usd=0.0, cacheable=False, seed=seed)
 
         async def run() -> dict[str, Any]:
             meta = await asyncio.to_thread(amb.render_ambience, atmosphere, out, seed=seed, seconds=seconds)

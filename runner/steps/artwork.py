@@ -19,7 +19,8 @@ async def run(ctx: StepContext) -> StepResult:
     await asyncio.to_thread(art.make_thumbnail, out_png, thumb)
     ffmpeg.check_input(thumb, "image")
     outputs: dict[str, Any] = {"artwork": "artwork.png", "thumbnail": "thumbnail.jpg",
-                               "provider": meta.get("provider"), "model": meta.get("model")}
+                               "provider": meta.get("provider"), "model": meta.get("model"),
+                               "origin": meta.get("origin")}
     if meta.get("layers"):  # the painter's layers, for the motion step (see steps/motion.py)
         outputs["layers"] = Path(meta["layers"]).name
     return StepResult(outputs)

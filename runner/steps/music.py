@@ -127,7 +127,7 @@ async def _make_one(ctx: StepContext, spec: dict[str, Any], total: int) -> dict[
     entry = {"index": spec["index"], "file": str(path.relative_to(ctx.session_dir)),
              "title": spec["title"], "seconds": meta.get("seconds"), "bpm": meta.get("bpm", spec.get("bpm")),
              "key": meta.get("key", spec.get("key")), "mood": spec.get("mood"), "lufs": meta.get("lufs"),
-             "provider": meta.get("provider"), "model": meta.get("model")}
+             "provider": meta.get("provider"), "model": meta.get("model"), "origin": meta.get("origin")}
     out["tracks"] = sorted([*out["tracks"], entry], key=lambda t: t["index"])
     ctx.progress(done=len(out["tracks"]), total=total, label=f"music {len(out['tracks'])}/{total}")
     ctx.log("INFO", f"track {spec['index']}/{total} \u201c{spec['title']}\u201d ready")
@@ -147,6 +147,7 @@ async def _ambience(ctx: StepContext) -> None:
         ffmpeg.check_input(path, "audio")
         out["ambience"] = str(path.relative_to(ctx.session_dir))
         out["ambience_provider"] = meta.get("provider")
+        out["ambience_origin"] = meta.get("origin")
         out["ambience_lufs"] = meta.get("lufs")
     ctx.save()
 

@@ -203,8 +203,10 @@ class FakeCtx:
         self.spent.append(call)
         self._labels[call.cache_key()] = call
         result = await run()
+        latest = self.intents.latest(call.cache_key())
         self.request_done(call.cache_key())
-        return result
+        # As the real door does (Pipeline.spend): the answer carries its origin.
+        return {**result, "origin": call.origin(latest.request_id if latest is not None else None)}
 
     # The intent record, the real one (runner/intents.py), in the test's folder.
     @property
