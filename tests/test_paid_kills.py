@@ -27,14 +27,18 @@ PRICE = {asset: budget.price_of(model).per_call(width=1920, height=1080, seconds
 AMBIENCE = budget.price_of(budget.ELEVENLABS_SFX_MODEL).per_call()
 
 
-def _killed_run(root: Path, env: dict, held, *args: str) -> str:
-    """Start a fal run, SIGKILL it once the fake holds the chosen request; return the session id."""
+def _killed_run(root: Path, env: dict, held, *args: str, fakes: tuple = ()) -> str:
+    """Start a fal run, SIGKILL it once the fake holds the chosen request, release the hold and
+    let the fakes finish what reached them before the kill; return the session id."""
     proc = start_runner("run", "--theme", "rainy night", "--provider", "fal", "--no-upload", *args, root=root, env=env)
     try:
         wait_for(lambda: held.is_set() or proc.poll() is not None, 120, "the held request")
         assert proc.poll() is None, f"the runner ended before the request was held:\n{proc.communicate()[0]}"
     finally:
         out = kill_hard(proc)
+    for fake in fakes:
+        fake.release.set()
+        wait_for(fake.idle, 30, f"{fake.name} to finish the requests it had")
     return session_id(out)
 
 
@@ -56,8 +60,7 @@ def test_a_kill_after_fal_took_the_second_track_stops_for_a_person_then_resend_p
     # run. Before intents, resume sent it again unseen (fal saw 6 music submits for 4 tracks).
     env = paid_env(tmp_path, fal=fal_fake)
     fal_fake.hold_submit = {"app": APPS["music"], "n": 2, "accept": True}
-    sid = _killed_run(root, env, fal_fake.submit_held, "--minutes", "2", "--tracks", "4")
-    fal_fake.release.set()
+    sid = _killed_run(root, env, fal_fake.submit_held, "--minutes", "2", "--tracks", "4", fakes=(fal_fake,))
     taken = {args_hash(a) for a in fal_fake.submits()}
     held = args_hash(fal_fake.submits(APPS["music"])[1])
 
@@ -99,8 +102,7 @@ def test_a_kill_while_fal_has_not_taken_the_submit_still_waits_for_a_person(root
     # Killed with the cover's submit on the wire: from here, "not taken" and "taken" look alike.
     env = paid_env(tmp_path, fal=fal_fake)
     fal_fake.hold_submit = {"app": APPS["image"], "n": 1, "accept": False}
-    sid = _killed_run(root, env, fal_fake.submit_held, "--minutes", "0.5", "--tracks", "1")
-    fal_fake.release.set()
+    sid = _killed_run(root, env, fal_fake.submit_held, "--minutes", "0.5", "--tracks", "1", fakes=(fal_fake,))
     [intent] = [i for i in Intents(store.session_dir(root, sid)).by_id.values() if i.app == APPS["image"]]
     assert intent.phase == "intent" and intent.request_id is None and intent.args_sha256
 
@@ -120,8 +122,7 @@ def test_a_kill_while_fal_has_not_taken_the_submit_still_waits_for_a_person(root
 def test_resend_names_only_a_request_that_waits(root, tmp_path, fal_fake):
     env = paid_env(tmp_path, fal=fal_fake)
     fal_fake.hold_submit = {"app": APPS["image"], "n": 1, "accept": True}
-    sid = _killed_run(root, env, fal_fake.submit_held, "--minutes", "0.5", "--tracks", "1")
-    fal_fake.release.set()
+    sid = _killed_run(root, env, fal_fake.submit_held, "--minutes", "0.5", "--tracks", "1", fakes=(fal_fake,))
     out = runner("resume", sid, "--resend", "track 9/9", root=root, env=env)
     assert out.returncode == 2 and "no request with an unknown outcome matches 'track 9/9'" in out.stderr
     assert "cover art" in out.stderr and len(out.stderr.strip().splitlines()) == 1
@@ -135,9 +136,9 @@ def test_a_kill_while_elevenlabs_answers_never_generates_the_ambience_twice_unas
     # the request went out (before any answer, or half-way through the audio) is unknown.
     env = paid_env(tmp_path, fal=fal_fake, elevenlabs=elevenlabs_fake)
     elevenlabs_fake.hold = moment
-    sid = _killed_run(root, env, elevenlabs_fake.held, "--minutes", "0.5", "--tracks", "1")
+    sid = _killed_run(root, env, elevenlabs_fake.held, "--minutes", "0.5", "--tracks", "1",
+                      fakes=(elevenlabs_fake, fal_fake))
     elevenlabs_fake.hold = None
-    elevenlabs_fake.release.set()
 
     out = runner("resume", sid, root=root, env=env)
     assert out.returncode == 5, out.stdout + out.stderr

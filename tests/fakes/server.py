@@ -77,6 +77,7 @@ class FakeService:
         self.tls = tls
         self.requests: list[Request] = []
         self.lock = threading.RLock()
+        self.busy = 0  # requests being answered right now (idle() waits for none)
         self._failures: dict[str, deque[tuple[int, Any]]] = defaultdict(deque)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -100,6 +101,15 @@ class FakeService:
                 pass
 
             def _dispatch(self):
+                with service.lock:
+                    service.busy += 1
+                try:
+                    self._answer()
+                finally:
+                    with service.lock:
+                        service.busy -= 1
+
+            def _answer(self):
                 parts = urlsplit(self.path)
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self._read(length)
@@ -176,6 +186,11 @@ class FakeService:
         with self.lock:
             for status in statuses:
                 self._failures[route].append((status, body))
+
+    def idle(self) -> bool:
+        """No request is being answered: what the fake has taken will not change any more."""
+        with self.lock:
+            return self.busy == 0
 
     def count(self, route: str, **match: str) -> int:
         with self.lock:
