@@ -242,3 +242,34 @@ def test_hosts_come_from_the_environment(monkeypatch):
     assert (fc.RUN_URL_FORMAT, fc.QUEUE_URL_FORMAT, fc.REST_URL, fc.CDN_URL) == \
         ("https://a:1/", "https://q:2/", "https://r:3", "https://c:4")
     assert fc.MAX_ATTEMPTS == 1  # our retry loop is the only one
+
+
+def test_a_request_fal_no_longer_knows_is_lost_not_sent_again(tmp_path, fal_fake, fast):
+    # An earlier run was accepted as req-9999, which fal has forgotten (results expire).
+    ctx = FakeCtx(tmp_path)
+    art = fal.FalArt(fal_env(fal_fake), policy=fast.policy)
+    call_key = _cover_call_key(ctx, art)
+    intents = Intents(tmp_path)
+    intents.begin(id="abc123def456", call_key=call_key, provider="fal", app=APPS["image"], arguments={},
+                  label="cover art", step="artwork", asset="image", estimate_usd=0.075, reattach=True)
+    intents.accepted("abc123def456", "req-9999")
+    with pytest.raises(ProviderError, match="fal no longer knows request req-9999"):
+        asyncio.run(art.make_artwork(ctx, tmp_path / "artwork.png"))
+    assert fal_fake.submit_attempts(APPS["image"]) == 0  # possibly paid already: a person decides
+    [lost] = Intents(tmp_path).unknown()
+    assert lost.phase == "lost" and lost.request_id == "req-9999"
+
+
+def _cover_call_key(ctx, art) -> str:
+    """The cache key make_artwork will use, read from the Call it hands to spend()."""
+    seen = []
+
+    async def spend(call, run):
+        seen.append(call)
+        raise RuntimeError("stop before sending")
+
+    ctx.spend = spend
+    with pytest.raises(RuntimeError):
+        asyncio.run(art.make_artwork(ctx, ctx.session_dir / "artwork.png"))
+    del ctx.spend
+    return seen[0].cache_key()
