@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterator, Mapping
 
 from runner import store
 
-from . import csvexport, jsonsafe, kpis, query, series as series_view, sse
+from . import csvexport, disk, jsonsafe, kpis, query, series as series_view, sessionfiles, sse
 from .detail import DEFAULT_TIMELINE, MAX_TIMELINE, calls_from_ledger, session_detail
 from .launcher import Launcher, Refused, default_command
 from .logs import DEFAULT_LIMIT as LOG_DEFAULT_LIMIT, LEVELS, MAX_LIMIT as LOG_MAX_LIMIT, LogReader
@@ -308,28 +308,41 @@ class App:
             return error(404, "no such session")
         return json_response(detail)
 
+    def _session_lines(self, sid: str,
+                       read: Callable[[disk.SessionFolder], sessionfiles.Lines]) -> sessionfiles.Lines | Response:
+        """A session's events or ledger lines; a 404 when there is no such session folder."""
+        try:
+            folder = disk.open_session(self.root, sid)
+        except disk.Refused as exc:
+            if exc.missing:
+                return error(404, "no such session")
+            return sessionfiles.Lines(reason=f"the session folder {exc.reason}")
+        with folder:
+            return read(folder)
+
     def get_session_events(self, req: Request, m: re.Match[str]) -> Response:
         sid = m["id"]
-        if not store.session_dir(self.root, sid).is_dir():
-            return error(404, "no such session")
         after = query.whole(req.arg("after"), "after", 0, 0, 2**62)
         limit = query.whole(req.arg("limit"), "limit", 1000, 1, MAX_TIMELINE)
         types = set(req.args("type"))
-        events = store.read_events(self.root, sid, after_seq=after)
-        if types:
-            events = [e for e in events if e.get("type") in types]
+        lines = self._session_lines(sid, sessionfiles.read_events)
+        if isinstance(lines, Response):
+            return lines
+        events = [e for e in lines.items if e["seq"] > after and (not types or e["type"] in types)]
         page = events[:limit]
         return json_response({"id": sid, "events": self.redactor.value(page),
                               "next_after": page[-1]["seq"] if page else after,
-                              "has_more": len(events) > len(page)})
+                              "has_more": len(events) > len(page),
+                              "notes": self.redactor.value(sessionfiles.notes(("events.jsonl", lines)))})
 
     def get_session_ledger(self, req: Request, m: re.Match[str]) -> Response:
         sid = m["id"]
-        if not store.session_dir(self.root, sid).is_dir():
-            return error(404, "no such session")
-        ledger = store.read_ledger(self.root, sid)
-        return json_response({"id": sid, "ledger": self.redactor.value(ledger),
-                              "calls": self.redactor.value(calls_from_ledger(ledger))})
+        lines = self._session_lines(sid, sessionfiles.read_ledger)
+        if isinstance(lines, Response):
+            return lines
+        return json_response({"id": sid, "ledger": self.redactor.value(lines.items),
+                              "calls": self.redactor.value(calls_from_ledger(lines.items)),
+                              "notes": self.redactor.value(sessionfiles.notes(("ledger.jsonl", lines)))})
 
     def get_kpis(self, req: Request, m: re.Match[str]) -> Response:
         series = query.whole(req.arg("series"), "series", kpis.DEFAULT_SERIES, 0, kpis.MAX_SERIES)
@@ -433,9 +446,12 @@ class App:
         return json_response({**started, "url": f"/api/sessions/{started['id']}"}, 202)
 
     def _status_of(self, session_id: str) -> str | None:
-        if not store.session_dir(self.root, session_id).is_dir():
-            return None
-        state = store.read_state(self.root, session_id)
+        try:
+            folder = disk.open_session(self.root, session_id)
+        except disk.Refused as exc:
+            return None if exc.missing else "unreadable"
+        with folder:
+            state, _ = sessionfiles.read_state(folder)
         return "unreadable" if state is None else store.effective_status(state, self.now())
 
     def _session_action(self, req: Request, session_id: str,

@@ -1,7 +1,7 @@
-"""Serving files safely: path checks, secret-name refusal, HTTP Range and chunked reading.
+"""Serving files safely: path checks, secret-name refusal, HTTP Range, read from the descriptor.
 
 Both the static front-end and the session media go through here, so the rules that keep a
-request inside its folder are written once.
+request inside its folder are written once; the opening itself is studio/disk.py's.
 """
 
 from __future__ import annotations
@@ -10,11 +10,9 @@ import os
 import re
 from email.utils import formatdate
 from pathlib import Path
-from typing import Iterator
 
+from . import disk
 from .web import Response
-
-CHUNK = 256 * 1024
 
 # Names never served, whatever an allowlist says: the runner's secrets live next to the data.
 _SECRET_NAME_RE = re.compile(
@@ -45,22 +43,24 @@ def split_safe(raw_path: str) -> list[str] | None:
     return parts
 
 
-def resolve_inside(base: Path, parts: list[str]) -> Path | None:
-    """base/parts as a real regular file whose real path stays inside base's real path.
+def open_inside(base: Path, parts: list[str], *, one_link: bool = True) -> disk.Opened | None:
+    """base/parts opened as a checked regular file (studio/disk.py), or None.
 
-    A symlink is followed only if its target is still inside base, so a link planted in a
-    session folder cannot reach ~/.ssh or the project's .env.
+    No link is followed anywhere below base, so nothing planted there can reach ~/.ssh or
+    the project's .env; names that look like secrets are refused whatever they hold.
     """
+    if any(is_secret_name(p) for p in parts):
+        return None
     try:
-        real_base = base.resolve(strict=True)
-        target = base.joinpath(*parts).resolve(strict=True)
-    except (OSError, RuntimeError, ValueError):
+        base_fd = disk.open_dir(base)
+    except disk.Refused:
         return None
-    if target == real_base or real_base not in target.parents:
+    try:
+        return disk.open_at(base_fd, parts, one_link=one_link)
+    except disk.Refused:
         return None
-    if is_secret_name(target.name) or not target.is_file():
-        return None
-    return target
+    finally:
+        os.close(base_fd)
 
 
 def parse_range(header: str | None, size: int) -> tuple[int, int] | None | str:
@@ -87,22 +87,32 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None | str:
     return first, min(last, size - 1)
 
 
-def _read(path: Path, start: int, length: int) -> Iterator[bytes]:
-    with open(path, "rb") as fh:
-        fh.seek(start)
-        left = length
-        while left > 0:
-            data = fh.read(min(CHUNK, left))
-            if not data:
-                break  # the file shrank under us; the client sees a short body
-            left -= len(data)
-            yield data
+class FileBody:
+    """A response body read from an open descriptor; closing it (the server always does,
+    also for a HEAD or 304 it never read) closes the file."""
+
+    def __init__(self, f: disk.Opened, offset: int, length: int) -> None:
+        self._f = f
+        self._chunks = f.chunks(offset, length)
+
+    def __iter__(self) -> "FileBody":
+        return self
+
+    def __next__(self) -> bytes:
+        return next(self._chunks)
+
+    def close(self) -> None:
+        self._f.close()
 
 
-def file_response(path: Path, content_type: str, range_header: str | None = None,
+def file_response(f: disk.Opened, content_type: str, range_header: str | None = None,
                   if_none_match: str | None = None, cache: str = "no-cache") -> Response:
-    """200, 206, 304 or 416 for a file already checked by resolve_inside."""
-    st = path.stat()
+    """200, 206, 304 or 416 for a file opened by open_inside, served from that descriptor.
+
+    Every answer carries the file as its body (empty for 304 and 416) so that the server's
+    close() of the body closes the file.
+    """
+    st = f.st
     size = st.st_size
     etag = f'"{st.st_mtime_ns:x}-{size:x}"'
     headers = [
@@ -113,13 +123,13 @@ def file_response(path: Path, content_type: str, range_header: str | None = None
         ("Cache-Control", cache),
     ]
     if if_none_match and etag in [t.strip() for t in if_none_match.split(",")]:
-        return Response(304, headers)
+        return Response(304, headers, FileBody(f, 0, 0), length=0)
     rng = parse_range(range_header, size)
     if rng == "unsatisfiable":
-        return Response(416, [*headers, ("Content-Range", f"bytes */{size}")], b"")
+        return Response(416, [*headers, ("Content-Range", f"bytes */{size}")], FileBody(f, 0, 0), length=0)
     if rng is None:
-        return Response(200, headers, _read(path, 0, size), length=size)
+        return Response(200, headers, FileBody(f, 0, size), length=size)
     first, last = rng  # type: ignore[misc]
     length = last - first + 1
     return Response(206, [*headers, ("Content-Range", f"bytes {first}-{last}/{size}")],
-                    _read(path, first, length), length=length)
+                    FileBody(f, first, length), length=length)

@@ -12,7 +12,8 @@ from typing import Any
 
 from runner import store
 
-from .files import file_response, resolve_inside, split_safe
+from . import disk
+from .files import file_response, split_safe
 from .web import Response
 
 MEDIA_TYPES: dict[str, str] = {
@@ -73,15 +74,14 @@ def serve_media(root: Path, url_path: str, range_header: str | None,
     ctype = media_type(parts[-1])
     if ctype is None:
         return None
-    folder = store.session_dir(root, session_id)
-    # A session folder that is itself a link to somewhere else is not a session folder.
     try:
-        if folder.resolve(strict=True).parent != store.sessions_dir(root).resolve(strict=True):
+        folder = disk.open_session(root, session_id)   # refused when it is a link
+    except disk.Refused:
+        return None
+    with folder:
+        try:
+            f = folder.open(parts)
+        except disk.Refused:
             return None
-    except (OSError, RuntimeError):
-        return None
-    path = resolve_inside(folder, parts)
-    if path is None:
-        return None
     # Media files are written once under their name; revalidate cheaply with the ETag.
-    return file_response(path, ctype, range_header, if_none_match, cache="private, no-cache")
+    return file_response(f, ctype, range_header, if_none_match, cache="private, no-cache")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from .files import file_response, resolve_inside, split_safe
+from .files import file_response, open_inside, split_safe
 from .web import Response
 
 _NAME = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,80}"
@@ -37,6 +37,7 @@ PAGE_ROUTES: tuple[re.Pattern[str], ...] = (
     re.compile(r"/live/[0-9]{8}-[0-9]{6}-[a-z0-9-]{1,61}/?"),
 )
 TOKEN_PLACEHOLDER = "{{studio_token}}"
+MAX_INDEX_BYTES = 1024 * 1024
 
 
 def content_type_for(rel: str) -> str | None:
@@ -52,10 +53,13 @@ def is_page_route(path: str) -> bool:
 
 def serve_index(static_dir: Path, token: str) -> Response | None:
     """index.html with the per-process token filled in (the page reads it from a <meta>)."""
-    path = resolve_inside(static_dir, ["index.html"])
-    if path is None:
+    f = open_inside(static_dir, ["index.html"], one_link=False)
+    if f is None:
         return None
-    html = path.read_text("utf-8").replace(TOKEN_PLACEHOLDER, token)
+    with f:
+        if f.size > MAX_INDEX_BYTES:
+            return None
+        html = f.read_all().decode("utf-8", "replace").replace(TOKEN_PLACEHOLDER, token)
     # no-store: the page carries this process's token, which changes on every restart.
     return Response(200, [("Content-Type", "text/html; charset=utf-8"), ("Cache-Control", "no-store")],
                     html.encode("utf-8"))
@@ -72,7 +76,8 @@ def serve_static(static_dir: Path, url_path: str, range_header: str | None = Non
     ctype = content_type_for(rel)
     if ctype is None:
         return None
-    path = resolve_inside(static_dir, parts)
-    if path is None:
+    # The front-end is ours, not data: a file installed as a hard link may be served.
+    f = open_inside(static_dir, parts, one_link=False)
+    if f is None:
         return None
-    return file_response(path, ctype, range_header, if_none_match)
+    return file_response(f, ctype, range_header, if_none_match)

@@ -9,12 +9,12 @@ client that comes back with Last-Event-ID also gets what was written while nobod
 from __future__ import annotations
 
 import datetime as _dt
-import os
 import threading
 from typing import Callable
 
 from runner import store
 
+from . import disk, sessionfiles
 from .detail import compact_steps, spend_block
 from .logs import LogReader
 from .reader import MOVING, Change, SessionIndex
@@ -126,7 +126,6 @@ class Watcher:
                 break
 
     def _follow_timelines(self) -> None:
-        root = self.index.root
         if self._epoch is None:
             # Timeline entries written before the first tick are history (the detail page
             # shows them); those written since are news, whenever we notice them.
@@ -141,27 +140,33 @@ class Watcher:
                 self._active.discard(sid)
         for sid, entry in todo.items():
             moving = entry.row["status"] in MOVING
-            path = store.session_dir(root, sid) / "events.jsonl"
-            try:
-                size = os.stat(path).st_size
-            except OSError:
-                size = 0
             offset = self._timeline_offsets.get(sid)
-            if offset is None:
-                offset = max(0, size - MAX_TIMELINE_CATCHUP)
-            if size < offset:
-                offset = 0
-            if size > offset:
-                events, offset = store.read_jsonl(path, offset)
-                for ev in events:
-                    if ev.get("type") == "progress":
-                        continue  # the "session" event carries progress; keep the ring for news
-                    if str(ev.get("ts") or "") < self._epoch:
-                        continue
-                    self.hub.publish("timeline", {"session": sid, **self.redactor.value(ev)}, sid)
-            self._timeline_offsets[sid] = offset
+            lines = self._new_timeline(sid, offset)
+            for ev in lines.items:
+                if ev["type"] == "progress":
+                    continue  # the "session" event carries progress; keep the ring for news
+                if ev["ts"] < self._epoch:
+                    continue
+                self.hub.publish("timeline", {"session": sid, **self.redactor.value(ev)}, sid)
+            # A line that is not an event is skipped (the detail's notes count it); the lines
+            # after it still stream.
+            self._timeline_offsets[sid] = lines.end
             # A session that just settled gets this last read, then is left alone until it moves.
             if moving:
                 self._active.add(sid)
             else:
                 self._active.discard(sid)
+
+    def _new_timeline(self, sid: str, offset: int | None) -> sessionfiles.Lines:
+        """events.jsonl lines after offset (None: only the last MAX_TIMELINE_CATCHUP bytes)."""
+        try:
+            folder = disk.open_session(self.index.root, sid)
+        except disk.Refused:
+            return sessionfiles.Lines(start=offset or 0, end=offset or 0)
+        with folder:
+            if offset is None:
+                return sessionfiles.read_events(folder, 0, MAX_TIMELINE_CATCHUP)
+            lines = sessionfiles.read_events(folder, offset, MAX_TIMELINE_CATCHUP)
+            if lines.size < offset:   # truncated or replaced: read it again from the start
+                lines = sessionfiles.read_events(folder, 0, MAX_TIMELINE_CATCHUP)
+            return lines

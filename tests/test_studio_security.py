@@ -153,11 +153,14 @@ def test_a_symlink_leaving_the_session_folder_is_refused(root, tmp_path):
     os.symlink(outside / "stolen.png", folder / "cover.png")
     os.symlink(outside, folder / "tracks")
     (folder / "inside.png").write_bytes(b"ok")
-    os.symlink(folder / "inside.png", folder / "alias.png")   # a link that stays inside is fine
+    # No link is followed at all, even one that stays inside: it could be swapped for one
+    # that does not between a check and a read.
+    os.symlink(folder / "inside.png", folder / "alias.png")
     app = make_app(root)
     assert call(app, "GET", f"/media/{sid(1)}/cover.png").status == 404
     assert call(app, "GET", f"/media/{sid(1)}/tracks/stolen.png").status == 404
-    assert body_bytes(call(app, "GET", f"/media/{sid(1)}/alias.png")) == b"ok"
+    assert call(app, "GET", f"/media/{sid(1)}/alias.png").status == 404
+    assert body_bytes(call(app, "GET", f"/media/{sid(1)}/inside.png")) == b"ok"
 
 
 def test_a_session_folder_that_is_a_symlink_elsewhere_is_refused(root, tmp_path):
@@ -311,14 +314,14 @@ def test_path_splitting_keeps_ordinary_media_paths():
     assert split_safe("%252e%252e") is None       # decoded once to "%2e%2e", and "%" is no name character
 
 
-def test_resolving_refuses_a_link_out_even_for_an_innocent_name(tmp_path):
-    from studio.files import resolve_inside
+def test_opening_refuses_a_link_out_even_for_an_innocent_name(tmp_path):
+    from studio.files import open_inside
     base = tmp_path / "base"
     base.mkdir()
     (tmp_path / "outside.png").write_bytes(b"x")
     os.symlink(tmp_path / "outside.png", base / "innocent.png")
-    assert resolve_inside(base, ["innocent.png"]) is None
-    assert resolve_inside(base, ["..", "outside.png"]) is None
+    assert open_inside(base, ["innocent.png"]) is None
+    assert open_inside(base, ["..", "outside.png"]) is None
 
 
 def test_the_origin_check_alone_refuses_cross_site_fetch_metadata():
