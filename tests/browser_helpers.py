@@ -726,6 +726,9 @@ def screenshot(page: Any, name: str, folder: Path) -> Path:
     """folder/<name>.png of the viewport, animations settled, as an 8-bit palette PNG."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.png"
+    # Loaded images may still be decoding (decoding="async") and paint blank: wait for that.
+    page.evaluate("() => Promise.all([...document.images].filter(i => i.complete && i.naturalWidth)"
+                  ".map(i => i.decode().catch(() => null)))")
     raw = page.screenshot(animations="disabled", caret="hide")
     # An 8-bit palette (dithered) keeps each committed picture a few hundred KB, not a few MB.
     try:

@@ -140,8 +140,10 @@ def test_every_view_shows_the_real_sessions(open_page: Any, studio: InProcessStu
     screenshot(page, "sessions", shots)
 
     page.goto("/gallery")
+    # Each cover decoded and shown (a tile fades its image in once it has loaded).
     page.wait_for_function("n => { const t = [...document.querySelectorAll('.tile__img')];"
-                           " return t.length === n && t.every(i => i.complete && i.naturalWidth > 0) }", arg=len(rows))
+                           " return t.length === n && t.every(i => i.naturalWidth > 0 && i.classList.contains('is-loaded')) }",
+                           arg=len(rows))
     screenshot(page, "gallery", shots)
 
     done = next(r for r in rows if r["status"] == "completed")
