@@ -19,7 +19,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import loudness, wav
+from . import wav
 from .sound import SR, bandpass, fft_filter, highpass, lowpass, times
 
 ATMOSPHERES = ("rain", "cafe", "fireplace", "forest")
@@ -286,7 +286,7 @@ MAKERS = {"rain": rain, "cafe": cafe, "fireplace": fireplace, "forest": forest}
 def render_ambience(atmosphere: str, out_wav: Path, *, seed: int = 0,
                     seconds: float = BED_SECONDS) -> dict[str, Any]:
     """Write a bed of this atmosphere (48 kHz 16-bit stereo WAV, `seconds` long, RMS about
-    LEVEL_DBFS); return {"file", "seconds", "lufs"} (loudness measured on the way out).
+    LEVEL_DBFS); return {"file", "seconds"}.
 
     Raises ValueError for an atmosphere not in ATMOSPHERES.
     """
@@ -308,14 +308,12 @@ def render_ambience(atmosphere: str, out_wav: Path, *, seed: int = 0,
     # The level is set once, from the first chunk, so the whole bed keeps its dynamics.
     first = take(min(chunk, total))
     gain = np.float32(10 ** (LEVEL_DBFS / 20) / (np.sqrt(np.mean(first ** 2)) + 1e-12))
-    meter = loudness.Meter()
     writer = wav.Writer(Path(out_wav), total, seed=seed)
     try:
         done, x = 0, first
         while True:
             x *= gain
             np.clip(x, -PEAK, PEAK, out=x)
-            meter.add(x)
             writer.write(x)
             done += len(x)
             if done >= total:
@@ -325,4 +323,4 @@ def render_ambience(atmosphere: str, out_wav: Path, *, seed: int = 0,
     except BaseException:
         writer.abort()
         raise
-    return {"file": Path(out_wav), "seconds": total / SR, "lufs": round(meter.lufs(), 2)}
+    return {"file": Path(out_wav), "seconds": total / SR}

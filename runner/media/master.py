@@ -1,17 +1,18 @@
 """Mix and master: the playlist, crossfaded, over a looped ambience bed, at -14 LUFS.
 
 Each track is mastered on its own, as streaming services do: its integrated loudness (BS.1770,
-measured as it was made, or once on the way in) sets one gain that brings it to the target, so
-every track sits at the same loudness and the bed a fixed distance under the music. The mix is
-then streamed, 4 s at a time, through a look-ahead peak limiter and a meter into ONE AAC
-encode. Tracks may still be on their way when it starts (`MixStream`): the encoder waits only
+measured once as it arrives) sets one gain that brings it to the target, so every track sits
+at the same loudness and the bed a fixed distance under the music. The mix is then streamed,
+4 s at a time, through a look-ahead peak limiter into ONE AAC encode. Its loudness is
+worked out from the sources' measured 100 ms energies, their gains and the fades (sources add
+as uncorrelated), not metered a second time on the way out. Tracks may still be on their way when it starts (`MixStream`): the encoder waits only
 for the samples that need a track not yet made, so making tracks and encoding overlap on two
 cores. `master_audio` is the same path for files that all exist (paid, resumed or a person's
 own tracks, each with its real length).
 
 The output lasts exactly the target, to the sample. The returned plan names every segment's
 real start and end (the metadata step turns them into chapters) and the loudness measured on
-the way out; the true peak is measured by ffmpeg on the encoded file, at the loudest moments.
+the way; the true peak is measured by ffmpeg on the encoded file, at the loudest moments.
 Only if the result misses a target (loudness off by more than LOUDNESS_SLACK_LU, true peak
 above -1 dBTP) is the mix encoded once more from the tracks on disk.
 """
@@ -61,15 +62,14 @@ ProgressFn = Callable[[float], None]
 
 @dataclass
 class TrackIn:
-    """An audio file for the mix, and what is already known about it.
+    """An audio file for the mix, and where its samples can be read.
 
-    lufs: its integrated loudness (BS.1770), when it was measured as it was made; None
-    measures it here. pcm: a 48 kHz 16-bit stereo WAV of the same audio to read in place
-    (the file itself may be FLAC, MP3 or AAC); None decodes the file once to a scratch WAV.
+    pcm: a 48 kHz 16-bit stereo WAV of the same audio to read in place (the file itself may
+    be FLAC, MP3 or AAC); None decodes the file once to a scratch WAV (or reads it in place
+    when it is such a WAV itself).
     """
 
     file: Path
-    lufs: float | None = None
     pcm: Path | None = None
 
 
@@ -139,13 +139,13 @@ async def open_source(track: TrackIn | Path, scratch: Path) -> Source:
     return Source(path, out, *found)
 
 
-def measure(src: Source) -> float:
-    """Integrated loudness (LUFS) of a whole source; -inf for silence."""
+def measure(src: Source) -> np.ndarray:
+    """K-weighted 100 ms energies of a whole source (loudness.integrated turns them into LUFS)."""
     meter = loudness.Meter()
     step = RATE * 20
     for a in range(0, src.frames, step):
         meter.add(src.read(a, min(step, src.frames - a)))
-    return meter.lufs()
+    return meter.energies()
 
 
 def gain_to(target_lufs: float, lufs: float) -> float:
@@ -413,7 +413,10 @@ class MixStream:
         self.segs = plan_segments([int(p) for p in planned], self.total, int(crossfade_s * RATE))
         n = len(planned)
         self.sources: list[Source | None] = [None] * n
+        self.energies: list[np.ndarray] = [np.zeros(0)] * n
         self.levels: list[float] = [float("nan")] * n
+        self.bed_energies: np.ndarray | None = None
+        self.measuring: list[asyncio.Future[None]] = []
         self.gains = [1.0] * n
         self.ready = [asyncio.Event() for _ in range(n)]
         self.ambience = ambience
@@ -445,23 +448,28 @@ class MixStream:
         amb = self.ambience if isinstance(self.ambience, TrackIn) else TrackIn(Path(self.ambience))
         ffmpeg.check_input(Path(amb.file), "audio")
         self.bed_src = await open_source(amb, self.scratch)
-        level = amb.lufs if amb.lufs is not None else await asyncio.to_thread(measure, self.bed_src)
+        self.bed_energies = await asyncio.to_thread(measure, self.bed_src)
+        level = loudness.integrated(self.bed_energies)
         if not math.isfinite(level):
             return None
         return Bed(self.bed_src, 10 ** ((TARGET_LUFS - AMBIENCE_LU_BELOW - level) / 20))
 
     async def add(self, index: int, track: TrackIn | Path) -> None:
-        """Track index (0-based) is finished: the encoder may use it from now on."""
+        """Track index (0-based) is finished: once measured (in a worker thread, while the
+        caller goes on making the next track), the encoder uses it."""
         track = track if isinstance(track, TrackIn) else TrackIn(Path(track))
         if self.task is not None and self.task.done():
             self.task.result()  # the encoder failed: say why now, not after every track is made
         ffmpeg.check_input(Path(track.file), "audio")
         src = await open_source(track, self.scratch)
-        level = track.lufs if track.lufs is not None else await asyncio.to_thread(measure, src)
         self.sources[index] = src
-        self.levels[index] = level
-        self.gains[index] = gain_to(self.track_target, level)
-        self.ready[index].set()
+
+        async def level() -> None:
+            self.energies[index] = await asyncio.to_thread(measure, src)
+            self.levels[index] = loudness.integrated(self.energies[index])
+            self.gains[index] = gain_to(self.track_target, self.levels[index])
+            self.ready[index].set()
+        self.measuring.append(asyncio.ensure_future(level()))
 
     async def _wait_for(self, a: int, b: int) -> None:
         for k in sorted(self.mixer.tracks_in(a, b)):
@@ -469,18 +477,21 @@ class MixStream:
 
     async def finish(self) -> dict[str, Any]:
         """Wait for the encode (every track must have been added); check and return the plan."""
-        missing = [k + 1 for k, e in enumerate(self.ready) if not e.is_set()]
+        missing = [k + 1 for k, src in enumerate(self.sources) if src is None]
         if missing:
             raise ValueError(f"track(s) {missing} were never added to the mix")
         assert self.task is not None
+        await asyncio.gather(*self.measuring)
         result = await self.task
+        lufs = self._loudness()
         # Missed a target? Once more from the tracks on disk, all of which are here now.
-        if abs(result["integrated_lufs"] - TARGET_LUFS) > LOUDNESS_SLACK_LU and math.isfinite(result["integrated_lufs"]):
-            fix = 10 ** ((TARGET_LUFS - result["integrated_lufs"]) / 20)
+        if abs(lufs - TARGET_LUFS) > LOUDNESS_SLACK_LU and math.isfinite(lufs):
+            fix = 10 ** ((TARGET_LUFS - lufs) / 20)
             self.mixer.gains[:] = [g * fix for g in self.mixer.gains]
             if self.mixer.bed is not None:
                 self.mixer.bed.gain *= fix
             result = await _encode(self.mixer, self.total, self.out_audio, self.on_progress, CEILING_DBFS)
+            lufs = self._loudness()
         tp = await true_peak(self.out_audio, result["peak_times"])
         if tp > -1.0:
             # AAC overshot the ceiling somewhere: once more with a lower ceiling.
@@ -492,14 +503,23 @@ class MixStream:
             "seconds": self.total / RATE,
             "segments": [{"track": s.track + 1, "start": round(s.start / RATE, 3),
                           "end": round((s.start + s.length) / RATE, 3)} for s in self.segs],
-            "integrated_lufs": round(result["integrated_lufs"], 2),
+            "integrated_lufs": round(lufs, 2),
             "true_peak_dbtp": round(tp, 2),
             "sample_peak_dbfs": round(result["sample_peak_dbfs"], 2),
             "track_lufs": [round(v, 2) if math.isfinite(v) else None for v in self.levels],
             "limited_ms": round(result["limited_blocks"] * BLOCK / RATE * 1000, 1),
         }
 
+    def _loudness(self) -> float:
+        """The mix's integrated loudness from its sources' energies, gains and fades."""
+        bed = self.mixer.bed
+        return predict(self.segs, self.energies, self.mixer.gains, self.bed_energies if bed is not None else None,
+                       bed.gain if bed is not None else 0.0, self.total)
+
     async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        for job in self.measuring:
+            job.cancel()
+        await asyncio.gather(*self.measuring, return_exceptions=True)
         if self.task is not None and not self.task.done():
             self.task.cancel()
             try:
@@ -542,7 +562,7 @@ async def master_audio(tracks: Sequence[TrackIn | Path], ambience: TrackIn | Pat
             src = await open_source(t, scratch)
             planned.append(src.frames)
             src.close()
-            resolved.append(TrackIn(t.file, t.lufs, t.pcm if t.pcm is not None else
+            resolved.append(TrackIn(t.file, t.pcm if t.pcm is not None else
                                     (src.pcm_path if src.pcm_path != Path(t.file) else None)))
         async with MixStream(planned, target_s, out_audio, ambience=ambience, on_progress=on_progress,
                              crossfade_s=crossfade_s) as stream:
@@ -555,14 +575,13 @@ async def master_audio(tracks: Sequence[TrackIn | Path], ambience: TrackIn | Pat
 
 async def _encode(mixer: Mixer, total: int, out_audio: Path, on_progress: ProgressFn | None,
                   ceiling_db: float, wait_for: Callable[[int, int], Any] | None = None) -> dict[str, Any]:
-    """Mix, limit, meter and feed one AAC encoder; write out_audio via a temp name.
+    """Mix, limit and feed one AAC encoder; write out_audio via a temp name.
 
     wait_for(a, b), when given, is awaited before output samples [a, b) are mixed: the
     streaming master waits there for tracks still being made.
     """
     tmp = out_audio.with_name(f".{out_audio.stem}.tmp{out_audio.suffix or '.m4a'}")
     limiter = Limiter(ceiling_db)
-    meter = loudness.Meter()
     m = limiter.margin()
     peaks: list[tuple[float, int]] = []  # (peak, chunk start), the loudest moments
     sample_peak = 0.0
@@ -574,7 +593,6 @@ async def _encode(mixer: Mixer, total: int, out_audio: Path, on_progress: Progre
         ext = mixer.mix(a - m, a + npad + m)
         g = limiter.gains(ext, npad)
         y = ext[m:m + n] * g[:n, None]
-        meter.add(y)
         pk = float(max(y.max(), -y.min())) if n else 0.0
         sample_peak = max(sample_peak, pk)
         peaks.append((pk, a))
@@ -609,8 +627,38 @@ async def _encode(mixer: Mixer, total: int, out_audio: Path, on_progress: Progre
             pending.cancel()
         tmp.unlink(missing_ok=True)
     peaks.sort(reverse=True)
-    return {"integrated_lufs": meter.lufs(), "sample_peak_dbfs": loudness.db(sample_peak),
+    return {"sample_peak_dbfs": loudness.db(sample_peak),
             "peak_times": [a / RATE for _, a in peaks[:6]], "limited_blocks": limiter.engaged_blocks}
+
+
+def predict(segs: list[Segment], energies: Sequence[np.ndarray], gains: Sequence[float],
+            bed_e: np.ndarray | None, bed_gain: float, total: int) -> float:
+    """Integrated loudness (LUFS) of the mix from its sources' 100 ms energies (sources add as
+    uncorrelated; equal-power fades add energies to about one), the bed looped underneath."""
+    sub = loudness.SUB
+    nb = total // sub
+    mix = np.zeros(nb)
+    for s in segs:
+        e = energies[s.track]
+        b0 = int(round(s.start / sub))
+        k = min(len(e), s.length // sub, nb - b0)
+        if k <= 0:
+            continue
+        w = np.ones(k)
+        pos = (np.arange(k) + 0.5) * sub
+        if s.fade_in:
+            m = pos < s.fade_in
+            w[m] = np.sin(0.5 * np.pi * pos[m] / s.fade_in) ** 2
+        if s.fade_out:
+            m = pos > s.length - s.fade_out
+            w[m] = np.cos(0.5 * np.pi * (pos[m] - (s.length - s.fade_out)) / s.fade_out) ** 2
+        mix[b0:b0 + k] += e[:k] * w * gains[s.track] ** 2
+    if bed_e is not None and len(bed_e):
+        mix += np.resize(bed_e, nb) * bed_gain ** 2
+    end = int(END_FADE_S * 10)
+    if nb > end:
+        mix[-end:] *= (np.linspace(1, 0, end) ** 1.5) ** 2
+    return loudness.integrated(mix)
 
 
 _TP = re.compile(r"Peak:\s+(-?[\d.]+|-inf)\s+dBFS")

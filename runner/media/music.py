@@ -27,7 +27,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import loudness, memory, wav
+from . import memory, wav
 from .sound import SR, calibrate, convolve, fft_filter, highpass, bandpass, pan, reverb_ir
 from .voices import BASS_VOICES, KEYS_VOICES, KITS, LEAD_VOICES, Kit, bass_note, chord_voice, lead_note, make_kit
 
@@ -384,8 +384,9 @@ class TrackDesigner:
         if rhythm == 0:
             plan.events.append(Event(self._t(b), self.chord(p, ci, 3.9), vel, vel, "chords"))
         elif rhythm == 1:
+            # Two stabs a bar, the second on the and of two: one sound, played twice.
             plan.events.append(Event(self._t(b), self.chord(p, ci, 1.4), vel, vel, "chords"))
-            plan.events.append(Event(self._t(b, 1.5), self.chord(p, ci, 2.4), vel * 0.8, vel * 0.8, "chords"))
+            plan.events.append(Event(self._t(b, 1.5), self.chord(p, ci, 1.4), vel * 0.8, vel * 0.8, "chords"))
         else:
             # Pushed: the chord lands an eighth early, on the and of four.
             at = self._t(b, -0.5) if b > sec.bar else self._t(b)
@@ -569,8 +570,8 @@ class Renderer:
         start, end = self.pos, self.pos + n
         main, chords, lead = self._mix_events(start, end)
         # Chords: a slow tremolo and a soft pump from the kick.
-        ph = (2 * np.pi * self.trem_rate / SR) * np.arange(start, end, dtype=np.float64)
-        trem = (0.94 - 0.06 * np.sin(ph)).astype(np.float32)
+        ph = np.arange(start, end, dtype=np.float64) * (2 * np.pi * self.trem_rate / SR) % (2 * np.pi)
+        trem = np.float32(0.94) - np.float32(0.06) * np.sin(ph.astype(np.float32))
         trem *= self._duck_env(start, end)
         chords *= trem[:, None]
         main += chords
@@ -693,22 +694,19 @@ def render_track(spec: dict[str, Any], seconds: float, out_wav: Path,
                  on_progress: Callable[[float], None] | None = None) -> dict[str, Any]:
     """Synthesise one track to out_wav (16-bit stereo 48 kHz, exactly `seconds` long).
 
-    Returns what it is: file, seconds, lufs (integrated loudness, measured on the way out),
-    key, mode, bpm, bars, form, progressions and the instruments.
+    Returns what it is: file, seconds, key, mode, bpm, bars, form, progressions and the
+    instruments.
     """
     designer = TrackDesigner(spec, seconds)
     plan = designer.plan()
     frames, info = plan.frames, plan.info
     r = Renderer(designer, plan, int(spec.get("seed", 1)))
-    meter = loudness.Meter()
     writer = wav.Writer(Path(out_wav), plan.frames, seed=int(spec.get("seed", 1)))
     try:
         done = 0
         while done < plan.frames:
             n = min(CHUNK, plan.frames - done)
-            x = r.render(n)
-            meter.add(x)
-            writer.write(x)
+            writer.write(r.render(n))
             done += n
             if on_progress is not None:
                 on_progress(100.0 * done / plan.frames)
@@ -719,4 +717,4 @@ def render_track(spec: dict[str, Any], seconds: float, out_wav: Path,
     finally:
         del r, plan, designer
         memory.trim()
-    return {"file": Path(out_wav), "seconds": frames / SR, "lufs": round(meter.lufs(), 2), **info}
+    return {"file": Path(out_wav), "seconds": frames / SR, **info}

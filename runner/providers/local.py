@@ -134,7 +134,7 @@ class LocalMusic:
                              f"{meta.get('bass')} bass, {meta.get('kit')} kit, {meta.get('key')} {meta.get('mode')} "
                              f"{meta.get('bpm'):g} bpm, {' '.join(meta.get('form', []))} in "
                              f"{time.monotonic() - t0:.1f} s")
-            return {"provider": PROVIDER, "model": MODEL, "file": out, "seconds": meta["seconds"], "lufs": meta["lufs"],
+            return {"provider": PROVIDER, "model": MODEL, "file": out, "seconds": meta["seconds"],
                     "instruments": {"keys": meta.get("chords"), "lead": meta.get("lead"), "bass": meta.get("bass"),
                                     "kit": meta.get("kit")},
                     "cost_usd": 0.0}
@@ -156,7 +156,7 @@ class LocalAmbience:
 
         async def run() -> dict[str, Any]:
             meta = await asyncio.to_thread(amb.render_ambience, atmosphere, out, seed=seed, seconds=seconds)
-            return {"provider": PROVIDER, "model": MODEL, "file": out, "seconds": meta["seconds"], "lufs": meta["lufs"],
+            return {"provider": PROVIDER, "model": MODEL, "file": out, "seconds": meta["seconds"],
                     "loop": True, "cost_usd": 0.0}
 
         return await ctx.spend(call, run)

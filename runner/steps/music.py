@@ -62,6 +62,8 @@ async def run(ctx: StepContext) -> StepResult:
         await keeper.close()
     out["mix"] = str(Path(plan["file"]).relative_to(ctx.session_dir))
     out["segments"] = plan["segments"]
+    for entry, lufs in zip(out["tracks"], plan.get("track_lufs") or []):
+        entry["lufs"] = lufs  # measured by the master, before its gain
     out["integrated_lufs"] = plan.get("integrated_lufs")
     out["true_peak_dbtp"] = plan.get("true_peak_dbtp")
     return StepResult(out, f"{metadata.count(total, 'track')}, {plan.get('integrated_lufs')} LUFS")
@@ -126,7 +128,7 @@ async def _make_one(ctx: StepContext, spec: dict[str, Any], total: int) -> dict[
     ffmpeg.check_input(path, "audio")
     entry = {"index": spec["index"], "file": str(path.relative_to(ctx.session_dir)),
              "title": spec["title"], "seconds": meta.get("seconds"), "bpm": meta.get("bpm", spec.get("bpm")),
-             "key": meta.get("key", spec.get("key")), "mood": spec.get("mood"), "lufs": meta.get("lufs"),
+             "key": meta.get("key", spec.get("key")), "mood": spec.get("mood"), "lufs": None,
              "provider": meta.get("provider"), "model": meta.get("model"), "origin": meta.get("origin")}
     out["tracks"] = sorted([*out["tracks"], entry], key=lambda t: t["index"])
     ctx.progress(done=len(out["tracks"]), total=total, label=f"music {len(out['tracks'])}/{total}")
@@ -148,19 +150,18 @@ async def _ambience(ctx: StepContext) -> None:
         out["ambience"] = str(path.relative_to(ctx.session_dir))
         out["ambience_provider"] = meta.get("provider")
         out["ambience_origin"] = meta.get("origin")
-        out["ambience_lufs"] = meta.get("lufs")
     ctx.save()
 
 
 def _track_in(ctx: StepContext, entry: dict[str, Any]) -> master.TrackIn:
-    return master.TrackIn(ctx.session_dir / entry["file"], lufs=entry.get("lufs"))
+    return master.TrackIn(ctx.session_dir / entry["file"])
 
 
 def _bed_in(ctx: StepContext) -> master.TrackIn | None:
     out = ctx.outputs
     if not out.get("ambience"):
         return None
-    return master.TrackIn(ctx.session_dir / out["ambience"], lufs=out.get("ambience_lufs"))
+    return master.TrackIn(ctx.session_dir / out["ambience"])
 
 
 class _FlacKeeper:
