@@ -139,13 +139,33 @@ async def open_source(track: TrackIn | Path, scratch: Path) -> Source:
     return Source(path, out, *found)
 
 
-def measure(src: Source) -> np.ndarray:
-    """K-weighted 100 ms energies of a whole source (loudness.integrated turns them into LUFS)."""
-    meter = loudness.Meter()
-    step = RATE * 20
-    for a in range(0, src.frames, step):
-        meter.add(src.read(a, min(step, src.frames - a)))
-    return meter.energies()
+MEASURE_STRIDE = 3  # measure one 100 ms block in three; the others repeat it
+BED_MEASURE_S = 120.0  # a bed is steady by design: its first two minutes give its level
+
+
+def measure(src: Source, seconds: float | None = None) -> np.ndarray:
+    """K-weighted 100 ms energies of a whole source (loudness.integrated turns them into LUFS).
+
+    One block in MEASURE_STRIDE is measured and stands for its neighbours: the integrated
+    loudness of a track of minutes moves by a few hundredths of a LU (tests compare with
+    ffmpeg), for a third of the work on the way to the encoder.
+    """
+    sub = loudness.SUB
+    frames = src.frames if seconds is None else min(src.frames, int(seconds * RATE))
+    blocks = frames // sub
+    out = np.zeros(blocks)
+    step = 200 * MEASURE_STRIDE  # 60 s of blocks per read
+    for b0 in range(0, blocks, step):
+        b1 = min(blocks, b0 + step)
+        raw = np.frombuffer(os.pread(src.fh.fileno(), (b1 - b0) * sub * 4, src.offset + b0 * sub * 4), "<i2")
+        whole = len(raw) // (sub * 2)
+        if whole == 0:
+            break
+        # Only the blocks measured are converted to float.
+        x = raw[:whole * sub * 2].reshape(whole, sub, 2)[::MEASURE_STRIDE].astype(np.float32) * np.float32(1 / 32768)
+        e = loudness.block_energy(x.reshape(-1, 2))
+        out[b0:b0 + whole] = np.repeat(e, MEASURE_STRIDE)[:whole]
+    return out
 
 
 def gain_to(target_lufs: float, lufs: float) -> float:
@@ -448,7 +468,7 @@ class MixStream:
         amb = self.ambience if isinstance(self.ambience, TrackIn) else TrackIn(Path(self.ambience))
         ffmpeg.check_input(Path(amb.file), "audio")
         self.bed_src = await open_source(amb, self.scratch)
-        self.bed_energies = await asyncio.to_thread(measure, self.bed_src)
+        self.bed_energies = await asyncio.to_thread(measure, self.bed_src, BED_MEASURE_S)
         level = loudness.integrated(self.bed_energies)
         if not math.isfinite(level):
             return None

@@ -28,12 +28,15 @@ from typing import Any, Callable
 import numpy as np
 
 from . import memory, wav
-from .sound import SR, calibrate, convolve, fft_filter, highpass, bandpass, pan, reverb_ir
+from .sound import SR, bandpass, calibrate, convolve, fft_filter, highpass, pan, reverb_ir, upsample2
 from .voices import BASS_VOICES, KEYS_VOICES, KITS, LEAD_VOICES, Kit, bass_note, chord_voice, lead_note, make_kit
 
 memory.tune()  # big numpy buffers go back to the system when freed (see memory.py)
 
 CHUNK = 1 << 17  # 2.7 s of audio per render chunk
+# Chords (and their reverb) are made at half the rate and brought up to 48 kHz: their partials
+# stay under 6 kHz and the tape's low-pass takes what is above, so this halves their cost.
+CHORD_RATE = SR // 2
 
 KEY_PC = {"C": 0, "C#": 1, "Db": 1, "D": 2, "D#": 3, "Eb": 3, "E": 4, "F": 5, "F#": 6, "Gb": 6,
           "G": 7, "G#": 8, "Ab": 8, "A": 9, "A#": 10, "Bb": 10, "B": 11}
@@ -254,7 +257,8 @@ class TrackDesigner:
         self.use_rim = bool(rng.random() < 0.3)
         self.ghost_p = float(rng.uniform(0.15, 0.45))
         self.kit = make_kit(np.random.default_rng([self.seed, 4]), self.kit_name)
-        self.ir = reverb_ir(np.random.default_rng([self.seed, 5]), float(rng.uniform(1.4, 2.2)), float(rng.uniform(2500, 4500)))
+        self.ir = reverb_ir(np.random.default_rng([self.seed, 5]), float(rng.uniform(1.4, 2.2)),
+                            float(rng.uniform(2500, 4500)), CHORD_RATE)
         self.wet = float(rng.uniform(0.18, 0.3))
         self.voicings: list[list[list[int]]] = []
         prev = None
@@ -306,11 +310,12 @@ class TrackDesigner:
         seconds = beats * self.beat
         rng = np.random.default_rng([self.seed, 9, prog, i, round(beats * 4)])
         strum = 0.018 if self.chord_inst in ("nylon", "felt piano") else 0.004
-        voices = [chord_voice(self.chord_inst, m, seconds, 0.62 / math.sqrt(len(notes)), rng) for m in notes]
-        n = max(len(v) + int(k * strum * SR) for k, v in enumerate(voices))
+        voices = [chord_voice(self.chord_inst, m, seconds, 0.62 / math.sqrt(len(notes)), rng, CHORD_RATE)
+                  for m in notes]
+        n = max(len(v) + int(k * strum * CHORD_RATE) for k, v in enumerate(voices))
         dry = np.zeros((n, 2), np.float32)
         for k, v in enumerate(voices):
-            off = int(k * strum * SR)
+            off = int(k * strum * CHORD_RATE)
             gl, gr = pan(-0.35 + 0.7 * k / max(1, len(voices) - 1))
             dry[off:off + len(v), 0] += v * gl
             dry[off:off + len(v), 1] += v * gr
@@ -318,7 +323,7 @@ class TrackDesigner:
         out = np.zeros((max(n, len(wet)), 2), np.float32)
         out[:n] += dry * (1 - self.wet)
         out[:len(wet)] += wet * self.wet * 0.5
-        return out
+        return upsample2(out)
 
     def lead(self, midi: int, beats: float) -> np.ndarray:
         key = (midi, round(beats * 4))

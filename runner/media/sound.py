@@ -19,9 +19,9 @@ SR = wav.RATE
 Response = Callable[[np.ndarray], np.ndarray]
 
 
-def times(n: int) -> np.ndarray:
+def times(n: int, rate: int = SR) -> np.ndarray:
     """Seconds of n samples from 0, float32."""
-    return np.arange(n, dtype=np.float32) / SR
+    return np.arange(n, dtype=np.float32) / np.float32(rate)
 
 
 def midi_hz(m: float) -> float:
@@ -29,13 +29,13 @@ def midi_hz(m: float) -> float:
     return 440.0 * 2 ** ((m - 69) / 12)
 
 
-def fft_filter(x: np.ndarray, response: Response) -> np.ndarray:
+def fft_filter(x: np.ndarray, response: Response, rate: int = SR) -> np.ndarray:
     """Filter a one-shot (or circular loop) by a magnitude response of frequency in Hz."""
     n = len(x)
     # FFTs along contiguous rows: a (n, 2) array is transposed first (several times faster).
     rows = np.ascontiguousarray(x.T, dtype=np.float32) if x.ndim == 2 else x.astype(np.float32, copy=False)
     spec = np.fft.rfft(rows, axis=-1)
-    f = np.fft.rfftfreq(n, 1 / SR)
+    f = np.fft.rfftfreq(n, 1 / rate)
     spec *= response(f).astype(np.float32)
     out = np.fft.irfft(spec, n, axis=-1).astype(np.float32, copy=False)
     return np.ascontiguousarray(out.T) if x.ndim == 2 else out
@@ -89,23 +89,24 @@ def convolve(x: np.ndarray, ir: np.ndarray, ir_spectra: dict[int, np.ndarray] | 
     return np.ascontiguousarray(out.T, dtype=np.float32)
 
 
-def reverb_ir(rng: np.random.Generator, seconds: float, damp_hz: float) -> np.ndarray:
+def reverb_ir(rng: np.random.Generator, seconds: float, damp_hz: float, rate: int = SR) -> np.ndarray:
     """A stereo room: decorrelated decaying noise, darker as it decays; unit energy per channel."""
-    n = int(seconds * SR)
-    t = times(n)
+    n = int(seconds * rate)
+    t = times(n, rate)
     noise = rng.standard_normal((n, 2)).astype(np.float32)
     env = np.exp(-6.9 * t / seconds)[:, None]  # -60 dB at the end
-    ir = fft_filter(noise * env, lowpass(damp_hz, 1))
-    pre = int(0.012 * SR)
+    ir = fft_filter(noise * env, lowpass(damp_hz, 1), rate)
+    pre = int(0.012 * rate)
     ir = np.concatenate([np.zeros((pre, 2), np.float32), ir])
     ir /= np.sqrt(np.sum(ir ** 2) / 2)
     return ir
 
 
-def adsr(n: int, attack: float, decay: float, sustain: float, release_at: int, release: float) -> np.ndarray:
+def adsr(n: int, attack: float, decay: float, sustain: float, release_at: int, release: float,
+         rate: int = SR) -> np.ndarray:
     """An envelope of n samples: linear attack, exponential decay to sustain, exponential
     release from sample release_at; times in seconds, sustain 0-1."""
-    t = times(n)
+    t = times(n, rate)
     a = np.minimum(t / max(attack, 1e-4), 1.0)
     d = sustain + (1 - sustain) * np.exp(-np.maximum(t - attack, 0) / max(decay, 1e-4))
     env = a * d
@@ -113,6 +114,19 @@ def adsr(n: int, attack: float, decay: float, sustain: float, release_at: int, r
         tr = t[release_at:] - t[release_at]
         env[release_at:] *= np.exp(-tr / max(release, 1e-4))
     return env.astype(np.float32)
+
+
+def upsample2(x: np.ndarray) -> np.ndarray:
+    """x (n,) or (n, c) at half the rate, band-limited to twice as many samples (FFT zero
+    padding; a short silence either side keeps the edges from wrapping round)."""
+    pad = 256
+    xp = np.pad(x, [(pad, pad)] + [(0, 0)] * (x.ndim - 1))
+    rows = np.ascontiguousarray(xp.T)
+    n = rows.shape[-1]
+    size = fast_size(n)
+    spec = np.fft.rfft(rows, size, axis=-1)
+    out = np.fft.irfft(spec, 2 * size, axis=-1)[..., 2 * pad:2 * (n - pad)] * 2
+    return np.ascontiguousarray(out.T, dtype=np.float32)
 
 
 def pan(p: float) -> tuple[float, float]:

@@ -20,43 +20,44 @@ BASS_VOICES = ("electric", "upright", "sub")
 KITS = ("dusty", "soft", "brushed", "tape")
 
 
-def chord_voice(instrument: str, midi: float, seconds: float, vel: float, rng: np.random.Generator) -> np.ndarray:
-    """One chord note, mono; length = seconds held plus its release."""
+def chord_voice(instrument: str, midi: float, seconds: float, vel: float, rng: np.random.Generator,
+                rate: int = SR) -> np.ndarray:
+    """One chord note, mono at `rate`; length = seconds held plus its release."""
     rel = {"warm pad": 0.9, "nylon": 0.6, "vibes": 0.9}.get(instrument, 0.45)
-    n = int((seconds + rel * 2.5) * SR)
-    t = times(n)
-    hold = int(seconds * SR)
+    n = int((seconds + rel * 2.5) * rate)
+    t = times(n, rate)
+    hold = int(seconds * rate)
     f = midi_hz(midi)
     # Slow tape wow, a few cents, so sustained chords breathe.
     wow = 1 + 0.0025 * np.sin(2 * np.pi * rng.uniform(0.3, 0.7) * t + rng.uniform(0, 6))
-    phase = 2 * np.pi * f * np.cumsum(wow) / SR
+    phase = 2 * np.pi * f * np.cumsum(wow) / rate
     if instrument == "rhodes":
         index = 1.3 * np.exp(-t / 0.35) + 0.25
         x = np.sin(phase + index * np.sin(phase)) + 0.18 * np.sin(phase * 2.0) * np.exp(-t / 0.4)
         x += 0.05 * np.sin(phase * 7.0) * np.exp(-t / 0.05)  # the tine's bark
-        env = adsr(n, 0.004, 1.8, 0.25, hold, rel)
+        env = adsr(n, 0.004, 1.8, 0.25, hold, rel, rate)
     elif instrument == "felt piano":
         x = np.zeros(n, np.float32)
         for k in range(1, 7):
             fk = k * math.sqrt(1 + 0.0004 * k * k)
             x += (0.9 / k ** 1.4) * np.sin(phase * fk) * np.exp(-t * (0.7 + 0.9 * k))
         x += 0.02 * rng.standard_normal(n).astype(np.float32) * np.exp(-t / 0.01)
-        env = adsr(n, 0.006, 2.5, 0.0, hold, rel)
+        env = adsr(n, 0.006, 2.5, 0.0, hold, rel, rate)
     elif instrument == "warm pad":
         x = np.zeros(n, np.float32)
         for det in (-0.0045, 0.005):  # two voices a few cents apart: the chorus
             for k in range(1, 5):
                 x += (0.6 / k ** 1.5) * np.sin(phase * (k * (1 + det)) + k * det * 40)
-        env = adsr(n, 0.35, 1.5, 0.75, hold, rel)
+        env = adsr(n, 0.35, 1.5, 0.75, hold, rel, rate)
     elif instrument == "vibes":
         x = np.sin(phase) + 0.25 * np.sin(phase * 4.0) * np.exp(-t / 0.25) + 0.06 * np.sin(phase * 10.0) * np.exp(-t / 0.05)
         x *= 1 + 0.25 * np.sin(2 * np.pi * 5.0 * t)  # the motor's vibrato
-        env = adsr(n, 0.003, 2.2, 0.0, hold, rel)
+        env = adsr(n, 0.003, 2.2, 0.0, hold, rel, rate)
     else:  # nylon: a plucked string's bright attack settling into its fundamental
         x = np.zeros(n, np.float32)
         for k in range(1, 9):
             x += (0.8 / k ** 1.1) * np.sin(phase * k) * np.exp(-t * (1.2 + 1.6 * k))
-        env = adsr(n, 0.002, 3.0, 0.0, hold, rel)
+        env = adsr(n, 0.002, 3.0, 0.0, hold, rel, rate)
     return (x * env * vel).astype(np.float32)
 
 
