@@ -1460,13 +1460,111 @@ def log_path(root: Path) -> Path:
     return logs_dir(root) / LOG_FILE
 
 
-def tail_lines(path: Path, max_lines: int = 200, block: int = 64 * 1024,
-               end: int | None = None, max_bytes: int = 4 * 1024 * 1024) -> tuple[list[str], int, int]:
+LOG_BLOCK = 64 * 1024
+# Longer lines come in pieces, so one enormous "line" (or a sparse file with no newline)
+# cannot make a reader hold more than this plus a block.
+MAX_LOG_LINE = 256 * 1024
+
+
+class LineSpan(typing.NamedTuple):
+    """A line of a log file (without its newline), or a piece of a longer one, and its bytes."""
+
+    start: int
+    end: int                 # just after it (after its newline when it has one)
+    data: bytes              # b"" for a marker: nothing to show up to here, but a cursor may move
+    head_cut: bool = False   # a piece that does not begin where its line begins
+    tail_cut: bool = False   # a piece that does not end where its line ends
+
+    @property
+    def partial(self) -> bool:
+        return self.head_cut or self.tail_cut
+
+
+def line_pieces(start: int, line: bytes, *, head_out: bool = False, tail_out: bool = False,
+                max_line: int = MAX_LOG_LINE) -> list[LineSpan]:
+    """A line (with its newline) found at start, as one LineSpan or as max_line pieces.
+
+    head_out / tail_out: a reader already handed out the beginning / the end of this line
+    as pieces, so what is left is cut on that side.
+    """
+    end = start + len(line)
+    body = line[:-1] if line.endswith(b"\n") else line
+    if len(body) <= max_line:
+        return [LineSpan(start, end, body, head_out, tail_out)]
+    out = []
+    for k in range(0, len(body), max_line):
+        last = k + max_line >= len(body)
+        out.append(LineSpan(start + k, end if last else start + k + max_line, body[k:k + max_line],
+                            head_out or k > 0, tail_out or not last))
+    return out
+
+
+def scan_back(fh: typing.BinaryIO, end: int, budget: int, max_line: int = MAX_LOG_LINE) -> typing.Iterator[LineSpan]:
+    """Lines ending at or before byte offset `end`, newest first, reading at most ~budget bytes.
+
+    The one backward reader of logs (the studio's log pages, the monitor's tail): it reads
+    block by block from `end`, holds at most one block plus one max_line piece, and a line
+    that `end` falls inside (being written) is not returned. A LineSpan with empty data is a
+    marker, "nothing to show up to here", so a caller's cursor still moves (a skipped hole,
+    or where the budget ran out).
+    """
+    pos = end
+    skipping = False
+    if end > 0:
+        fh.seek(end - 1)
+        skipping = fh.read(1) != b"\n"
+    carry = b""          # the oldest bytes read whose line start is still unknown
+    tail_out = False     # the end of the line in carry went out as a piece already
+    scanned = 0
+    while pos > 0 and scanned < budget:
+        size = min(LOG_BLOCK, pos)
+        pos -= size
+        fh.seek(pos)
+        block = fh.read(size)
+        scanned += size
+        buf = block + carry          # covers [pos, pos + len(buf))
+        if skipping:
+            k = buf.rfind(b"\n")
+            if k < 0:
+                carry = b""
+                continue
+            buf = buf[: k + 1]
+            skipping = False
+        j = len(buf)
+        i = buf.rfind(b"\n", 0, j - 1 if buf.endswith(b"\n") else j)
+        while i >= 0:
+            yield from reversed(line_pieces(pos + i + 1, buf[i + 1: j], tail_out=tail_out, max_line=max_line))
+            tail_out = False
+            j = i + 1
+            i = buf.rfind(b"\n", 0, i)
+        carry = buf[:j]
+        while len(carry) > max_line:
+            # Too long to keep whole: hand out its end as a piece and go on.
+            keep = len(carry) - max_line
+            piece = carry[keep:]
+            yield LineSpan(pos + keep, pos + len(carry), piece[:-1] if piece.endswith(b"\n") else piece,
+                           True, tail_out)
+            carry = carry[:keep]
+            tail_out = True
+    if skipping:
+        yield LineSpan(pos, pos, b"", True)
+    elif carry:
+        if pos == 0:
+            yield LineSpan(0, len(carry), carry[:-1] if carry.endswith(b"\n") else carry, False, tail_out)
+        else:
+            # Budget spent inside a line: resume from that line's end next time.
+            yield LineSpan(pos + len(carry), pos + len(carry), b"", True)
+    elif pos > 0:
+        yield LineSpan(pos, pos, b"", True)
+
+
+def tail_lines(path: Path, max_lines: int = 200, end: int | None = None,
+               max_bytes: int = 4 * 1024 * 1024) -> tuple[list[str], int, int]:
     """The last max_lines complete lines before byte offset end (default: end of file).
 
-    Reads backwards block by block, and never more than max_bytes, so a multi-gigabyte log
-    (even one with no newlines at all) costs only a bounded read.
-    Returns (lines, start_offset_of_first_line, end_offset).
+    scan_back underneath: never more than max_bytes read, so a multi-gigabyte log (even one
+    with no newlines at all) costs only a bounded read; a line longer than MAX_LOG_LINE
+    comes as its pieces. Returns (lines, start offset of the first, end offset of the last).
     """
     try:
         fh = open(path, "rb")
@@ -1475,23 +1573,17 @@ def tail_lines(path: Path, max_lines: int = 200, block: int = 64 * 1024,
     with fh:
         size = fh.seek(0, os.SEEK_END)
         stop = size if end is None else max(0, min(end, size))
-        # Only whole lines: when reading to the end of a file a writer is appending to,
-        # drop any tail without its newline.
-        pos = stop
-        buf = b""
-        while pos > 0 and buf.count(b"\n") <= max_lines and stop - pos < max_bytes:
-            step = min(block, pos)
-            pos -= step
-            fh.seek(pos)
-            buf = fh.read(step) + buf
-        last_nl = buf.rfind(b"\n")
-        if last_nl < 0:
+        lines: list[str] = []
+        first = last = None
+        for span in scan_back(fh, stop, max_bytes):
+            if span.start == span.end:
+                continue   # a marker
+            last = span.end if last is None else last
+            first = span.start
+            lines.append(span.data.decode("utf-8", "replace"))
+            if len(lines) >= max_lines:
+                break
+        if last is None:
             return [], stop, stop
-        stop_used = pos + last_nl + 1
-        body = buf[: last_nl + 1]
-        lines = body.split(b"\n")[:-1]
-        if pos > 0:
-            lines = lines[1:]  # the first piece may be the middle of a line
-        lines = lines[-max_lines:]
-        taken = sum(len(l) + 1 for l in lines)
-        return [l.decode("utf-8", "replace") for l in lines], stop_used - taken, stop_used
+        lines.reverse()
+        return lines, first, last  # type: ignore[return-value]

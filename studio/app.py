@@ -19,13 +19,14 @@ from typing import Any, Callable, Iterator, Mapping
 
 from runner import store
 
-from . import csvexport, disk, jsonsafe, kpis, query, series as series_view, sessionfiles, sse
+from . import disk, jsonsafe, kpis, query, series as series_view, sessionfiles, sse
 from .detail import DEFAULT_TIMELINE, MAX_TIMELINE, calls_from_ledger, session_detail
 from .launcher import Launcher, Refused, default_command
 from .logs import DEFAULT_LIMIT as LOG_DEFAULT_LIMIT, LEVELS, MAX_LIMIT as LOG_MAX_LIMIT, LogReader
 from .media import PREFIX as MEDIA_PREFIX, serve_media
 from .reader import ROW_FIELDS, SessionIndex
-from .redact import Redactor
+from .door import Door
+from .redact import Redactor, Verbatim
 from .security import SECURITY_HEADERS, TOKEN_HEADER, Guard, is_json_content_type, new_token
 from .static import is_page_route, serve_index, serve_static
 from .watch import Watcher, session_publisher
@@ -71,7 +72,8 @@ class App:
         self.token = token or new_token()
         self.guard = Guard(config.host, config.port, self.token)
         self.redactor = Redactor(env=env, home=home)
-        self.hub = sse.Hub(start_seq=int(now().timestamp() * 1_000_000))
+        self.door = Door(self.redactor)
+        self.hub = sse.Hub(start_seq=int(now().timestamp() * 1_000_000), encode=self.door.json)
         self.index = SessionIndex(self.root, self.redactor, quick_interval=config.quick_interval,
                                   full_interval=config.full_interval,
                                   listener=session_publisher(self.hub, self.redactor))
@@ -124,12 +126,19 @@ class App:
 
     def handle(self, req: Request) -> Response:
         try:
-            resp = self._dispatch(req)
+            resp = self._encoded(self._dispatch(req))
         except Exception:  # noqa: BLE001 - one bad request must not take the server down
             if not self.config.quiet:
                 traceback.print_exc(file=sys.stderr)
-            resp = error(500, "internal error")
+            resp = self._encoded(error(500, "internal error"))
         return self._finish(resp)
+
+    def _encoded(self, resp: Response) -> Response:
+        """The JSON value a handler returned, encoded (and redacted) by the one door."""
+        if resp.has_data:
+            resp.body = self.door.json(resp.data)
+            resp.data, resp.has_data = None, False
+        return resp
 
     def refuse(self, status: int, message: str, headers: Headers | None) -> Response:
         """An answer the socket layer gives before a request reaches handle() (a malformed
@@ -140,7 +149,7 @@ class App:
         if headers is not None:
             refusal = self._host_refusal(headers, None)
             if refusal is not None:
-                return self._finish(refusal)
+                return self._finish(self._encoded(refusal))
         return self._finish(Response(status, [("Content-Type", "text/plain; charset=utf-8")],
                                      message.encode("ascii", "replace")))
 
@@ -198,7 +207,7 @@ class App:
         if path.startswith(MEDIA_PREFIX):
             resp = serve_media(self.root, path, h.get("Range"), h.get("If-None-Match"))
         elif path == "/index.html" or is_page_route(path):
-            resp = serve_index(self.config.static_dir, self.token)
+            resp = serve_index(self.config.static_dir, self.token, self.door)
         else:
             resp = serve_static(self.config.static_dir, path, h.get("Range"), h.get("If-None-Match"))
         return resp or Response(404, [("Content-Type", "text/plain; charset=utf-8")], b"not found")
@@ -242,9 +251,9 @@ class App:
     def get_config(self, req: Request, m: re.Match[str]) -> Response:
         return json_response({
             "version": VERSION,
-            "token": self.token,
+            "token": Verbatim(self.token),   # the page must get it exactly; it is ours, not data
             "token_header": TOKEN_HEADER,
-            "root": self.redactor.text(str(self.root)),
+            "root": str(self.root),
             "launcher": {"enabled": self.launcher.enabled, "max_runs": self.launcher.max_runs},
             "steps": list(store.STEPS),
             "statuses": [*store.SESSION_STATUSES, "unreadable"],
@@ -288,7 +297,7 @@ class App:
     def get_sessions_csv(self, req: Request, m: re.Match[str]) -> Response:
         view = self._view(req)
         _, selected = self._select(view)
-        body = csvexport.to_csv((e.row for e in selected), ROW_FIELDS)
+        body = self.door.csv((e.row for e in selected), ROW_FIELDS)
         return Response(200, [("Content-Type", "text/csv; charset=utf-8"),
                               ("Content-Disposition", f'attachment; filename="{self._export_name("csv")}"')], body)
 
@@ -330,19 +339,18 @@ class App:
             return lines
         events = [e for e in lines.items if e["seq"] > after and (not types or e["type"] in types)]
         page = events[:limit]
-        return json_response({"id": sid, "events": self.redactor.value(page),
+        return json_response({"id": sid, "events": page,
                               "next_after": page[-1]["seq"] if page else after,
                               "has_more": len(events) > len(page),
-                              "notes": self.redactor.value(sessionfiles.notes(("events.jsonl", lines)))})
+                              "notes": sessionfiles.notes(("events.jsonl", lines))})
 
     def get_session_ledger(self, req: Request, m: re.Match[str]) -> Response:
         sid = m["id"]
         lines = self._session_lines(sid, sessionfiles.read_ledger)
         if isinstance(lines, Response):
             return lines
-        return json_response({"id": sid, "ledger": self.redactor.value(lines.items),
-                              "calls": self.redactor.value(calls_from_ledger(lines.items)),
-                              "notes": self.redactor.value(sessionfiles.notes(("ledger.jsonl", lines)))})
+        return json_response({"id": sid, "ledger": lines.items, "calls": calls_from_ledger(lines.items),
+                              "notes": sessionfiles.notes(("ledger.jsonl", lines))})
 
     def get_kpis(self, req: Request, m: re.Match[str]) -> Response:
         series = query.whole(req.arg("series"), "series", kpis.DEFAULT_SERIES, 0, kpis.MAX_SERIES)
@@ -359,7 +367,7 @@ class App:
         """Each series' calendar, today's spend against its daily budget, the quota and the disk."""
         self._fresh()
         entries, _ = self.index.snapshot()
-        return json_response(self.redactor.value(series_view.overview(self.root, entries, self.now())))
+        return json_response(series_view.overview(self.root, entries, self.now()))
 
     def get_logs(self, req: Request, m: re.Match[str]) -> Response:
         levels = frozenset(x.upper() for x in req.args("level"))

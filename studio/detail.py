@@ -21,6 +21,11 @@ MAX_TIMELINE = 5000
 RESUMABLE = frozenset({"interrupted", "failed", "halted_budget"})
 
 
+def _redacted(value: Any, redactor: Redactor) -> str | None:
+    text = store.one_line(value)
+    return redactor.text(text) if text else None
+
+
 def compact_steps(state: dict[str, Any], redactor: Redactor) -> list[dict[str, Any]]:
     """The seven steps in order, without outputs: what the Live rail draws."""
     steps = state.get("steps") if isinstance(state.get("steps"), dict) else {}
@@ -36,9 +41,10 @@ def compact_steps(state: dict[str, Any], redactor: Redactor) -> list[dict[str, A
             "duration_s": store.step_seconds(s),
             "attempts": s.get("attempts", 0),
             "cost_usd": s.get("cost_usd", 0.0),
-            "error": redactor.text(short_text(s.get("error"), 2000) or "") or None,
-            "note": redactor.text(short_text(s.get("note"), 2000) or "") or None,
-            "progress": redactor.value(progress) if progress else None,
+            # Redacted before it is cut: a cut key is no longer key-shaped.
+            "error": short_text(_redacted(s.get("error"), redactor), 2000),
+            "note": short_text(_redacted(s.get("note"), redactor), 2000),
+            "progress": progress or None,
         })
     return out
 
@@ -119,13 +125,13 @@ def _detail(folder: disk.SessionFolder | None, session_id: str, state: store.Sta
         "id": session_id,
         "readable": state is not None,
         "row": entry.row,
-        "timeline": redactor.value(timeline),
+        "timeline": timeline,
         "timeline_total": timeline_total,
-        "ledger": redactor.value(ledger),
-        "calls": redactor.value(calls_from_ledger(ledger)),
+        "ledger": ledger,
+        "calls": calls_from_ledger(ledger),
         "ledger_total_usd": round(sum(float(l.get("usd") or 0) for l in ledger
                                       if l.get("phase") == "actual" and isinstance(l.get("usd"), (int, float))), 6),
-        "notes": redactor.value(sessionfiles.notes(("events.jsonl", event_lines), ("ledger.jsonl", ledger_lines))),
+        "notes": sessionfiles.notes(("events.jsonl", event_lines), ("ledger.jsonl", ledger_lines)),
     }
     if state is None or folder is None:
         return {**base, "status": "unreadable", "error": entry.row["error"], "params": None, "steps": [],
@@ -156,28 +162,28 @@ def _detail(folder: disk.SessionFolder | None, session_id: str, state: store.Sta
         # A checkpoint is the runner's private bookmark; an upload's holds a resumable URI
         # that lets anyone holding it write to the video, so it never leaves the server.
         outputs = {k: v for k, v in _outputs(state, s["name"]).items() if k != "checkpoint"}
-        s["outputs"] = redactor.value(outputs)
+        s["outputs"] = outputs
     yt = state.get("youtube") if isinstance(state.get("youtube"), dict) else None
     return {
         **base,
         "status": status,
         "raw_status": state.get("status"),
-        "params": redactor.value(state.get("params")),
+        "params": state.get("params"),
         "created_at": state.get("created_at"),
         "updated_at": state.get("updated_at"),
         "finished_at": state.get("finished_at"),
         "heartbeat_at": state.get("heartbeat_at"),
         "title": entry.row["title"],
-        "error": redactor.value(state.get("error")),
-        "halt": redactor.value(state.get("halt")),
-        "attention": redactor.value(state.get("attention")),
+        "error": state.get("error"),
+        "halt": state.get("halt"),
+        "attention": state.get("attention"),
         "steps": steps,
         "spend": spend_block(state),
-        "tracks": redactor.value(tracks),
+        "tracks": tracks,
         "media": media,
-        "metadata": redactor.value(sessionfiles.read_metadata(folder, _outputs(state, "metadata").get("metadata"))),
-        "youtube": {"id": yt.get("id"), "url": youtube_url(yt), "privacy": redactor.value(yt.get("privacy")),
-                    "privacy_note": redactor.value(yt.get("privacy_note"))} if yt else None,
+        "metadata": sessionfiles.read_metadata(folder, _outputs(state, "metadata").get("metadata")),
+        "youtube": {"id": yt.get("id"), "url": youtube_url(yt), "privacy": yt.get("privacy"),
+                    "privacy_note": yt.get("privacy_note")} if yt else None,
         "actions": {"approve": status == "awaiting_review", "resume": status in RESUMABLE},
         "live": status in MOVING,
     }

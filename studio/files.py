@@ -125,11 +125,11 @@ def file_response(f: disk.Opened, content_type: str, range_header: str | None = 
     if if_none_match and etag in [t.strip() for t in if_none_match.split(",")]:
         return Response(304, headers, FileBody(f, 0, 0), length=0)
     rng = parse_range(range_header, size)
-    if rng == "unsatisfiable":
+    if isinstance(rng, str):   # "unsatisfiable"
         return Response(416, [*headers, ("Content-Range", f"bytes */{size}")], FileBody(f, 0, 0), length=0)
     if rng is None:
         return Response(200, headers, FileBody(f, 0, size), length=size)
-    first, last = rng  # type: ignore[misc]
+    first, last = rng
     length = last - first + 1
     return Response(206, [*headers, ("Content-Range", f"bytes {first}-{last}/{size}")],
                     FileBody(f, first, length), length=length)

@@ -12,7 +12,6 @@ file with positional reads, which leave the child's own file offset alone.
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -25,6 +24,7 @@ from typing import Any, Callable, Mapping
 
 from runner import store
 
+from . import jsonsafe
 from .redact import Redactor
 
 # Where the runner package the studio itself reads with lives: the child gets the same code.
@@ -169,7 +169,7 @@ class Launcher:
         except OSError as exc:
             out.close()
             err.close()
-            raise Refused(500, "spawn_failed", self.redactor.text(f"could not start the runner: {exc}")) from None
+            raise Refused(500, "spawn_failed", f"could not start the runner: {exc}") from None
         return proc, out, err
 
     @staticmethod
@@ -184,7 +184,15 @@ class Launcher:
             data = os.pread(fh.fileno(), limit, max(0, size - limit))
         except OSError:
             return ""
-        return self.redactor.text(data.decode("utf-8", "replace").strip())
+        return self.tail_text(data.decode("utf-8", "replace"), cut=size > limit, limit=limit)
+
+    def tail_text(self, text: str, *, cut: bool, limit: int = 2000) -> str:
+        """The last `limit` characters of a child's output, redacted before they are cut (a
+        key cut in half is no longer key-shaped, so what touches the cut is hidden too)."""
+        text = text.strip()
+        if len(text) > limit:
+            text, cut = text[-limit:], True
+        return self.redactor.cut(text, head=True, tail=False) if cut else self.redactor.text(text)
 
     def _first_line(self, proc: subprocess.Popen[bytes], out: Any, timeout: float) -> tuple[str | None, int | None]:
         """(first stdout line or None, exit code if the child has already ended)."""
@@ -218,14 +226,14 @@ class Launcher:
                 if line is None or not store.is_session_id(line):
                     why = (f"the runner exited with code {code}" if code is not None
                            else f"the runner did not report a session id within {self.first_line_timeout:g} s")
-                    detail = self._tail(err) or (self.redactor.text(line) if line else "")
+                    detail = self._tail(err) or (line or "")
                     last = self._last_line(detail)
                     raise Refused(502, "runner_failed", why + (f": {last}" if last else ""), detail=detail)
                 child.session_id = line
             finally:
                 out.close()
                 err.close()
-        return {"id": line, "pid": proc.pid, "action": "run", "params": self.redactor.value(params)}
+        return {"id": line, "pid": proc.pid, "action": "run", "params": params}
 
     def _action(self, action: str, session_id: str, args: list[str], status: str, allowed: frozenset[str]) -> dict[str, Any]:
         if not store.is_session_id(session_id):
@@ -299,19 +307,19 @@ class Launcher:
             except subprocess.TimeoutExpired:
                 raise Refused(504, "timeout", f"the estimate took longer than {self.estimate_timeout:g} s") from None
             except OSError as exc:
-                raise Refused(500, "spawn_failed", self.redactor.text(f"could not start the runner: {exc}")) from None
+                raise Refused(500, "spawn_failed", f"could not start the runner: {exc}") from None
         finally:
             self._estimate_slots.release()
         # `estimate` exits 1 when the run would be over its cap; its JSON is the answer either way.
         try:
-            result = json.loads(done.stdout)
-        except ValueError:
+            result = jsonsafe.loads(done.stdout, jsonsafe.MAX_DEPTH)
+        except jsonsafe.BadJSON:
             result = None
         if not isinstance(result, dict):
-            tail = self.redactor.text(done.stderr.decode("utf-8", "replace").strip()[-2000:])
+            tail = self.tail_text(done.stderr.decode("utf-8", "replace"), cut=False)
             last = self._last_line(tail)
             raise Refused(502, "runner_failed", f"the estimate failed with code {done.returncode}"
                           + (f": {last}" if last else ""), detail=tail)
-        answer = {"params": self.redactor.value(params), "estimate": self.redactor.value(result)}
+        answer = {"params": params, "estimate": result}
         self._estimates[key] = (self.mono(), answer)
         return answer

@@ -3,14 +3,15 @@
 A log can be gigabytes (or a sparse file of zeros), so every read here has a byte budget:
 it never holds more than one block plus one line, and a request that filters out most lines
 stops after scanning `scan_budget` bytes and tells the caller where to continue. Lines longer
-than MAX_LINE are cut into fragments, so one enormous "line" cannot defeat the budget.
+than MAX_LINE come in pieces, so one enormous "line" cannot defeat the budget; each piece is
+redacted before it is shown or searched, and what touches a cut is hidden (a key cut in two
+is no longer key-shaped). Backwards reading is store.scan_back, the monitor's reader too.
 """
 
 from __future__ import annotations
 
 import io
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -19,8 +20,8 @@ from runner import store
 from . import disk
 from .redact import Redactor
 
-BLOCK = 64 * 1024
-MAX_LINE = 16 * 1024
+BLOCK = store.LOG_BLOCK
+MAX_LINE = store.MAX_LOG_LINE
 DEFAULT_LIMIT = 200
 MAX_LIMIT = 2000
 DEFAULT_SCAN_BUDGET = 8 * 1024 * 1024
@@ -28,85 +29,9 @@ PAYLOAD_CAP = 512 * 1024     # bytes of message text in one answer
 LEVELS: tuple[str, ...] = ("DEBUG", "INFO", "WARN", "ERROR")
 
 
-@dataclass(frozen=True)
-class Raw:
-    start: int
-    end: int      # offset just after the line (after its newline when it has one)
-    data: bytes
-    partial: bool = False   # a fragment of a line longer than MAX_LINE
-
-
 def _blank(data: bytes) -> bool:
     # Sparse holes read as NUL bytes; a "line" made only of them is not a log record.
     return not data.strip(b"\x00 \t\r")
-
-
-def _pieces(start: int, line: bytes, partial: bool) -> list[Raw]:
-    """One line (with its newline) as a Raw, or as MAX_LINE fragments when it is too long."""
-    end = start + len(line)
-    body = line.rstrip(b"\n")
-    if len(body) <= MAX_LINE:
-        return [Raw(start, end, body, partial)]
-    out = []
-    for k in range(0, len(body), MAX_LINE):
-        last = k + MAX_LINE >= len(body)
-        out.append(Raw(start + k, end if last else start + k + MAX_LINE, body[k:k + MAX_LINE], True))
-    return out
-
-
-def scan_back(fh: Any, end: int, budget: int) -> Iterator[Raw]:
-    """Lines ending at or before `end`, newest first, reading at most ~budget bytes.
-
-    A Raw with empty data is a marker: "nothing to show up to here", so the caller's cursor
-    still moves (a skipped hole, or where the budget ran out).
-    """
-    pos = end
-    skipping = False
-    if end > 0:
-        fh.seek(end - 1)
-        # `end` inside a line (the runner is writing the last one): that line is not ours yet.
-        skipping = fh.read(1) != b"\n"
-    carry = b""          # the oldest bytes read whose line start is still unknown
-    frag = False         # carry is the head of a line whose tail went out as a fragment
-    scanned = 0
-    while pos > 0 and scanned < budget:
-        size = min(BLOCK, pos)
-        pos -= size
-        fh.seek(pos)
-        block = fh.read(size)
-        scanned += size
-        buf = block + carry          # covers [pos, pos + len(buf))
-        if skipping:
-            k = buf.rfind(b"\n")
-            if k < 0:
-                carry = b""
-                continue
-            buf = buf[: k + 1]
-            skipping = False
-        j = len(buf)
-        i = buf.rfind(b"\n", 0, j - 1 if buf.endswith(b"\n") else j)
-        while i >= 0:
-            yield from reversed(_pieces(pos + i + 1, buf[i + 1: j], frag))
-            frag = False
-            j = i + 1
-            i = buf.rfind(b"\n", 0, i)
-        carry = buf[:j]
-        while len(carry) > MAX_LINE:
-            # Too long to keep whole: hand out its tail as a fragment and go on.
-            keep = len(carry) - MAX_LINE
-            yield Raw(pos + keep, pos + len(carry), carry[keep:].rstrip(b"\n"), True)
-            carry = carry[:keep]
-            frag = True
-    if skipping:
-        yield Raw(pos, pos, b"", True)
-    elif carry:
-        if pos == 0:
-            yield Raw(0, len(carry), carry.rstrip(b"\n"), frag)
-        else:
-            # Budget spent inside a line: resume from that line's end next time.
-            yield Raw(pos + len(carry), pos + len(carry), b"", True)
-    elif pos > 0:
-        yield Raw(pos, pos, b"", True)
 
 
 def line_boundary_before(fh: Any, end: int) -> int:
@@ -122,7 +47,7 @@ def line_boundary_before(fh: Any, end: int) -> int:
     return lo + k + 1 if k >= 0 else (0 if lo == 0 else end)
 
 
-def scan_forward(fh: Any, start: int, size: int, budget: int) -> Iterator[Raw]:
+def scan_forward(fh: Any, start: int, size: int, budget: int) -> Iterator[store.LineSpan]:
     """Complete lines from `start` onwards, oldest first, reading at most ~budget bytes.
 
     An unfinished last line is left for the next read: the runner may be writing it now.
@@ -137,7 +62,7 @@ def scan_forward(fh: Any, start: int, size: int, budget: int) -> Iterator[Raw]:
     stop = min(size, start + budget)
     carry = b""
     carry_start = start
-    frag = False
+    head_out = False     # the beginning of the line in carry went out as a piece already
     while pos < stop:
         block = fh.read(min(BLOCK, stop - pos))
         if not block:
@@ -148,25 +73,25 @@ def scan_forward(fh: Any, start: int, size: int, budget: int) -> Iterator[Raw]:
         if skipping:
             nl = buf.find(b"\n")
             if nl < 0:
-                yield Raw(carry_start, pos, b"", True)
+                yield store.LineSpan(carry_start, pos, b"", True)
                 carry, carry_start = b"", pos
                 continue
-            yield Raw(carry_start, carry_start + nl + 1, b"", True)
+            yield store.LineSpan(carry_start, carry_start + nl + 1, b"", True)
             begin = nl + 1
             skipping = False
         nl = buf.find(b"\n", begin)
         while nl >= 0:
-            yield from _pieces(carry_start + begin, buf[begin:nl + 1], frag)
-            frag = False
+            yield from store.line_pieces(carry_start + begin, buf[begin:nl + 1], head_out=head_out)
+            head_out = False
             begin = nl + 1
             nl = buf.find(b"\n", begin)
         carry_start += begin
         carry = buf[begin:]
         while len(carry) > MAX_LINE:
-            yield Raw(carry_start, carry_start + MAX_LINE, carry[:MAX_LINE], True)
+            yield store.LineSpan(carry_start, carry_start + MAX_LINE, carry[:MAX_LINE], head_out, True)
             carry_start += MAX_LINE
             carry = carry[MAX_LINE:]
-            frag = True
+            head_out = True
 
 
 class LogReader:
@@ -174,9 +99,13 @@ class LogReader:
         self.path = store.log_path(root)
         self.redactor = redactor
 
-    def parse(self, raw: Raw) -> dict[str, Any]:
+    def parse(self, raw: store.LineSpan) -> dict[str, Any]:
+        """A line (or piece) as the API shows it, its message redacted before anything
+        searches it; a piece is redacted with its cut edges hidden (Redactor.cut)."""
         text = raw.data.decode("utf-8", "replace").replace("\x00", "")
-        rec = store.parse_log_line(text)
+        # Only a line's own beginning is a record: the middle of a long line that looks like
+        # one must not pass for another session's line.
+        rec = store.parse_log_line(text) if not raw.head_cut else {"message": text}
         msg = rec.get("message") or ""
         return {
             "offset": raw.start,
@@ -185,7 +114,8 @@ class LogReader:
             "level": rec.get("level"),
             "session": rec.get("session"),
             "step": rec.get("step"),
-            "message": self.redactor.text(msg),
+            "message": self.redactor.cut(msg, head=raw.head_cut, tail=raw.tail_cut) if raw.partial
+            else self.redactor.text(msg),
             "partial": raw.partial,
         }
 
@@ -258,7 +188,7 @@ class LogReader:
             # Never end a page inside a line, so that "after=end" later resumes on a boundary.
             end = line_boundary_before(fh, end)
             cursor = end
-            for raw in scan_back(fh, end, scan_budget):
+            for raw in store.scan_back(fh, end, scan_budget):
                 if _blank(raw.data):
                     cursor = raw.start
                     continue

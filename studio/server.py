@@ -26,7 +26,8 @@ import threading
 import time
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+import typing
+from typing import Any, Iterator
 
 from .app import MAX_BODY, App
 from .web import Headers, Request, Response
@@ -423,7 +424,7 @@ class StudioHandler(BaseHTTPRequestHandler):
             if not stream:
                 self.wfile.write(body)  # type: ignore[arg-type]
                 return
-            for chunk in body:  # type: ignore[union-attr]
+            for chunk in typing.cast(Iterator[bytes], body):
                 if chunk:
                     self.wfile.write(chunk)
         except CLIENT_GONE:

@@ -34,13 +34,18 @@ def frame(event_type: str, data: bytes, event_id: int | None = None) -> bytes:
     head = f"event: {event_type}\n".encode()
     if event_id is not None:
         head += f"id: {event_id}\n".encode()
-    # JSON from web.dumps has no raw newlines, so one data line is enough.
+    # The hub's encoder writes JSON with no raw newlines, so one data line is enough.
     return head + b"data: " + data + b"\n\n"
+
+
+def _plain_json(payload: Any) -> bytes:
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=True, allow_nan=False).encode("ascii")
 
 
 class Hub:
     def __init__(self, start_seq: int, capacity: int = 5000,
-                 on_subscribers: Callable[[int], None] | None = None) -> None:
+                 on_subscribers: Callable[[int], None] | None = None,
+                 encode: Callable[[Any], bytes] | None = None) -> None:
         self._cond = threading.Condition()
         self._ring: deque[Event] = deque(maxlen=capacity)
         self.start_seq = start_seq
@@ -49,6 +54,8 @@ class Hub:
         self._closed = False
         # Told the new subscriber count, so the watcher runs only while somebody listens.
         self.on_subscribers = on_subscribers
+        # The app passes its door (studio/door.py), which redacts every string it encodes.
+        self.encode: Callable[[Any], bytes] = encode or _plain_json
 
     @property
     def last_id(self) -> int:
@@ -59,7 +66,7 @@ class Hub:
         return self._subscribers
 
     def publish(self, event_type: str, payload: Any, session: str | None = None) -> int:
-        data = json.dumps(payload, separators=(",", ":"), ensure_ascii=True).encode("ascii")
+        data = self.encode(payload)
         with self._cond:
             self._seq += 1
             self._ring.append(Event(self._seq, event_type, session, data))
@@ -169,8 +176,7 @@ def stream(hub: Hub, *, last_id: int | None, accept: Callable[[Event], bool],
     The caller takes a subscriber slot first and wraps this in a Subscription, whose close()
     gives the slot back, so a generator closed by a broken pipe still lets the watcher stop.
     """
-    from .web import dumps  # local: keep this module free of the HTTP layer at import
-
+    dumps = hub.encode
     yield f"retry: {RETRY_MS}\n\n".encode()
     cursor = hub.last_id
     resumed = False

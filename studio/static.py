@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from .door import Door
 from .files import file_response, open_inside, split_safe
 from .web import Response
 
@@ -51,7 +52,7 @@ def is_page_route(path: str) -> bool:
     return any(p.fullmatch(path) for p in PAGE_ROUTES)
 
 
-def serve_index(static_dir: Path, token: str) -> Response | None:
+def serve_index(static_dir: Path, token: str, door: Door) -> Response | None:
     """index.html with the per-process token filled in (the page reads it from a <meta>)."""
     f = open_inside(static_dir, ["index.html"], one_link=False)
     if f is None:
@@ -59,10 +60,9 @@ def serve_index(static_dir: Path, token: str) -> Response | None:
     with f:
         if f.size > MAX_INDEX_BYTES:
             return None
-        html = f.read_all().decode("utf-8", "replace").replace(TOKEN_PLACEHOLDER, token)
+        html = door.html(f.read_all().decode("utf-8", "replace"), TOKEN_PLACEHOLDER, token)
     # no-store: the page carries this process's token, which changes on every restart.
-    return Response(200, [("Content-Type", "text/html; charset=utf-8"), ("Cache-Control", "no-store")],
-                    html.encode("utf-8"))
+    return Response(200, [("Content-Type", "text/html; charset=utf-8"), ("Cache-Control", "no-store")], html)
 
 
 def serve_static(static_dir: Path, url_path: str, range_header: str | None = None,

@@ -90,7 +90,7 @@ class Watcher:
             try:
                 self.step()
             except Exception as exc:  # noqa: BLE001 - a bad file must not kill the stream
-                self.hub.publish("error", {"message": self.redactor.text(f"watcher: {exc!r}")})
+                self.hub.publish("error", {"message": f"watcher: {exc!r}"})   # the hub's door redacts
             self._wake.wait(self.tick)
             self._wake.clear()
 
@@ -147,7 +147,7 @@ class Watcher:
                     continue  # the "session" event carries progress; keep the ring for news
                 if ev["ts"] < self._epoch:
                     continue
-                self.hub.publish("timeline", {"session": sid, **self.redactor.value(ev)}, sid)
+                self.hub.publish("timeline", {"session": sid, **ev}, sid)
             # A line that is not an event is skipped (the detail's notes count it); the lines
             # after it still stream.
             self._timeline_offsets[sid] = lines.end

@@ -89,6 +89,9 @@ class Response:
     # For iterator bodies: the length when known (files); None means "until the connection
     # closes" (the event stream), which the server marks with Connection: close.
     length: int | None = None
+    # A JSON value not yet encoded: App.handle has studio/door.py encode (and redact) it.
+    data: Any = None
+    has_data: bool = False
 
     def header(self, name: str) -> str | None:
         for k, v in self.headers:
@@ -108,8 +111,9 @@ def dumps(obj: Any) -> bytes:
 
 
 def json_response(obj: Any, status: int = 200, headers: list[tuple[str, str]] | None = None) -> Response:
-    body = dumps(obj)
-    return Response(status, [("Content-Type", "application/json; charset=utf-8"), *(headers or [])], body)
+    """A JSON answer; its body is encoded (and redacted) by the door when the app finishes it."""
+    return Response(status, [("Content-Type", "application/json; charset=utf-8"), *(headers or [])],
+                    data=obj, has_data=True)
 
 
 def error(status: int, message: str, **extra: Any) -> Response:
