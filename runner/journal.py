@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, TextIO, cast
 
-from . import store
+from . import disk, store
 
 Clock = Callable[[], dt.datetime]
 
@@ -176,4 +176,5 @@ class Journal:
     def _measure_disk(self) -> None:
         # At step ends and status changes, not every save: a walk of the folder is a few dozen
         # stats, and progress saves come many times a second.
-        self.state["disk_bytes"] = store.tree_bytes(self.dir)
+        # The runner's .reserve (runner/disk.py) is room held for a moment, not the session's.
+        self.state["disk_bytes"] = store.tree_bytes(self.dir) - store.tree_bytes(self.dir / disk.RESERVE)
