@@ -86,10 +86,13 @@ def test_the_limiter_holds_its_ceiling_and_moves_smoothly():
     ext = np.concatenate([np.zeros((m, 2), np.float32), x, np.zeros((m + 64, 2), np.float32)])
     n = len(x) // master.BLOCK * master.BLOCK
     g = lim.gains(ext[:m + n + m], n)
+    assert g is not None
     y = x[:n] * g[:, None]
     assert np.abs(y).max() <= 10 ** (-2 / 20) + 1e-6
     assert np.abs(np.diff(g)).max() < 0.02
     assert g[: R - 2000].min() == pytest.approx(1.0)  # untouched well before the click
+    # Quiet audio with the last reduction released: nothing to do, no gains computed.
+    assert master.Limiter(-2.0).gains(ext[:m + n + m] * 0.1, n) is None
 
 
 @pytest.fixture(scope="module")

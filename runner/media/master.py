@@ -375,12 +375,15 @@ class Limiter:
     def margin(self) -> int:
         return (LOOKAHEAD + LOOKAHEAD // 2 + 2) * BLOCK
 
-    def gains(self, ext: np.ndarray, n: int) -> np.ndarray:
+    def gains(self, ext: np.ndarray, n: int) -> np.ndarray | None:
         """Per-sample gains for the n samples after the first margin() of ext (which also
-        has margin() samples after them)."""
+        has margin() samples after them); None when every gain is 1 (nothing near the ceiling
+        and the last reduction fully released: most of a -14 LUFS mix)."""
         m = self.margin()
         # (frames, 2) is contiguous, so each row of this view is one block of both channels.
         pk = np.abs(ext.reshape(-1, BLOCK * 2)).max(axis=1)
+        if self.last >= 0.0 and float(pk.max()) <= self.ceiling:
+            return None
         req = np.minimum(1.0, self.ceiling / np.maximum(pk, 1e-9))
         lg = np.log(req)
         A = LOOKAHEAD
@@ -612,7 +615,7 @@ async def _encode(mixer: Mixer, total: int, out_audio: Path, on_progress: Progre
         npad = -(-n // BLOCK) * BLOCK
         ext = mixer.mix(a - m, a + npad + m)
         g = limiter.gains(ext, npad)
-        y = ext[m:m + n] * g[:n, None]
+        y = ext[m:m + n] if g is None else ext[m:m + n] * g[:n, None]
         pk = float(max(y.max(), -y.min())) if n else 0.0
         sample_peak = max(sample_peak, pk)
         peaks.append((pk, a))
