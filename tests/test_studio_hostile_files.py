@@ -164,6 +164,23 @@ def test_a_bad_events_line_does_not_stop_the_stream(root):
     assert state["id"] == sid(1)
 
 
+def test_an_event_nested_900_levels_deep_goes_out_cut_to_32(root):
+    """Deep enough to break any recursive encoder, shallow enough for the parser to accept."""
+    s = healthy_neighbour(root)
+    with open(store.session_dir(root, s) / "events.jsonl", "ab") as fh:
+        fh.write(b'{"seq": 1, "ts": "2026-11-21T12:00:00.000Z", "type": "log", "step": null, "message": "deep", '
+                 b'"data": ' + b"[" * 900 + b"]" * 900 + b"}\n")
+    app = make_app(root)
+    for path in (f"/api/sessions/{s}", f"/api/sessions/{s}/events"):
+        resp = call(app, "GET", path)
+        assert resp.status == 200, path
+    event = get_json(app, f"/api/sessions/{s}/events")["events"][0]
+    depth, value = 0, event["data"]
+    while isinstance(value, list) and value:
+        depth, value = depth + 1, value[0]
+    assert event["message"] == "deep" and value is None and depth < 40
+
+
 def test_a_bad_ledger_line_is_skipped_and_the_calls_still_add_up(root):
     s = healthy_neighbour(root)
     add_ledger(root, s, "c1", 0.25, phase="estimate")
