@@ -117,7 +117,7 @@ class Journal:
         s["outputs"].update(outputs)
         s.update({"status": "done", "finished_at": store.iso(self.clock()), "note": note, "progress": None})
         copy_session_fields(self.state, name, s["outputs"])  # in the same write as "done"
-        self._measure_disk()
+        self.measure_disk()
         self.save()
         seconds = store.step_seconds(s) or 0.0
         self.event("step_done", f"{name} done", name, {"seconds": seconds})
@@ -136,7 +136,7 @@ class Journal:
         """Record a failure; each write is tried on its own, since the failure may be a full disk."""
         s = self.step(name)
         s.update({"status": "failed", "error": error, "finished_at": store.iso(self.clock())})
-        self._measure_disk()
+        self.measure_disk()
         for write in (self.save, lambda: self.event("step_failed", error, name),
                       lambda: self.log("ERROR", error, name)):
             try:
@@ -169,11 +169,11 @@ class Journal:
             self.state["finished_at"] = store.iso(self.clock())
         else:
             self.state["finished_at"] = None
-        self._measure_disk()
+        self.measure_disk()
         self.save()
         self.event("session_status", status, None, {"status": status})
 
-    def _measure_disk(self) -> None:
+    def measure_disk(self) -> None:
         # At step ends and status changes, not every save: a walk of the folder is a few dozen
         # stats, and progress saves come many times a second.
         # The runner's .reserve (runner/disk.py) is room held for a moment, not the session's.
