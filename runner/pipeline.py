@@ -417,7 +417,6 @@ class Pipeline:
                 beat.cancel()
             disk.release(j.dir)
             j.state["pid"] = None
-            j.measure_disk()  # again, now the reserve is given back: what the session leaves
             _quietly(j.save)
 
     def _clear_scratch(self) -> None:
