@@ -38,6 +38,12 @@ FIXED_BYTES = 10 * 1024 * 1024        # artwork, thumbnail, ambience bed, state 
 SCRATCH_BYTES = 64 * 1024 * 1024      # encoder temporaries, a master's scratch folder
 MARGIN = 1.10
 CROSSFADE_PAD_S = 4.0                 # each track is asked for its share plus the crossfade
+# The music step keeps its WAVs until the mix is done, beside their FLAC copies (about 0.52 of
+# the WAV for lofi, 0.83 for a noise bed, measured 2026-12); the local bed lasts the video, up to
+# runner/media/ambience.BED_SECONDS (tests/test_plan_the_mix.py keeps the two equal).
+FLAC_SHARE = 0.6
+BED_FLAC_SHARE = 0.9
+BED_MAX_S = 660.0
 
 DISK_ERRNOS: dict[int, str] = {errno.ENOSPC: "full", errno.EDQUOT: "over its quota", errno.EROFS: "read-only"}
 # How ffmpeg (and the C library under it) says the same, for errors known only by their text.
@@ -56,13 +62,16 @@ class NotEnoughSpace(Exception):
 def estimate_bytes(params: Mapping[str, Any]) -> dict[str, int]:
     """What a run with these params writes under its session folder, per part, in bytes.
 
-    The parts are tracks, mix, loop, final, fixed and scratch; "total" adds them and the margin.
+    The parts are tracks, ambience, mix, loop, final, fixed and scratch; "total" adds them and
+    the margin.
     """
     seconds = float(params["minutes"]) * 60.0
     tracks = int(params["tracks"])  # validate_params has resolved "auto" to a count
     video = VIDEO_BYTES_PER_S.get(str(params.get("provider")), max(VIDEO_BYTES_PER_S.values()))
+    bed_s = 0.0 if params.get("atmosphere") == "none" else min(seconds + 2.0, BED_MAX_S)
     parts = {
-        "tracks": int((seconds + tracks * CROSSFADE_PAD_S) * PCM_BYTES_PER_S),
+        "tracks": int((seconds + tracks * CROSSFADE_PAD_S) * PCM_BYTES_PER_S * (1 + FLAC_SHARE)),
+        "ambience": int(bed_s * PCM_BYTES_PER_S * (1 + BED_FLAC_SHARE)),
         "mix": int(seconds * AAC_BYTES_PER_S),
         "loop": LOOP_SECONDS * video,
         "final": int(seconds * (video + AAC_BYTES_PER_S)),

@@ -84,14 +84,14 @@ def test_a_run_the_disk_cannot_hold_is_refused_in_one_line_before_anything_is_wr
     result = run_cli("run", "--theme", "rainy night", "--minutes", "60", "--no-upload", root=root)
     assert result.returncode == 2, result.stdout + result.stderr
     [line] = result.stderr.strip().splitlines()
-    assert "not enough free space" in line and "2.3 GB" in line and str(root) in line and "MB free" in line
+    assert "not enough free space" in line and "3.0 GB" in line and str(root) in line and "MB free" in line
     assert not any((root / "sessions").iterdir())
 
 
 def test_the_estimate_names_each_part_and_a_fake_disk_decides(tmp_path):
     p = params(minutes=60, tracks=24)
     need = disk.estimate_bytes(p)
-    assert set(need) == {"tracks", "mix", "loop", "final", "fixed", "scratch", "total"}
+    assert set(need) == {"tracks", "ambience", "mix", "loop", "final", "fixed", "scratch", "total"}
     # An hour of 48 kHz 16-bit stereo tracks, and a final at the loop's rate plus the AAC mix.
     assert need["tracks"] >= 3600 * 192_000 and need["final"] >= 3600 * (200_000 + 24_000)
 
@@ -99,7 +99,7 @@ def test_the_estimate_names_each_part_and_a_fake_disk_decides(tmp_path):
         return lambda _path: SimpleNamespace(f_bavail=free // 4096, f_frsize=4096)
 
     assert disk.check_space(tmp_path, p, statvfs=statvfs(need["total"] + 4096)) <= need["total"]
-    with pytest.raises(disk.NotEnoughSpace, match=r"not enough free space: this run writes about 2\.\d GB"):
+    with pytest.raises(disk.NotEnoughSpace, match=r"not enough free space: this run writes about 3\.\d GB"):
         disk.check_space(tmp_path, p, statvfs=statvfs(need["total"] - 10 * MB))
     # A resumed session's files count as written already.
     assert disk.check_space(tmp_path, p, written=need["total"] // 2,

@@ -68,3 +68,13 @@ def test_every_track_made_is_heard_once_and_kept_as_flac(tmp_path: Path):
     assert music["ambience"] == "ambience.flac"
     folder = store.session_dir(tmp_path, sid)
     assert not list(folder.rglob("*.wav")) and not list(folder.glob(".master-*"))
+
+
+def test_the_disk_estimate_knows_how_long_a_local_bed_can_be():
+    from runner import disk
+    from runner.media import ambience
+
+    assert disk.BED_MAX_S == ambience.BED_SECONDS
+    hour = disk.estimate_bytes(store.validate_params({"theme": "x", "minutes": 60}))
+    quiet = disk.estimate_bytes(store.validate_params({"theme": "x", "minutes": 60, "atmosphere": "none"}))
+    assert hour["ambience"] > 200_000_000 and quiet["ambience"] == 0
