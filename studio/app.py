@@ -25,7 +25,7 @@ from .launcher import Launcher, Refused, default_command
 from .logs import DEFAULT_LIMIT as LOG_DEFAULT_LIMIT, LEVELS, MAX_LIMIT as LOG_MAX_LIMIT, LogReader
 from .media import PREFIX as MEDIA_PREFIX, serve_media
 from .reader import ROW_FIELDS, SessionIndex
-from .door import Door
+from .door import Door, Rows
 from .redact import Redactor, Verbatim
 from .security import SECURITY_HEADERS, TOKEN_HEADER, Guard, is_json_content_type, new_token
 from .static import is_page_route, serve_index, serve_static
@@ -88,6 +88,7 @@ class App:
         self._kpi_lock = threading.Lock()
         # Sorting ten thousand rows costs ~10 ms; the order only changes with the index.
         self._sort_cache: dict[tuple[int, str], list[Any]] = {}
+        self._disk_cache: tuple[int, int] | None = None   # (generation, bytes on disk of all sessions)
         self.routes: list[tuple[str, re.Pattern[str], Handler]] = [
             ("GET", re.compile(r"/api/health"), self.get_health),
             ("GET", re.compile(r"/api/config"), self.get_config),
@@ -288,8 +289,17 @@ class App:
     def get_sessions(self, req: Request, m: re.Match[str]) -> Response:
         view = self._view(req)
         entries, selected = self._select(view)
-        return json_response({**query.page(selected, view), "all_total": len(entries),
-                              "generation": self.index.generation})
+        generation = self.index.generation
+        total = None
+        if selected is self._sort_cache.get((generation, view.sort)):   # the whole index, unfiltered
+            cached = self._disk_cache
+            if cached is None or cached[0] != generation:
+                cached = self._disk_cache = (generation, query.disk_total(selected))
+            total = cached[1]
+        page = query.page(selected, view, total)
+        items = page.pop("items")
+        # "items" last: the door appends the (kept) encoded rows after the rest.
+        return json_response({**page, "all_total": len(entries), "generation": generation, "items": items})
 
     def _export_name(self, ext: str) -> str:
         return f"badger-sessions-{self.now():%Y%m%d-%H%M%S}.{ext}"
@@ -306,7 +316,7 @@ class App:
         _, selected = self._select(view)
         return json_response(
             {"exported_at": store.iso(self.now()), "filters": view.echo, "total": len(selected),
-             "columns": list(ROW_FIELDS), "items": [e.row for e in selected]},
+             "columns": list(ROW_FIELDS), "items": Rows(e.row for e in selected)},
             headers=[("Content-Disposition", f'attachment; filename="{self._export_name("json")}"')])
 
     def get_session(self, req: Request, m: re.Match[str]) -> Response:

@@ -13,6 +13,7 @@ from typing import Any
 
 from runner import store
 
+from .door import Rows
 from .reader import ALL_STATUSES, Entry
 
 SORTABLE: tuple[str, ...] = (
@@ -157,7 +158,13 @@ def _filters(view: View) -> bool:
                 or view.date_from is not None or view.date_to is not None)
 
 
-def page(selected: list[Entry], view: View) -> dict[str, Any]:
+def disk_total(selected: list[Entry]) -> int:
+    """Bytes on disk of the sessions in a view (those that recorded it)."""
+    return sum(b for e in selected if type(b := e.row["disk_bytes"]) is int)
+
+
+def page(selected: list[Entry], view: View, disk_bytes: int | None = None) -> dict[str, Any]:
+    """A page of the view; disk_bytes is disk_total(selected) when the caller has it cached."""
     items = selected[view.offset: view.offset + view.limit]
     nxt = view.offset + len(items)
     return {
@@ -166,6 +173,6 @@ def page(selected: list[Entry], view: View) -> dict[str, Any]:
         "limit": view.limit,
         "next_offset": nxt if nxt < len(selected) else None,
         "filters": view.echo,
-        "disk_bytes": sum(e.row["disk_bytes"] for e in selected if isinstance(e.row.get("disk_bytes"), int)),
-        "items": [e.row for e in items],
+        "disk_bytes": disk_total(selected) if disk_bytes is None else disk_bytes,
+        "items": Rows(e.row for e in items),
     }

@@ -380,13 +380,13 @@ def _read_all(folder: str, items: list[tuple[str, Any]]) -> Iterator[tuple[str, 
 def read_state_bytes(sessions_fd: int, session_id: str) -> tuple[bytes | None, str | None]:
     """(bytes of the session's state.json, None) or (None, why it cannot be read)."""
     try:
-        folder = disk.SessionFolder(sessions_fd, session_id)
+        return disk.read_in(sessions_fd, session_id, sessionfiles.STATE, sessionfiles.MAX_STATE_BYTES), None
     except disk.Refused as exc:
-        return None, f"the session folder {exc.reason}"
-    with folder:
-        return sessionfiles.state_bytes(folder)
+        if exc.name == session_id:
+            return None, f"the session folder {exc.reason}"
+        return None, str(exc)
 
 
 def _prefetch(sessions_fd: int, items: list[tuple[str, Any]]) -> None:
     for sid, _ in items:
-        disk.prefetch(sessions_fd, [sid, "state.json"])
+        disk.prefetch(sessions_fd, sid + "/" + sessionfiles.STATE)

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from runner import store
-from studio import sessionfiles
+from studio import disk, sessionfiles
 from test_studio_support import (SECRET, SSEClient, add_event, add_ledger, body_bytes, call, get_json, log,
                                  make_app, make_session, serving, sid)
 
@@ -374,15 +374,15 @@ def test_no_file_is_read_while_the_index_lock_is_held(root, monkeypatch):
     assert row_of(app, sid(1))["readable"]            # the first sweep is done
     make_session(root, sid(2))
     reading, release = threading.Event(), threading.Event()
-    real = sessionfiles.state_bytes
+    real = disk.read_in
 
-    def slow(folder: Any) -> Any:
-        if folder.id == sid(2):
+    def slow(dir_fd: int, folder: str, *args: Any) -> Any:
+        if folder == sid(2):
             reading.set()
             release.wait(20)
-        return real(folder)
+        return real(dir_fd, folder, *args)
 
-    monkeypatch.setattr(sessionfiles, "state_bytes", slow)
+    monkeypatch.setattr(disk, "read_in", slow)
     sweeper = threading.Thread(target=lambda: app.index.refresh(store.utc_now(), 1e9), daemon=True)
     sweeper.start()
     try:

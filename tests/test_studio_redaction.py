@@ -238,3 +238,13 @@ def test_a_huge_title_and_a_huge_log_line_answer(root):
     except subprocess.TimeoutExpired:
         pytest.fail("the session list or the log search stalled on a 4 MiB title or log line")
     assert done.stdout.strip() == "ok", done.stderr
+
+
+def test_rows_the_door_keeps_encoded_are_never_stale(root):
+    state = make_session(root, sid(1), title="first title")
+    app = make_app(root)
+    assert get_json(app, "/api/sessions")["items"][0]["title"] == "first title"
+    state["title"] = f"second title {KEY}"
+    store.atomic_write_json(store.session_dir(root, sid(1)) / "state.json", state)
+    assert get_json(app, "/api/sessions")["items"][0]["title"] == "second title [redacted]"
+    assert get_json(app, "/api/sessions.json")["items"][0]["title"] == "second title [redacted]"
