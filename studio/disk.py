@@ -120,11 +120,12 @@ class Opened:
         self.close()
 
 
-def open_dir(path: Path | str, *, follow: bool = True) -> int:
-    """A descriptor for a folder; follow=False refuses a link (a session folder)."""
+def open_dir(path: Path | str) -> int:
+    """A descriptor for a base folder (the data root's sessions/ or logs/, static/): these
+    are the person's choice, so a link is followed here and only here (open_subdir never)."""
     name = os.fspath(path)
     try:
-        return os.open(name, DIR_FLAGS if not follow else (DIR_FLAGS & ~os.O_NOFOLLOW))
+        return os.open(name, DIR_FLAGS & ~os.O_NOFOLLOW)
     except OSError as exc:
         raise Refused(os.path.basename(name) or name, _os_reason(exc)) from None
 
