@@ -11,6 +11,8 @@ import hashlib
 import random
 from typing import Any, Iterable, Mapping
 
+from . import scenes
+
 PALETTES: dict[str, dict[str, str]] = {
     # name: sky top, sky bottom, wall, window frame, lamp glow, accent, ink (outlines)
     "midnight plum": {"sky": "#141233", "sky2": "#3b2a5c", "wall": "#221b33", "frame": "#0e0b18",
@@ -31,9 +33,6 @@ PALETTES: dict[str, dict[str, str]] = {
                     "lamp": "#f4d58d", "accent": "#bcd8c1", "ink": "#050808"},
 }
 
-SCENES = ("city window", "attic desk", "train window", "bookshop corner", "rooftop room", "lighthouse study")
-POSES = ("headphones on, eyes closed", "writing in a notebook", "sipping tea", "gazing out the window",
-         "reading a paperback", "nodding to the beat")
 MOODS = ("mellow", "dreamy", "nostalgic", "cozy", "wistful", "hazy", "warm", "late-night", "soft focus",
          "rainy-day", "slow sunrise", "midnight")
 # The session's mood: the words its tracks are tagged with, and the voices that fit it (names
@@ -59,50 +58,70 @@ TRACK_WORDS = ("lanterns", "steam", "paper moons", "window fog", "last train", "
                "drizzle", "pages", "blue hour", "warm socks", "moth", "old radio", "slow clouds",
                "coffee rings", "owl call", "dim hallway", "rooftops", "puddles", "cassette", "dust motes",
                "rain on tin", "low tide", "sleepy city", "snowglobe")
-WEATHER_BY_SEASON = {"spring": "rain", "summer": "rain", "autumn": "rain", "winter": "snow"}
+
+KEY_FIELDS = ("palette_name", "scene", "view", "pose", "time_of_day", "season", "weather", "mirrored")
 
 
 def variation_key(v: dict[str, Any]) -> str:
-    """What makes two variations "the same" for a viewer: palette, scene, pose and weather."""
-    return f"{v['palette_name']}|{v['scene']}|{v['pose']}|{v['weather']}"
+    """What makes two variations "the same" for a viewer: every visual choice of the picture."""
+    return "|".join(str(v.get(k)) for k in KEY_FIELDS)
 
 
-def draw(params: Mapping[str, Any], seed: int, used_keys: Iterable[str] = ()) -> dict[str, Any]:
-    """A variation for these run parameters, never repeating a key in used_keys.
+def draw(params: Mapping[str, Any], seed: int, earlier: Iterable[dict[str, Any]] = ()) -> dict[str, Any]:
+    """A variation for these run parameters, never repeating the key of an earlier one.
 
-    The seed is advanced deterministically until an unused key turns up; with every
-    combination used (hundreds of sessions), the least recent repeats are accepted.
+    params: theme, season, atmosphere and tracks, as the CLI validates them. earlier: the
+    variations of earlier sessions, oldest first. The seed is advanced deterministically until
+    an unused key turns up; with every combination used (hundreds of sessions), the least
+    recent repeats are accepted. A scene shown before is painted mirrored if it was not last
+    time (and the other way round), so two sessions of one scene never share a layout in a row.
     """
-    used = set(used_keys)
-    candidate = _draw_once(params, seed)
+    earlier = list(earlier)
+    used = {str(v.get("variation_key")) for v in earlier}
+    last_mirror = {str(v.get("scene")): bool(v.get("mirrored")) for v in earlier}
+    candidate = _draw_once(params, seed, last_mirror)
     for bump in range(1, 500):
         if candidate["variation_key"] not in used:
             break
-        candidate = _draw_once(params, seed + bump * 7919)
+        candidate = _draw_once(params, seed + bump * 7919, last_mirror)
     return candidate
 
 
-def _draw_once(params: Mapping[str, Any], seed: int) -> dict[str, Any]:
-    rng = random.Random(seed)
-    palette_name = rng.choice(sorted(PALETTES))
-    season = params["season"]
+def _draw_once(params: Mapping[str, Any], seed: int, last_mirror: dict[str, bool] | None = None) -> dict[str, Any]:
+    theme, season = str(params.get("theme", "")), str(params.get("season") or "autumn")
+    atmosphere = str(params.get("atmosphere") or "none")
+    pic = scenes.choose(theme, season, atmosphere, random.Random(seed), tuple(PALETTES))
     v: dict[str, Any] = {
         "seed": seed,
-        "theme": params["theme"],
+        "theme": theme,
         "season": season,
-        "atmosphere": params["atmosphere"],
-        "palette_name": palette_name,
-        "palette": dict(PALETTES[palette_name]),
-        "scene": rng.choice(SCENES),
-        "pose": rng.choice(POSES),
-        "weather": WEATHER_BY_SEASON[season],
+        "atmosphere": atmosphere,
+        "palette_name": pic.palette,
+        "palette": dict(PALETTES[pic.palette]),
+        "scene": pic.scene,
+        "view": pic.view,
+        "pose": pic.pose,
+        "time_of_day": pic.time_of_day,
+        "weather": pic.weather,
+        "theme_words": list(pic.words),
     }
+    previous = (last_mirror or {}).get(pic.scene)
+    v["mirrored"] = (not previous) if previous is not None else random.Random(seed ^ 0x5CE4E).random() < 0.5
     v["variation_key"] = variation_key(v)
-    # The music's own generator, so the music's choices never shift the scene's draws.
+    # The music's own generators, so the music's choices never shift the picture's draws
+    # (scenes.choose draws from its own Random(seed)).
+    rng = random.Random(f"tracks:{seed}")
     music = random.Random(f"music:{seed}")
     v["mood"] = music.choice(sorted(MOOD_SOUNDS))
     v["tracks"] = _tracks(rng, music, v["mood"], int(params["tracks"]))
     return v
+
+
+def describe(v: Mapping[str, Any]) -> str:
+    """The variation in words, for the step's note and the log."""
+    weather = {"clear": "clear sky"}.get(str(v.get("weather")), str(v.get("weather")))
+    return (f"{v.get('scene')} ({v.get('view')} view) at {v.get('time_of_day')} in {v.get('season')}, {weather}; "
+            f"Porsuk {v.get('pose')}; {v.get('palette_name')} palette")
 
 
 def _tracks(rng: random.Random, music: random.Random, mood: str, n: int) -> list[dict[str, Any]]:

@@ -66,6 +66,17 @@ def ssim_last_first(path: Path, frames: int) -> float:
     return float(re.findall(r"All:([\d.]+)", err)[-1])
 
 
+def ssim_raw(a: bytes, b: bytes, w: int, h: int, tmp: Path) -> float:
+    """SSIM (all planes) between two raw yuv420p frames, as ffmpeg's ssim filter measures it."""
+    fa, fb = tmp / "ssim_a.yuv", tmp / "ssim_b.yuv"
+    fa.write_bytes(a)
+    fb.write_bytes(b)
+    raw = ["-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", f"{w}x{h}"]
+    err = subprocess.run([FFMPEG, "-hide_banner", "-nostats", *raw, "-i", str(fa), *raw, "-i", str(fb),
+                          "-lavfi", "ssim", "-f", "null", "-"], capture_output=True, text=True).stderr
+    return float(re.findall(r"All:([\d.]+)", err)[-1])
+
+
 def ssim_frames(path: Path, a: int, b: int) -> float:
     graph = (f"[0:v]trim=start_frame={a}:end_frame={a + 1},setpts=PTS-STARTPTS[a];"
              f"[1:v]trim=start_frame={b}:end_frame={b + 1},setpts=PTS-STARTPTS[b];[a][b]ssim")

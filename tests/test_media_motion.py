@@ -1,13 +1,21 @@
-"""The motion loop: encoded once to a loopable spec, seamless, and repeatable by stream copy."""
+"""The motion loop: encoded once to a loopable spec, seamless, irregular, repeatable by stream copy."""
 
 from __future__ import annotations
 
+import re
+import statistics
 import subprocess
 
+import numpy as np
 import pytest
 
-from media_helpers import FFMPEG, ffprobe, make_clip, packets, run, ssim_frames, ssim_last_first, stream, variation
-from runner.media import art, ffmpeg, motion, png
+from media_helpers import (FFMPEG, ffprobe, make_clip, packets, run, ssim_frames, ssim_last_first, ssim_raw, stream,
+                           variation)
+from runner.media import art, ffmpeg, loop_events, motion, png
+
+# A desk scene with open eyes (so it blinks), a mug (steam), rain and the lamp's breathing.
+DESK = {"scene": "desk by the window", "view": "city", "time_of_day": "night", "pose": "gazing out the window",
+        "mirrored": False, "weather": "rain"}
 
 
 @pytest.fixture(scope="module")
@@ -15,7 +23,7 @@ def loop(tmp_path_factory):
     d = tmp_path_factory.mktemp("motion")
     out = d / "loop.mp4"
     seen: list[float] = []
-    meta = run(motion.make_loop(art.build_scene(variation(5, "autumn")), out, on_progress=seen.append))
+    meta = run(motion.make_loop(art.build_scene(variation(5, "autumn", **DESK)), out, on_progress=seen.append))
     return out, meta, seen
 
 
@@ -25,10 +33,14 @@ def test_loop_is_h264_yuv420p_1080p_at_a_constant_frame_rate(loop):
     assert (v["codec_name"], v["pix_fmt"], v["width"], v["height"]) == ("h264", "yuv420p", 1920, 1080)
     assert v["r_frame_rate"] == v["avg_frame_rate"] == f"{motion.FPS}/1"
     assert int(v["nb_frames"]) == motion.FRAMES == meta["frames"]
-    assert 6 <= meta["seconds"] <= 10
-    # Constant frame rate: every packet lasts exactly one frame.
+    assert 16 <= meta["seconds"] <= 24
+    # Constant frame rate: every packet lasts exactly one frame...
     durations = {round(float(p["duration_time"]), 6) for p in packets(path)}
     assert durations == {round(1 / motion.FPS, 6)}
+    # ...and the stream says so itself (x264 force-cfr=1 sets the SPS's fixed_frame_rate_flag).
+    err = subprocess.run([FFMPEG, "-hide_banner", "-i", str(path), "-c:v", "copy", "-bsf:v", "trace_headers",
+                          "-frames:v", "1", "-f", "null", "-"], capture_output=True, text=True).stderr
+    assert re.findall(r"fixed_frame_rate_flag\s+\d+ = (\d)", err) == ["1"]
 
 
 def test_loop_has_no_b_frames_and_one_closed_gop(loop):
@@ -39,7 +51,21 @@ def test_loop_has_no_b_frames_and_one_closed_gop(loop):
     assert keys == [0], "the only keyframe starts the loop, so every repeat starts on one"
 
 
-def test_last_frame_flows_into_the_first(loop):
+@pytest.mark.parametrize("scene", ["desk by the window", "train window", "cabin in the woods"])
+def test_last_frame_flows_into_the_first(scene, tmp_path):
+    """The seam is as smooth as the loop's own steps: in the frames the loop is made of, SSIM of
+    the last against the first is at least the median SSIM of neighbouring frames (sampled
+    across the loop, blinks, flicks and passing lights included)."""
+    b = motion.LoopBuilder(art.build_scene(variation(5, "autumn", **{**DESK, "scene": scene, "view": "forest"})))
+    n = motion.FRAMES
+    ssim = lambda i, j: ssim_raw(b.frame(i), b.frame(j), motion.W, motion.H, tmp_path)
+    seam = ssim(n - 1, 0)
+    neighbours = [ssim(i, i + 1) for i in range(5, n - 1, n // 16)]
+    assert seam >= statistics.median(neighbours), (seam, neighbours)
+
+
+def test_the_encoded_seam_stays_smooth(loop):
+    """Encoded, the one keyframe costs the seam a little (x264 codes it afresh), never a jump."""
     path, _, _ = loop
     assert ssim_last_first(path, motion.FRAMES) >= 0.97
 
@@ -74,9 +100,43 @@ def test_snow_loops_too(tmp_path):
     """A shorter snowy loop (same code path, fewer frames) keeps its seam."""
     out = tmp_path / "snow.mp4"
     frames = 48
-    scene = art.build_scene(variation(9, "winter", pose="reading a paperback"))
+    scene = art.build_scene(variation(9, "winter", **{**DESK, "pose": "reading a paperback", "weather": "snow"}))
     run(motion.make_loop(scene, out, frames=frames))
     assert ssim_last_first(out, frames) >= 0.97
+
+
+def test_the_loop_breathes_irregularly():
+    """Two or three blinks with gaps that differ, and tail flicks and steam that are not on a
+    fixed clock: the loop's events come from its seed, not from a metronome."""
+    scene = art.build_scene(variation(5, "autumn", **DESK))
+    tl = motion.LoopBuilder(scene).tl
+    assert 2 <= len(tl.blinks) <= 3
+    starts = sorted(tl.blinks)
+    gaps = [b - a for a, b in zip(starts, starts[1:])] + [starts[0] + motion.FRAMES - starts[-1]]
+    assert max(gaps) > 1.3 * min(gaps), f"blinks evenly spaced: {starts}"
+    assert min(gaps) >= 2 * motion.FPS, "blinks at least two seconds apart"
+    assert len(tl.flicks) == 2 and tl.swing(0.0) == 0.0
+    assert tl.puffs and all(len(p) >= 3 for p in tl.puffs), "the mug steams in puffs"
+    # Another seed, another rhythm.
+    other = motion.LoopBuilder(art.build_scene(variation(6, "autumn", **DESK))).tl
+    assert other.blinks != tl.blinks
+
+
+def test_a_blink_spans_the_seam_so_the_keyframe_never_shows_on_open_eyes():
+    """The loop's one keyframe re-sharpens whatever it covers; the eyes are mid-blink there, so
+    the change hides inside the blink instead of showing as eyes that sharpen every repeat."""
+    scene = art.build_scene(variation(5, "autumn", **DESK))
+    b = motion.LoopBuilder(scene)
+    x0, y0, x1, y1 = scene.blink.box
+    n = motion.FRAMES
+    eyes = lambda i: np.frombuffer(b.frame(i), np.uint8)[:motion.W * motion.H].reshape(motion.H, motion.W)[y0:y1, x0:x1]
+    open_eyes = eyes(n // 2 + 7).astype(np.int16)
+    if b.tl.blink_patch(n // 2 + 7) is not None:
+        open_eyes = eyes(n // 2 - 11).astype(np.int16)
+    for i in (n - 1, 0):
+        assert b.tl.blink_patch(i) is not None
+        assert np.abs(eyes(i).astype(np.int16) - open_eyes).mean() > 2, f"frame {i} shows the eyes shut"
+    assert b.tl.blink_patch(n - 1) == b.tl.blink_patch(0) == loop_events.BLINK[1], "shut on both sides of the seam"
 
 
 def test_a_paid_clip_is_crossfaded_into_a_loop(tmp_path):

@@ -1,11 +1,17 @@
-"""The motion loop: a few seconds of video that repeat by stream copy without a visible seam.
+"""The motion loop: sixteen seconds of video that repeat by stream copy without a visible seam.
 
-Local loops are made from the artwork's own layers (rain behind the glass, the lamp's light,
-the tail, dust in the lamp light, steam, floating notes). Every motion is periodic in the
-loop length, so frame N would equal frame 0; the file holds frames 0..N-1 and its last frame
-flows into its first. Frames are built in YUV 4:2:0 directly (only the regions that move)
-and piped to one x264 encode with a single closed GOP per loop, no B-frames and a constant
-frame rate, which is what `-stream_loop -1 -c:v copy` needs to repeat it for an hour.
+Local loops are made from the artwork's own layers: weather behind the glass, the key light's
+breathing, the tail, the eyes and a book's page repainted by the painter itself, dust in the
+lamp light, steam, floating notes, flames, a turning record, passing lights. What happens
+when comes from loop_events.py: blinks and flicks at uneven moments, so the loop breathes
+rather than ticks. Every motion is periodic in the loop length, so frame N would equal frame
+0; the file holds frames 0..N-1 and its last frame flows into its first.
+
+Frames are built in YUV 4:2:0 directly, touching only the rectangles that change (each
+frame restores last frame's rectangles and repaints this frame's), and piped to one x264
+encode with a single closed GOP per loop, no B-frames, and a constant frame rate that is
+also written into the stream (x264 `force-cfr=1`), which is what `-stream_loop -1 -c:v copy`
+needs to repeat it for an hour.
 
 Paid clips are not seamless: `loop_from_clip` crossfades a clip's tail into its head once
 and re-encodes it to the same spec.
@@ -14,6 +20,7 @@ and re-encodes it to the same spec.
 from __future__ import annotations
 
 import asyncio
+import functools
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,12 +28,12 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import art, ffmpeg, memory
+from . import art, ffmpeg, flames, loop_events, memory
 from . import weather as wx
 from .paint import Layer, coverage, ellipse, segment
 
 FPS = 24
-LOOP_SECONDS = 8.0
+LOOP_SECONDS = art.LOOP_SECONDS
 FRAMES = int(FPS * LOOP_SECONDS)
 W, H = art.W, art.H
 CRF = 23
@@ -37,14 +44,22 @@ KY = np.array([0.2126, 0.7152, 0.0722], np.float32)
 KU = np.array([-0.1146, -0.3854, 0.5], np.float32)
 KV = np.array([0.5, -0.4542, -0.0458], np.float32)
 
+Rect = tuple[int, int, int, int]
+# The clip ufunc itself: np.clip's Python wrapper costs more than clipping a small sprite.
+try:
+    from numpy._core.umath import clip as _clip  # type: ignore[attr-defined]  # numpy 2
+except ImportError:  # numpy 1.x
+    from numpy.core.umath import clip as _clip  # type: ignore[attr-defined,no-redef]
+
 
 def encoder_args(fps: int, frames: int) -> list[str]:
-    """x264 settings shared by every loop: one closed GOP per loop, no B-frames, CFR."""
+    """x264 settings shared by every loop: one closed GOP per loop, no B-frames, CFR (in the
+    input rate and, with force-cfr=1, in the stream's own timing)."""
     return [
         "-c:v", "libx264", "-preset", PRESET, "-crf", str(CRF), "-tune", "animation",
         "-profile:v", "high", "-pix_fmt", "yuv420p",
         "-g", str(frames), "-keyint_min", str(frames), "-sc_threshold", "0", "-bf", "0",
-        "-x264-params", "open-gop=0:scenecut=0:bframes=0",
+        "-x264-params", "open-gop=0:scenecut=0:bframes=0:force-cfr=1",
         "-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709", "-color_range", "tv",
         # CFR comes from the input: raw frames at a fixed -r, or the fps filter for clips.
         "-r", str(fps), "-movflags", "+faststart", "-an",
@@ -72,27 +87,16 @@ def rgb_to_yuv(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return y.astype(np.float32), u.astype(np.float32), v.astype(np.float32)
 
 
-# ----------------------------------------------------------------------------- timing
-
-def flicker(t: float) -> float:
-    """The lamp's slow breathing: zero at t = 0 so the first frame is the artwork."""
-    return 0.09 * math.sin(2 * math.pi * t) + 0.04 * math.sin(2 * math.pi * 3 * t) \
-        + 0.015 * math.sin(2 * math.pi * 7 * t)
-
-
-def tail_swing(t: float) -> float:
-    return 0.75 * math.sin(2 * math.pi * t) ** 3 + 0.25 * math.sin(2 * math.pi * 2 * t)
-
-
-def blinking(t: float) -> bool:
-    return 0.62 <= t < 0.62 + 3.5 / FRAMES
+def yuv_of(color: np.ndarray) -> tuple[float, float, float]:
+    """The Y, U, V code-value offsets a colour adds (no +16/+128: for additive light)."""
+    return float(color @ KY * 219.0), float(color @ KU * 224.0), float(color @ KV * 224.0)
 
 
 # ----------------------------------------------------------------------------- sprites
 
 @dataclass
 class Sprite:
-    """A small additive or replacing patch in Y (and U/V at half size), placed at even x0/y0."""
+    """A small additive patch in Y (and U/V at half size), placed at even x0/y0."""
 
     x0: int
     y0: int
@@ -105,20 +109,32 @@ def _even(v: float) -> int:
     return int(v) & ~1
 
 
+@functools.lru_cache(maxsize=4096)
+def _unit_dot(r: float, fx: float, fy: float) -> tuple[np.ndarray, np.ndarray]:
+    """A unit Gaussian dot of radius r offset (fx, fy) from an even pixel corner, and its half."""
+    R = int(math.ceil(r * 3)) + 2
+    n = (2 * R + 4) & ~1
+    ys = np.arange(n, dtype=np.float32)[:, None] + np.float32(0.5 - R - fy)
+    xs = np.arange(n, dtype=np.float32)[None, :] + np.float32(0.5 - R - fx)
+    g = np.exp((xs * xs + ys * ys) * np.float32(-1 / (2 * r * r)))
+    return g, half2(g)
+
+
 def _dot_sprite(x: float, y: float, r: float, amount: float, color: np.ndarray, chroma: bool = True) -> Sprite:
-    """A soft round dot; chroma=False for near-white dots, where colour is not worth the time."""
+    """A soft round dot; chroma=False for near-white dots, where colour is not worth the time.
+
+    Shapes come from a cache keyed by radius and quarter-pixel position: dots are drawn by
+    the dozen in every frame.
+    """
     R = int(math.ceil(r * 3)) + 2
     x0, y0 = _even(x - R), _even(y - R)
-    n = (2 * R + 4) & ~1
-    ys = np.arange(y0, y0 + n, dtype=np.float32)[:, None] + (0.5 - y)
-    xs = np.arange(x0, x0 + n, dtype=np.float32)[None, :] + (0.5 - x)
-    g = np.exp((xs * xs + ys * ys) * (-1 / (2 * r * r)))
-    g *= amount
+    fx, fy = round((x - R - x0) * 4) / 4, round((y - R - y0) * 4) / 4
+    g, half = _unit_dot(round(r, 1), fx, fy)
+    cy, cu, cv = yuv_of(color)
+    a = np.float32(amount)
     if not chroma:
-        return Sprite(x0, y0, g * float(color @ KY * 219.0))
-    half = half2(g)
-    return Sprite(x0, y0, g * float(color @ KY * 219.0), half * float(color @ KU * 224.0),
-                  half * float(color @ KV * 224.0))
+        return Sprite(x0, y0, g * (a * np.float32(cy)))
+    return Sprite(x0, y0, g * (a * np.float32(cy)), half * (a * np.float32(cu)), half * (a * np.float32(cv)))
 
 
 def _note_sprite(x: float, y: float, size: float, amount: float, color: np.ndarray, kind: int) -> Sprite:
@@ -144,153 +160,204 @@ def _note_sprite(x: float, y: float, size: float, amount: float, color: np.ndarr
     return Sprite(x0, y0, rgb @ (KY * 219.0), half @ (KU * 224.0), half @ (KV * 224.0))
 
 
+def _delta(patch: np.ndarray, base: np.ndarray, box: tuple[int, int, int, int]) -> Sprite:
+    """A repainted patch as an additive sprite: its difference from the base in YUV."""
+    x0, y0, x1, y1 = box
+    py, pu, pv = rgb_to_yuv(patch)
+    qy, qu, qv = rgb_to_yuv(base[y0:y1, x0:x1])
+    return Sprite(x0, y0, py - qy, pu - qu, pv - qv)
+
+
 # ----------------------------------------------------------------------------- the loop
 
 class LoopBuilder:
-    """Builds frames of the local loop from a Scene, touching only the regions that move."""
+    """Builds the frames of the local loop from a Scene.
 
-    def __init__(self, scene: art.Scene, frames: int = FRAMES):
-        self.s = scene
+    Every moving thing adds itself to a float workspace inside a rectangle; the workspace and
+    the 8-bit frame are restored from the base only inside last frame's rectangles, so the
+    cost of a frame follows what moves in it, not the frame's size. Workspaces hold code
+    value + 0.5, so clipping and truncating to 8 bits rounds, and clipping twice is harmless.
+    """
+
+    def __init__(self, scene: art.Scene, frames: int = FRAMES, fps: int = FPS):
+        s = self.s = scene
         self.n = frames
         rng = np.random.default_rng([scene.seed, 77])
-        base = scene.base
-        by, bu, bv = rgb_to_yuv(base)
-        self.frame_y = np.clip(by + 0.5, 0, 255).astype(np.uint8)
-        self.frame_u = np.clip(bu + 0.5, 0, 255).astype(np.uint8)
-        self.frame_v = np.clip(bv + 0.5, 0, 255).astype(np.uint8)
-        gx0, gy0, gx1, gy1 = scene.glass_box
-        lx, ly = scene.lamp_xy
-        # The active box: everything that moves lives inside it.
-        if scene.active_box is not None:
-            self.ax0, self.ay0, self.ax1, self.ay1 = (_even(v) for v in scene.active_box)
-        else:
-            self.ax0, self.ay0 = _even(gx0), _even(gy0)
-            self.ax1, self.ay1 = min(W, _even(lx + 430)), min(H, _even(art.DESK_Y + 120))
-        a = (slice(self.ay0, self.ay1), slice(self.ax0, self.ax1))
-        ah = (slice(self.ay0 // 2, self.ay1 // 2), slice(self.ax0 // 2, self.ax1 // 2))
-        self.by, self.bu, self.bv = by[a].copy(), bu[ah].copy(), bv[ah].copy()
-        del by, bu, bv
+        by, bu, bv = rgb_to_yuv(scene.base)
+        for a in (by, bu, bv):
+            a += 0.5
+        self.base = (by, bu, bv)
+        self.work = (by.copy(), bu.copy(), bv.copy())
+        self.out = tuple(np.clip(a, 0, 255).astype(np.uint8) for a in self.base)
+        self.base8 = tuple(a.copy() for a in self.out)
+        self.prev: list[tuple[Rect, bool]] = []
 
-        # Rain or snow behind the glass: luma only (grey-white precipitation keeps chroma).
-        self.precip = scene.precip
-        self.rain_y = scene.rain_gain * float(scene.rain_color @ KY) * 219.0
-        self.g_off = (gy0 - self.ay0, gx0 - self.ax0)
+        # Weather behind the glass: luma only (grey-white precipitation keeps chroma).
+        gx0, gy0, gx1, gy1 = self.glass = scene.glass_box
+        self.precip = art.precip_layers(scene, frames / fps)
+        self.rain_y = scene.rain_gain * np.float32(float(scene.rain_color @ KY) * 219.0 * wx.LEVEL)
+        self.p_buf = np.empty((gy1 - gy0, gx1 - gx0), np.float32)
+        self.drifters = wx.make_drifters(scene.drift[0], self.glass, scene.drift[1], frames / fps)
 
-        # The lamp's breathing, cropped to where it changes anything visible.
-        lb = scene.lamp_box
-        lc = scene.lamp_contrib
-        cy = lc @ (KY * 219.0)
-        mask = np.abs(cy) * 0.14 > 0.35
-        if not mask.any():
-            mask[:2, :2] = True
-        rows, cols = np.where(mask.any(1))[0], np.where(mask.any(0))[0]
-        ly0, ly1 = _even(rows[0] + lb[1]), min(self.ay1, _even(rows[-1] + lb[1] + 2))
-        lx0, lx1 = max(self.ax0, _even(cols[0] + lb[0])), min(self.ax1, _even(cols[-1] + lb[0] + 2))
-        ly0 = max(ly0, self.ay0)
-        crop = lc[ly0 - lb[1]:ly1 - lb[1], lx0 - lb[0]:lx1 - lb[0]]
-        self.lamp_y = crop @ (KY * 219.0)
-        half = half2(crop)
-        self.lamp_u = half @ (KU * 224.0)
-        self.lamp_v = half @ (KV * 224.0)
-        self.lamp_off = (ly0 - self.ay0, lx0 - self.ax0)
-        del scene.lamp_contrib
-
-        # Tail: the final colour of its box is recomputed per frame.
+        eyes = scene.blink is not None
+        self.tl = loop_events.plan(scene.seed, frames, fps, eyes=eyes, page=scene.page is not None,
+                                   sweep=scene.sweep is not None, poles=scene.poles,
+                                   plane=scene.dark_sky and scene.glass_box[3] - scene.glass_box[1] > 300,
+                                   cups=len(scene.steam_xy), notes=scene.notes, fire=scene.fire is not None,
+                                   page_frames=len(scene.page.frames) if scene.page else 12)
+        self._key_light(scene)
         self.tail = scene.tail
         if self.tail is not None:
             tb = self.tail.box
-            self.t_off = (tb[1] - self.ay0, tb[0] - self.ax0)
-            ty, tu, tv = rgb_to_yuv(scene.base[tb[1]:tb[3], tb[0]:tb[2]])
-            self.t_base = (ty, tu, tv)
-        # Blink: a precomputed patch, as a delta.
-        self.blink = None
-        if scene.blink is not None:
-            eb, patch = scene.blink
-            x0, y0 = _even(eb[0]), _even(eb[1])
-            x1, y1 = x0 + ((eb[2] - x0) & ~1), y0 + ((eb[3] - y0) & ~1)
-            patch = patch[y0 - eb[1]:y1 - eb[1], x0 - eb[0]:x1 - eb[0]]
-            py, pu, pv = rgb_to_yuv(patch)
-            qy, qu, qv = rgb_to_yuv(scene.base[y0:y1, x0:x1])
-            self.blink = Sprite(x0, y0, py - qy, pu - qu, pv - qv)
+            self.t_base = rgb_to_yuv(scene.base[tb[1]:tb[3], tb[0]:tb[2]])
+        self.blink = [_delta(p, scene.base, scene.blink.box) for p in scene.blink.frames] if scene.blink else []
+        self.page = [_delta(p, scene.base, scene.page.box) for p in scene.page.frames] if scene.page else []
+        self.flames = flames.Flames(scene.fire.box, scene.fire.seed) if scene.fire is not None else None
+        if scene.fire is not None:
+            self.fire_yuv = yuv_of(scene.fire.color)
+        if scene.sweep is not None and scene.albedo_y is not None:
+            self.sweep_y = scene.albedo_y * np.float32(219.0 * scene.sweep_gain)
 
         # Dust motes drifting in the lamp light, on closed (Lissajous) paths.
+        lx, ly = scene.lamp_xy
         self.motes = []
-        for _ in range(26):
-            self.motes.append((
-                lx - 120 + rng.normal(0, 120), ly + 160 + rng.normal(0, 90),  # centre
-                rng.uniform(30, 120), rng.uniform(20, 90),                   # amplitudes
-                int(rng.integers(1, 3)), int(rng.integers(1, 3)),            # cycles per loop
-                rng.random(), rng.random(), rng.uniform(1.0, 2.2), rng.uniform(0.25, 0.6),
-            ))
-        self.lamp_col = scene.lamp_color
-        self.lights = [(x, y, c, r, int(rng.integers(1, 4)), rng.random()) for x, y, c, r in scene.lights
-                       if self.ax0 + 20 < x < self.ax1 - 20 and self.ay0 + 20 < y < self.ay1 - 20]
-        self.steam = scene.steam_xy
-        self.notes = scene.notes
-        self.cup = scene.cup_xy
-        self.accent = scene.accent
+        for _ in range(26 if scene.fire is None else 0):
+            self.motes.append((lx - 120 + rng.normal(0, 120), ly + 160 + rng.normal(0, 90),
+                               rng.uniform(30, 120), rng.uniform(20, 90), int(rng.integers(1, 4)), int(rng.integers(1, 4)),
+                               rng.random(), rng.random(), rng.uniform(1.0, 2.2), rng.uniform(0.25, 0.6)))
+        # About two in three lights twinkle (all of them would read as a flicker, and cost more).
+        self.lights = [(x, y, c, r, int(rng.integers(2, 7)), rng.random()) for x, y, c, r in scene.lights
+                       if 20 < x < W - 20 and 20 < y < H - 20 and rng.random() < 0.65]
         # The artwork's base image is no longer needed; keep memory low for the hour-long runs.
         scene.base = None  # type: ignore[assignment]
+        del by, bu, bv
+
+    def _key_light(self, scene: art.Scene) -> None:
+        """The key light's breathing: luma only, over the scene's lamp box, fading to nothing
+        at the box's edge so it has no visible border."""
+        self.lamp_rect = None
+        lb, lc = scene.lamp_box, scene.lamp_contrib
+        if lc is None or lc.shape[0] <= 2 or lc.shape[1] <= 2:
+            return
+        lx, ly = scene.lamp_xy
+        x0, y0, x1, y1 = lb
+        reach = max(x1 - x0, y1 - y0) / 2
+        ys = np.arange(y0, y1, dtype=np.float32)[:, None] - np.float32(ly)
+        xs = np.arange(x0, x1, dtype=np.float32)[None, :] - np.float32(lx)
+        fade = np.clip((reach - np.sqrt(xs * xs + ys * ys)) / np.float32(0.4 * reach), 0, 1)
+        self.lamp_y = ((lc @ (KY * 219.0)) * fade * fade * (3 - 2 * fade) * np.float32(scene.flicker)).astype(np.float32)
+        self.lamp_rect = lb
+        scene.lamp_contrib = None  # type: ignore[assignment]
 
     # -- per frame ------------------------------------------------------------------------
 
     def frame(self, i: int) -> bytes:
         t = (i % self.n) / self.n
-        # Work buffers are reused: a fresh 5 MB array per frame costs page faults, not just copies.
-        if not hasattr(self, "_wy"):
-            self._wy, self._wu, self._wv = np.empty_like(self.by), np.empty_like(self.bu), np.empty_like(self.bv)
-        y, u, v = self._wy, self._wu, self._wv
-        np.copyto(y, self.by)
-        np.copyto(u, self.bu)
-        np.copyto(v, self.bv)
-        # Precipitation.
-        p = wx.composite(self.precip, t)
-        gy, gx = self.g_off
-        y[gy:gy + p.shape[0], gx:gx + p.shape[1]] += p * self.rain_y
-        # Lamp.
-        f = flicker(t) if self.lamp_y.size > 4 else 0.0
-        if f:
-            oy, ox = self.lamp_off
-            h, w = self.lamp_y.shape
-            y[oy:oy + h, ox:ox + w] += f * self.lamp_y
-            u[oy // 2:oy // 2 + h // 2, ox // 2:ox // 2 + w // 2] += f * self.lamp_u
-            v[oy // 2:oy // 2 + h // 2, ox // 2:ox // 2 + w // 2] += f * self.lamp_v
-        # Tail.
+        todo: list[tuple[Rect, bool, Callable[[], None]]] = []  # (rect, luma only, paint)
+        self._plan_frame(i, t, todo)
+        wy, wu, wv = self.work
+        by, bu, bv = self.base
+        oy, ou, ov = self.out
+        b8y, b8u, b8v = self.base8
+        now = {r for r, _, _ in todo}
+        # Last frame's rectangles that nothing repaints now go back to the base, 8-bit frame too.
+        for r, luma in self.prev:
+            if r in now:
+                continue
+            x0, y0, x1, y1 = r
+            wy[y0:y1, x0:x1] = by[y0:y1, x0:x1]
+            oy[y0:y1, x0:x1] = b8y[y0:y1, x0:x1]
+            if not luma:
+                c = (slice(y0 // 2, y1 // 2), slice(x0 // 2, x1 // 2))
+                wu[c], wv[c], ou[c], ov[c] = bu[c], bv[c], b8u[c], b8v[c]
+        # This frame's rectangles start from the base (the first paint of the weather writes
+        # base + rain itself, see _plan_frame).
+        for (x0, y0, x1, y1), luma, paint in todo:
+            if paint is self._rain:
+                continue
+            wy[y0:y1, x0:x1] = by[y0:y1, x0:x1]
+            if not luma:
+                c = (slice(y0 // 2, y1 // 2), slice(x0 // 2, x1 // 2))
+                wu[c], wv[c] = bu[c], bv[c]
+        for _, _, paint in todo:
+            paint()
+        for (x0, y0, x1, y1), luma, _ in todo:
+            r = wy[y0:y1, x0:x1]
+            _clip(r, 0.0, 255.49, out=r)
+            oy[y0:y1, x0:x1] = r
+            if not luma:
+                c = (slice(y0 // 2, y1 // 2), slice(x0 // 2, x1 // 2))
+                for w, o in ((wu, ou), (wv, ov)):
+                    r = w[c]
+                    _clip(r, 0.0, 255.49, out=r)
+                    o[c] = r
+        self.prev = [(r, luma) for r, luma, _ in todo]
+        return b"".join((oy.data, ou.data, ov.data))
+
+    def _plan_frame(self, i: int, t: float, todo: list) -> None:
+        """What moves in frame i, as (rectangle, luma only, paint) entries."""
+        wy, wu, wv = self.work
+        tl = self.tl
+        gx0, gy0, gx1, gy1 = self.glass
+        if self.precip:
+            self._t = t
+            todo.append((self.glass, True, self._rain))
+        f = tl.flicker(t)
+        if f and self.lamp_rect is not None:
+            x0, y0, x1, y1 = self.lamp_rect
+
+            def lamp() -> None:
+                wy[y0:y1, x0:x1] += np.float32(f) * self.lamp_y
+            todo.append((self.lamp_rect, True, lamp))
         if self.tail is not None:
-            sw = tail_swing(t)
+            sw = round(tl.swing(t), 3)
             if sw:
-                ty, tu, tv = self._tail_yuv(sw)
-                by, bu, bv = self.t_base
-                self._add(y, u, v, Sprite(self.tail.box[0], self.tail.box[1], ty - by, tu - bu, tv - bv))
-        if self.blink is not None and blinking(t):
-            self._add(y, u, v, self.blink)
+                self._sprite(todo, self._tail_sprite(sw))
+        k = tl.blink_patch(i)
+        if k is not None and self.blink:
+            self._sprite(todo, self.blink[k])
+        k = tl.page_frame(i, len(self.page))
+        if k is not None:
+            self._sprite(todo, self.page[k])
+        if self.flames is not None:
+            self._fire(todo, t)
+        for e in tl.sweeps:
+            u = e.progress(t)
+            if u is not None:
+                self._sweep(todo, u)
+        for e in tl.poles:
+            u = e.progress(t)
+            if u is not None:
+                self._pole(todo, u)
+        for d in self.drifters:
+            self._drifter(todo, d, t)
         for spr in self._sprites(t):
-            self._add(y, u, v, spr)
-        fy, fu, fv = self.frame_y, self.frame_u, self.frame_v
-        a = (slice(self.ay0, self.ay1), slice(self.ax0, self.ax1))
-        ah = (slice(self.ay0 // 2, self.ay1 // 2), slice(self.ax0 // 2, self.ax1 // 2))
-        np.clip(y, 0, 255, out=y)
-        np.clip(u, 0, 255, out=u)
-        np.clip(v, 0, 255, out=v)
-        y += 0.5
-        u += 0.5
-        v += 0.5
-        fy[a] = y
-        fu[ah] = u
-        fv[ah] = v
-        return b"".join((fy.data, fu.data, fv.data))
+            self._sprite(todo, spr)
 
-    def _add(self, y: np.ndarray, u: np.ndarray, v: np.ndarray, s: Sprite) -> None:
-        oy, ox = s.y0 - self.ay0, s.x0 - self.ax0
+    def _rain(self) -> None:
+        """Base plus the weather over the glass (written whole: no restore needed first)."""
+        gx0, gy0, gx1, gy1 = self.glass
+        p = wx.composite(self.precip, self._t, out=self.p_buf)
+        p *= self.rain_y
+        np.add(self.base[0][gy0:gy1, gx0:gx1], p, out=self.work[0][gy0:gy1, gx0:gx1])
+
+    def _sprite(self, todo: list, s: Sprite) -> None:
         h, w = s.y.shape
-        if oy < 0 or ox < 0 or oy + h > y.shape[0] or ox + w > y.shape[1]:
+        x0, y0 = s.x0, s.y0
+        if x0 < 0 or y0 < 0 or x0 + w > W or y0 + h > H:
             return
-        y[oy:oy + h, ox:ox + w] += s.y
-        if s.u is not None:
-            u[oy // 2:oy // 2 + h // 2, ox // 2:ox // 2 + w // 2] += s.u
-            v[oy // 2:oy // 2 + h // 2, ox // 2:ox // 2 + w // 2] += s.v
+        wy, wu, wv = self.work
 
-    def _tail_yuv(self, swing: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        def paint() -> None:
+            wy[y0:y0 + h, x0:x0 + w] += s.y
+            if s.u is not None:
+                c = (slice(y0 // 2, y0 // 2 + h // 2), slice(x0 // 2, x0 // 2 + w // 2))
+                wu[c] += s.u
+                wv[c] += s.v
+        todo.append(((x0, y0, x0 + w, y0 + h), s.u is None, paint))
+
+    def _tail_sprite(self, swing: float) -> Sprite:
+        """The tail redrawn at swing, as a sprite."""
         tail = self.tail
         assert tail is not None
         tb = tail.box
@@ -302,12 +369,100 @@ class LoopBuilder:
         art.grade(img, self.s.tint)
         img += tail.grain[..., None]
         np.clip(img, 0, 1, out=img)
-        return rgb_to_yuv(img)
+        ty, tu, tv = rgb_to_yuv(img)
+        by, bu, bv = self.t_base
+        return Sprite(tb[0], tb[1], ty - by, tu - bu, tv - bv)
+
+    def _fire(self, todo: list, t: float) -> None:
+        assert self.flames is not None and self.s.fire is not None
+        x0, y0, x1, y1 = self.s.fire.box  # even (art._even_box)
+        cy, cu, cv = self.fire_yuv
+        wy, wu, wv = self.work
+        fl = self.flames
+
+        def paint() -> None:
+            f = fl.at(t)
+            wy[y0:y1, x0:x1] += f * np.float32(cy)
+            h = half2(f)
+            c = (slice(y0 // 2, y1 // 2), slice(x0 // 2, x1 // 2))
+            wu[c] += h * np.float32(cu)
+            wv[c] += h * np.float32(cv)
+        todo.append(((x0, y0, x1, y1), False, paint))
+
+    def _sweep(self, todo: list, u: float) -> None:
+        """A passing light: a soft diagonal band crossing the sweep box, on lit surfaces only."""
+        sx0, sy0, sx1, sy1 = self.s.sweep  # type: ignore[misc]
+        width = 90.0
+        pos = sx0 - 400 + (sx1 - sx0 + 800) * u
+        k = 0.45  # the band leans: x + k y = pos
+        x0 = max(sx0, _even(pos - k * sy1 - 3 * width))
+        x1 = min(sx1, _even(pos - k * sy0 + 3 * width) + 2)
+        if x1 - x0 < 2:
+            return
+        amp = np.float32(math.sin(math.pi * u) ** 2)
+        wy = self.work[0]
+        alb = self.sweep_y
+
+        def paint() -> None:
+            xs = np.arange(x0, x1, dtype=np.float32)[None, :]
+            ys = np.arange(sy0, sy1, dtype=np.float32)[:, None]
+            band = xs + np.float32(k) * ys
+            band -= np.float32(pos)
+            band *= np.float32(1 / width)
+            np.square(band, out=band)
+            np.negative(band, out=band)
+            np.exp(band, out=band)
+            band *= alb[:, x0 - sx0:x1 - sx0]
+            band *= amp
+            wy[sy0:sy1, x0:x1] += band
+        todo.append(((x0, sy0 & ~1, x1, sy1 & ~1), True, paint))
+
+    def _pole(self, todo: list, u: float) -> None:
+        """A telegraph pole flicking past the train window, right to left, dark against the view."""
+        gx0, gy0, gx1, gy1 = self.glass
+        half_w = 34
+        x = gx1 + half_w - (gx1 - gx0 + 2 * half_w) * u
+        x0, x1 = max(gx0 & ~1, _even(x - half_w)), min(gx1 & ~1, _even(x + half_w))
+        if x1 - x0 < 2:
+            return
+        wy = self.work[0]
+        gain = self.s.rain_gain
+
+        def paint() -> None:
+            xs = np.arange(x0, x1, dtype=np.float32)[None, :]
+            a = np.clip(1.0 - np.abs(xs - x) / half_w, 0, 1) ** 0.5 * gain[:, x0 - gx0:x1 - gx0] * np.float32(0.85)
+            r = wy[gy0:gy1, x0:x1]
+            r -= (r - np.float32(20.0)) * a
+        todo.append(((x0, gy0 & ~1, x1, gy1 & ~1), True, paint))
+
+    def _drifter(self, todo: list, d: wx.Drifter, t: float) -> None:
+        """A falling leaf or petal, seen only through the glass."""
+        gx0, gy0, gx1, gy1 = self.glass
+        x, y, ang = d.at(t, self.glass)
+        px, py, a = wx.drifter_patch(d, x, y, ang)
+        h, w = a.shape
+        x0, y0, x1, y1 = max(px, gx0 + 1 & ~1), max(py, gy0 + 1 & ~1), min(px + w, gx1 & ~1), min(py + h, gy1 & ~1)
+        if x1 - x0 < 2 or y1 - y0 < 2:
+            return
+        a = a[y0 - py:y1 - py, x0 - px:x1 - px] * self.s.rain_gain[y0 - gy0:y1 - gy0, x0 - gx0:x1 - gx0]
+        cy, cu, cv = rgb_to_yuv(d.color[None, None, :] * np.ones((2, 2, 1), np.float32) * np.float32(0.9))
+        wy, wu, wv = self.work
+
+        def paint() -> None:
+            r = wy[y0:y1, x0:x1]
+            r += (np.float32(cy[0, 0] + 0.5) - r) * a
+            ah = half2(a)
+            c = (slice(y0 // 2, y1 // 2), slice(x0 // 2, x1 // 2))
+            for wch, val in ((wu, cu[0, 0]), (wv, cv[0, 0])):
+                rc = wch[c]
+                rc += (np.float32(val + 0.5) - rc) * ah
+        todo.append(((x0, y0, x1, y1), False, paint))
 
     def _sprites(self, t: float) -> list[Sprite]:
         out: list[Sprite] = []
         two_pi = 2 * math.pi
-        lx, ly = self.s.lamp_xy
+        s = self.s
+        lx, ly = s.lamp_xy
         for cx, cy, ax, ay, kx, ky, px, py, r, b in self.motes:
             x = cx + ax * math.sin(two_pi * (kx * t + px))
             yy = cy + ay * math.sin(two_pi * (ky * t + py))
@@ -315,33 +470,54 @@ class LoopBuilder:
             lit = math.exp(-((x - lx + 60) ** 2 + (yy - ly - 180) ** 2) / (2 * 200.0 ** 2))
             tw = 0.6 + 0.4 * math.sin(two_pi * (3 * t + px + py))
             if b * lit * tw > 0.02:
-                out.append(_dot_sprite(x, yy, r, b * lit * tw, self.lamp_col * 0.8 + 0.2, chroma=False))
+                out.append(_dot_sprite(x, yy, r, b * lit * tw, s.lamp_color * 0.8 + 0.2, chroma=False))
         for x, yy, c, r, k, ph in self.lights:
             # Twinkle: a soft extra glow that comes and goes (never darker than painted).
             amt = 0.5 - 0.5 * math.cos(two_pi * (k * t + ph))
             if amt > 0.03:
                 out.append(_dot_sprite(x, yy, r * 1.2, amt * 0.45, c))
-        if self.steam is not None:
-            sx, sy = self.steam
-            for k in range(3):
-                u = (t * 2 + k / 3) % 1.0
+        size = float(s.scale)
+        for (sx, sy), puffs in zip(s.steam_xy, self.tl.puffs):
+            for e in puffs:
+                u = e.progress(t)
+                if u is None:
+                    continue
                 for j in range(4):
-                    uj = u - j * 0.05
+                    uj = u - j * 0.06
                     if uj <= 0:
                         continue
-                    x = sx + 10 * math.sin(two_pi * (uj * 1.3 + k * 0.3)) + j * 2
-                    yy = sy - 8 - 130 * uj
-                    a = 0.10 * math.sin(math.pi * uj) * (1 - j * 0.2)
-                    out.append(_dot_sprite(x, yy, 6 + 12 * uj, a, np.array([0.9, 0.88, 0.85], np.float32), chroma=False))
-        if self.notes:
-            cx, cy = self.cup
-            for k in range(2):
-                u = (t + k * 0.5) % 1.0
-                x = cx + 30 + 40 * u + 12 * math.sin(two_pi * (u * 1.5 + k * 0.25))
-                yy = cy - 40 - 170 * u
+                    x = sx + 12 * size * math.sin(two_pi * (uj * 1.1 + e.start)) + j * 2
+                    yy = sy - 8 - 150 * size * uj
+                    a = 0.11 * math.sin(math.pi * uj) * (1 - j * 0.2)
+                    out.append(_dot_sprite(x, yy, (6 + 13 * uj) * size, a, np.array([0.9, 0.88, 0.85], np.float32), chroma=False))
+        if s.notes:
+            cx, cy = s.cup_xy
+            for e in self.tl.notes:
+                u = e.progress(t)
+                if u is None:
+                    continue
+                x = cx + (30 + 40 * u + 12 * math.sin(two_pi * (u * 1.5 + e.start))) * size
+                yy = cy - (40 + 170 * u) * size
                 a = 0.55 * math.sin(math.pi * u) ** 1.5
                 if a > 0.01:
-                    out.append(_note_sprite(x, yy, 26 + 8 * k, a, self.accent * 0.6 + 0.4, k))
+                    out.append(_note_sprite(x, yy, (26 + 8 * e.sign) * size, a, s.accent * 0.6 + 0.4, int(e.sign)))
+        if s.record is not None:
+            rx, ry, rr = s.record
+            ang = two_pi * round(LOOP_SECONDS * 0.555) * t  # 33 1/3 rpm, whole turns per loop
+            out.append(_dot_sprite(rx + 24 * math.cos(ang), ry + 6 * math.sin(ang), 2.4, 0.8, np.array([1.0, 0.96, 0.9], np.float32)))
+            out.append(_dot_sprite(rx + (rr - 20) * math.cos(ang + 2.0), ry + (rr - 20) * 0.23 * math.sin(ang + 2.0), 6.0,
+                                   0.12, np.array([0.9, 0.9, 1.0], np.float32), chroma=False))
+        for e in self.tl.planes:
+            u = e.progress(t)
+            if u is None:
+                continue
+            gx0, gy0, gx1, gy1 = self.glass
+            x = gx1 + 30 - (gx1 - gx0 + 60) * u
+            yy = gy0 + (gy1 - gy0) * (0.14 + 0.05 * u)
+            on = (u * e.length * LOOP_SECONDS) % 1.2 < 0.15  # a strobe every 1.2 s
+            out.append(_dot_sprite(x, yy, 1.6, 0.7, np.array([1.0, 0.3, 0.25], np.float32)))
+            if on:
+                out.append(_dot_sprite(x + 6, yy + 1, 2.2, 1.0, np.array([1.0, 1.0, 1.0], np.float32), chroma=False))
         return out
 
 
@@ -349,7 +525,7 @@ async def make_loop(scene: art.Scene, out_mp4: Path, *, frames: int = FRAMES, fp
                     on_progress: Callable[[float], None] | None = None) -> dict[str, Any]:
     """Encode the local loop for scene to out_mp4 (written under a temporary name, then renamed)."""
     out_mp4 = Path(out_mp4)
-    builder = await asyncio.to_thread(LoopBuilder, scene, frames)
+    builder = await asyncio.to_thread(LoopBuilder, scene, frames, fps)
     tmp = out_mp4.with_name(f".{out_mp4.stem}.tmp.mp4")
     args = ["-y", "-v", "error", "-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", f"{W}x{H}", "-r", str(fps),
             "-i", "pipe:0", *encoder_args(fps, frames), str(tmp)]
@@ -382,30 +558,20 @@ async def make_local_loop(variation: dict[str, Any], out_mp4: Path, *,
 
 # ----------------------------------------------------------------------------- any image
 
-async def loop_from_image(image: Path, out_mp4: Path, *, weather: str = "rain", seed: int = 0,
+async def loop_from_image(image: Path, out_mp4: Path, *, weather: str = "rain", seed: int = 0, drift: str = "",
                           on_progress: Callable[[float], None] | None = None) -> dict[str, Any]:
-    """A loop from any still (e.g. paid artwork): precipitation over the whole frame and a slow glow.
+    """A loop from any still (e.g. paid artwork or a person's picture): weather over the whole frame.
 
-    Used when the artwork is not one the local painter made, so its layers are unknown.
+    weather: 'rain', 'snow' or 'clear'; drift: 'leaves', 'petals' or ''. Used when the artwork
+    is not one the local painter made, so its layers are unknown: light layers of weather and
+    anything drifting fall across the whole picture, nothing else moves.
     """
     ffmpeg.check_input(Path(image), "image")
     raw = await ffmpeg.run_capture(["-v", "error", "-i", str(image), "-vf",
                                     f"scale={W}:{H}:force_original_aspect_ratio=increase,crop={W}:{H}",
                                     "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"])
     rgb = np.frombuffer(raw, np.uint8).reshape(H, W, 3).astype(np.float32) / 255.0
-    # Two light layers of weather, nothing else: the picture's own light is unknown.
-    precip = wx.make_layers("snow" if weather == "snow" else "rain", W, H, seed)[:2]
-    for layer in precip:
-        layer.tex *= 0.5
-    none = np.zeros((2, 2, 3), np.float32)
-    scene = art.Scene(still=np.empty(0), base=rgb, glass_box=(0, 0, W, H),
-                      rain_gain=np.full((H, W), 1.0, np.float32),
-                      rain_color=np.array([0.8, 0.85, 0.95], np.float32), precip=precip,
-                      lamp_box=(0, 0, 2, 2), lamp_contrib=none, lamp_xy=(0.0, 0.0),
-                      lamp_color=np.array([1.0, 0.8, 0.55], np.float32), tail=None, blink=None,
-                      tint=np.zeros(3, np.float32), accent=np.array([1.0, 0.8, 0.6], np.float32),
-                      cup_xy=(0.0, 0.0), steam_xy=None, notes=False, lights=[], seed=seed, weather=weather,
-                      active_box=(0, 0, W, H))
+    scene = art.image_scene(rgb, weather=weather, seed=seed, drift=drift)
     return await make_loop(scene, out_mp4, on_progress=on_progress)
 
 

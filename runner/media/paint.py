@@ -9,10 +9,14 @@ premultiplied colour plus alpha so they can be stacked in any order and composit
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable, Sequence
 
 import numpy as np
 
-Box = tuple[int, int, int, int]  # x0, y0, x1, y1 (x1, y1 exclusive)
+Box = tuple[int, int, int, int]  # x0, y0, x1, y1 (x1, y1 exclusive): pixel indices
+Area = tuple[float, float, float, float]  # x0, y0, x1, y1 in canvas coordinates, rounded out to pixels
+Sdf = Callable[..., np.ndarray]  # (x, y) -> signed distance, negative inside (lambdas bind loop values as defaults)
+Shader = Callable[..., np.ndarray]  # (x, y, distance) -> colour
 
 
 def hex_rgb(text: str) -> np.ndarray:
@@ -22,6 +26,20 @@ def hex_rgb(text: str) -> np.ndarray:
 
 def mix(a: np.ndarray, b: np.ndarray, t: float) -> np.ndarray:
     return (np.asarray(a, np.float32) * (1 - t) + np.asarray(b, np.float32) * t).astype(np.float32)
+
+
+def shade(c: np.ndarray, k: float) -> np.ndarray:
+    """c scaled by k and clipped to 0..1 (k < 1 darker, k > 1 lighter)."""
+    return np.clip(np.asarray(c, np.float32) * k, 0, 1).astype(np.float32)
+
+
+def rotated(xs: np.ndarray, ys: np.ndarray, px: float, py: float, ang: float) -> tuple[np.ndarray, np.ndarray]:
+    """Coordinates rotated about (px, py): shapes drawn in them appear rotated by -ang radians."""
+    if not ang:
+        return xs, ys
+    c, s = np.float32(np.cos(ang)), np.float32(np.sin(ang))
+    dx, dy = xs - px, ys - py
+    return px + dx * c - dy * s, py + dx * s + dy * c
 
 
 def smoothstep(e0: float, e1: float, x: np.ndarray) -> np.ndarray:
@@ -56,7 +74,7 @@ def rbox(x: np.ndarray, y: np.ndarray, cx: float, cy: float, hw: float, hh: floa
 
 
 def segment(x: np.ndarray, y: np.ndarray, ax: float, ay: float, bx: float, by: float,
-            r: float | np.ndarray = 0.0) -> np.ndarray:
+            r: float | tuple[float, float] = 0.0) -> np.ndarray:
     """Capsule from a to b; r may vary along the segment when given as (ra, rb)."""
     px, py = x - ax, y - ay
     vx, vy = bx - ax, by - ay
@@ -67,7 +85,7 @@ def segment(x: np.ndarray, y: np.ndarray, ax: float, ay: float, bx: float, by: f
     return d - r
 
 
-def polygon(x: np.ndarray, y: np.ndarray, pts: list[tuple[float, float]]) -> np.ndarray:
+def polygon(x: np.ndarray, y: np.ndarray, pts: Sequence[tuple[float, float]]) -> np.ndarray:
     """Exact signed distance to a simple polygon (negative inside)."""
     p = np.asarray(pts, dtype=np.float32)
     d = np.full(x.shape, np.inf, dtype=np.float32)
@@ -120,7 +138,7 @@ class Layer:
     def h(self) -> int:
         return self.rgb.shape[0]
 
-    def grid(self, box: Box) -> tuple[np.ndarray, np.ndarray, Box]:
+    def grid(self, box: Area) -> tuple[np.ndarray, np.ndarray, Box]:
         """Canvas coordinates of the pixels in box, and box in this layer's own indices."""
         x0, y0, x1, y1 = box
         x0, y0 = max(self.ox, int(x0)), max(self.oy, int(y0))
@@ -144,7 +162,7 @@ class Layer:
         al *= 1 - a
         al += a
 
-    def shape(self, box: Box, sdf, color, *, alpha: float = 1.0, aa: float = 1.2,
+    def shape(self, box: Area, sdf: Sdf, color: np.ndarray | Shader, *, alpha: float = 1.0, aa: float = 1.2,
               outline: tuple[np.ndarray, float] | None = None) -> tuple[np.ndarray, np.ndarray, Box, np.ndarray]:
         """Fill the shape sdf(x, y) inside box; optionally stroke its edge. Returns the grid and d."""
         xs, ys, b = self.grid(box)
@@ -161,6 +179,71 @@ class Layer:
         return xs, ys, b, d
 
 
+@dataclass(frozen=True)
+class Placement:
+    """Where a figure drawn in its own coordinates lands on the canvas.
+
+    canvas = (ox, oy) + scale * (figure - (ax, ay)), with x mirrored about the anchor when
+    flip is set. Lets one drawing of Porsuk sit at a desk, on a ledge or on a train seat.
+    """
+
+    ax: float
+    ay: float
+    ox: float
+    oy: float
+    scale: float = 1.0
+    flip: bool = False
+
+    def to_figure(self, xs: np.ndarray, ys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        u = (xs - np.float32(self.ox)) * np.float32(1 / self.scale)
+        if self.flip:
+            u = -u
+        return u + np.float32(self.ax), (ys - np.float32(self.oy)) * np.float32(1 / self.scale) + np.float32(self.ay)
+
+    def to_canvas(self, x: float, y: float) -> tuple[float, float]:
+        u = (x - self.ax) * self.scale
+        return self.ox + (-u if self.flip else u), self.oy + (y - self.ay) * self.scale
+
+    def box(self, box: Area) -> Box:
+        """A figure-space box as the canvas box that holds it."""
+        x0, y0 = self.to_canvas(box[0], box[1])
+        x1, y1 = self.to_canvas(box[2], box[3])
+        return (int(np.floor(min(x0, x1))) - 1, int(np.floor(min(y0, y1))) - 1,
+                int(np.ceil(max(x0, x1))) + 2, int(np.ceil(max(y0, y1))) + 2)
+
+
+class PlacedLayer:
+    """A Layer seen through a Placement: boxes, shapes and shaders work in figure coordinates.
+
+    Distances from shapes are scaled to canvas pixels before anti-aliasing, so edges and
+    outlines stay crisp at any scale; outline widths are in figure units.
+    """
+
+    def __init__(self, layer: "Layer", place: Placement):
+        self.layer, self.place = layer, place
+
+    def grid(self, box: Area) -> tuple[np.ndarray, np.ndarray, Box]:
+        xs, ys, b = self.layer.grid(self.place.box(box))
+        u, v = self.place.to_figure(xs, ys)
+        return u, v, b
+
+    def fill(self, box: Box, a: np.ndarray, color: np.ndarray | tuple) -> None:
+        self.layer.fill(box, a, color)
+
+    def shape(self, box: Area, sdf: Sdf, color: np.ndarray | Shader, *, alpha: float = 1.0, aa: float = 1.2,
+              outline: tuple[np.ndarray, float] | None = None) -> None:
+        xs, ys, b = self.grid(box)
+        if b[2] <= b[0] or b[3] <= b[1]:
+            return
+        d = sdf(xs, ys)
+        col = color(xs, ys, d) if callable(color) else color
+        d = d * np.float32(self.place.scale)
+        if outline is not None:
+            ocol, width = outline
+            self.layer.fill(b, coverage(d - width * self.place.scale, aa) * alpha, ocol)
+        self.layer.fill(b, coverage(d, aa) * alpha, col)
+
+
 def box_blur(img: np.ndarray, r: int) -> np.ndarray:
     """Separable box blur via cumulative sums; three passes approximate a Gaussian."""
     if r <= 0:
@@ -173,7 +256,7 @@ def box_blur(img: np.ndarray, r: int) -> np.ndarray:
         n = out.shape[axis]
         hi = np.take(c, np.arange(2 * r + 1, 2 * r + 1 + n), axis=axis)
         lo = np.take(c, np.arange(0, n), axis=axis)
-        out = (hi - lo) / (2 * r + 1)
+        out = ((hi - lo) / (2 * r + 1)).astype(np.float32)
     return out
 
 

@@ -6,7 +6,7 @@ so nothing passes between steps outside the session folder and a resumed run fin
 
 The file is an uncompressed NumPy .npz (arrays only, read with allow_pickle=False) holding a
 JSON manifest: the scene key (`art.scene_key`) and the dataclass tree with every array by
-name. Callables (the tail's drawer) are not stored; they are rebuilt from the variation.
+name. A scene holds no callables (should one, it is not stored but rebuilt by name).
 Anything read back is checked: a missing, foreign, corrupt or stale file loads as None and
 the caller paints again.
 """
@@ -22,10 +22,9 @@ from typing import Any, Callable
 import numpy as np
 
 from . import art
-from . import weather as wx
 
 # Dataclasses a scene file may name; nothing else is ever constructed from one.
-_CLASSES: dict[str, type] = {"Scene": art.Scene, "Tail": art.Tail, "PrecipLayer": wx.PrecipLayer}
+_CLASSES: dict[str, type] = {"Scene": art.Scene, "Tail": art.Tail, "Patches": art.Patches, "Fire": art.Fire}
 _MANIFEST = "manifest"
 
 
@@ -55,7 +54,7 @@ def save(scene: art.Scene, variation: dict[str, Any], path: Path) -> None:
 def load(path: Path, variation: dict[str, Any]) -> art.Scene | None:
     """The scene saved at path for this variation; None when the file is missing, unreadable,
     or was painted for another variation (the caller then paints again)."""
-    rebuild = {"Tail.draw": lambda: art.tail_drawer(variation)}
+    rebuild: dict[str, Callable[[], Any]] = {}  # callables a scene holds, rebuilt by name (none today)
     try:
         with np.load(Path(path), allow_pickle=False) as npz:
             manifest = json.loads(npz[_MANIFEST].tobytes())

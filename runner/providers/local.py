@@ -45,7 +45,8 @@ def _seed(value: Any) -> int | None:
 
 
 def _scene_params(v: dict[str, Any]) -> dict[str, Any]:
-    return {k: v.get(k) for k in ("seed", "palette_name", "scene", "pose", "weather")}
+    return {k: v.get(k) for k in ("seed", "palette_name", "scene", "view", "pose", "time_of_day", "season", "weather",
+                                  "mirrored")}
 
 
 class LocalArt:
@@ -62,7 +63,8 @@ class LocalArt:
             ctx.progress(percent=0, label="painting Porsuk")
             layers = out_png.with_name(LAYERS_NAME)
             await asyncio.to_thread(_paint, v, out_png, layers)
-            ctx.event("artwork_painted", f"Porsuk painted ({v.get('scene')}, {v.get('pose')}, {v.get('weather')})",
+            ctx.event("artwork_painted", f"Porsuk painted ({v.get('scene')} at {v.get('time_of_day')}, {v.get('pose')}, "
+                                         f"{v.get('weather')})",
                       seconds=round(time.monotonic() - t0, 2))
             return {"provider": PROVIDER, "model": MODEL, "file": out_png, "layers": layers,
                     "width": art.W, "height": art.H, "cost_usd": 0.0}
@@ -99,9 +101,10 @@ class LocalMotion:
                 # Our own painting whose layers are gone (or stale): paint them again.
                 meta = await motion.make_local_loop(v, out_mp4, on_progress=progress)
             else:
-                # Someone else's picture: weather over the whole frame and a slow glow.
+                # Someone else's picture: the weather and the season's leaves or petals over it.
                 meta = await motion.loop_from_image(artwork, out_mp4, weather=str(v.get("weather", "rain")),
-                                                    seed=int(v.get("seed", 0)), on_progress=progress)
+                                                    seed=int(v.get("seed", 0)), drift=art.Spec.of(v).drifting(),
+                                                    on_progress=progress)
             ctx.event("loop_encoded", f"{meta['seconds']:g} s loop at {meta['fps']} fps encoded",
                       seconds=round(time.monotonic() - t0, 2), layered=ours, saved_layers=scene is not None)
             return {"provider": PROVIDER, "model": MODEL, "file": out_mp4, "seconds": meta["seconds"],

@@ -23,20 +23,28 @@ AMBIENCE_TEXT: dict[str, str] = {
 }
 
 
+WEATHER_WORDS = {"snow": ("snow drifting past the window", "snow falling softly"),
+                 "rain": ("rain streaking the window", "rain running down the window"),
+                 "clear": ("a clear sky outside", "clouds drifting slowly")}
+SEASON_WORDS = {"spring": "blossom on the trees", "summer": "summer light", "autumn": "falling leaves",
+                "winter": "snow lying on the roofs"}
+
+
 def art_prompt(v: dict[str, Any]) -> str:
-    weather = "snow drifting past the window" if v.get("weather") == "snow" else "rain streaking the window"
+    weather = WEATHER_WORDS.get(str(v.get("weather")), WEATHER_WORDS["rain"])[0]
+    season = SEASON_WORDS.get(str(v.get("season")), "")
     return (
         f"Cozy lofi anime illustration, 16:9 wide shot. {MASCOT}, {v.get('pose', 'relaxing')}, "
-        f"in a {v.get('scene', 'room')} at night, {weather}, warm desk lamp glow. "
+        f"in a {v.get('scene', 'room')} with a {v.get('view', 'city')} view at {v.get('time_of_day', 'night')}, "
+        f"{weather}, {season}, warm lamp glow. "
         f"Theme: {v.get('theme', 'late night')}, {v.get('season', 'autumn')}. "
-        f"Colour palette '{v.get('palette_name', 'midnight plum')}': deep night blues and purples with "
-        f"soft warm highlights. Soft grain, gentle lighting, detailed background, calm mood, "
+        f"Colour palette '{v.get('palette_name', 'midnight plum')}' with soft warm highlights. Soft grain, gentle lighting, detailed background, calm mood, "
         f"no text, no letters, no watermark, no logo."
     )
 
 
 def motion_prompt(v: dict[str, Any]) -> str:
-    weather = "snow falling softly" if v.get("weather") == "snow" else "rain running down the window"
+    weather = WEATHER_WORDS.get(str(v.get("weather")), WEATHER_WORDS["rain"])[1]
     return (
         f"Subtle looping lofi animation: {weather}, lamp light flickering gently, steam rising, "
         f"the cat breathing slowly and nodding to the music. Static camera, no cuts, no zoom, "
