@@ -66,9 +66,7 @@ def length_label(seconds: float) -> str:
     return f"{minutes:g} min"
 
 
-def count(n: int, noun: str, plural: str | None = None) -> str:
-    """"1 track", "2 tracks": a count that reads as words."""
-    return f"{n} {noun if n == 1 else (plural or noun + 's')}"
+count = store.count  # "1 track": one rule for counts in words, in store for the readers too
 
 
 def timestamp(seconds: float) -> str:

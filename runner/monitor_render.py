@@ -250,7 +250,7 @@ def _header(row: store.SummaryRow, status: str, width: int, g: Glyphs) -> list[L
     if row["minutes"] is not None:
         bits.append(f"{row['minutes']:g} min")
     if row["tracks"] is not None:
-        bits.append(f"{row['tracks']:g} tracks")
+        bits.append(store.count(row["tracks"], "track"))
     bits += [clean(v) for v in (row["provider"], row["season"], row["atmosphere"]) if v]
     elapsed = duration(row["duration_s"])
     label = "queued for" if status == "queued" else "elapsed"

@@ -1149,6 +1149,13 @@ def tree_bytes(path: Path) -> int:
     return total
 
 
+def count(n: float, noun: str, plural: str | None = None) -> str:
+    """"1 track", "2 tracks", "0 tracks": a count that reads as words (the CLI, the monitor and
+    the YouTube text all say counts this way; static/js/format.js `count` is the page's twin)."""
+    number = int(n) if float(n).is_integer() else n
+    return f"{number} {noun if n == 1 else (plural or noun + 's')}"
+
+
 def human_bytes(n: float | None) -> str:
     """1536 -> '1.5 KB' (powers of 1000, as disks are sold and `df -H` prints); None -> '-'."""
     if n is None:

@@ -7,7 +7,7 @@ import re
 import pytest
 from helpers import params
 
-from runner import metadata, variation
+from runner import metadata, store, variation
 
 
 def _segments(total_s: float, n: int, repeats: int = 1) -> list[dict]:
@@ -201,6 +201,7 @@ def test_the_length_label_is_right_at_the_edges(seconds, label):
 def test_counts_read_as_words():
     assert metadata.count(1, "track") == "1 track" and metadata.count(2, "track") == "2 tracks"
     assert metadata.count(0, "track") == "0 tracks"
+    assert store.count(1_000_000, "session") == "1000000 sessions" and store.count(1.0, "track") == "1 track"
 
 
 def test_metadata_edited_during_review_into_a_broken_tracklist_is_not_uploaded(tmp_path):

@@ -192,6 +192,16 @@ def test_completed_session_freezes_the_clock_at_its_finish(data_root: Path) -> N
     assert "now   finished" in text
 
 
+def test_the_header_says_a_count_of_one_as_words(data_root: Path) -> None:
+    # A 2-minute run makes 1 track (--tracks auto): the header said "1 tracks".
+    params = store.validate_params({"theme": "rainy night", "minutes": 2, "cap": 2.0})
+    state = make_session(data_root, "completed", params=params, finished_at=ago(90), steps=ALL_DONE)
+    _, text = snapshot(data_root, state["id"])
+    assert params["tracks"] == 1 and "· 2 min · 1 track ·" in text.splitlines()[1]
+    state = make_session(data_root, "completed", theme="tea", params={**params, "tracks": 3}, steps=ALL_DONE)
+    assert "· 3 tracks ·" in snapshot(data_root, state["id"])[1].splitlines()[1]
+
+
 def test_failed_session_shows_the_failed_step_and_its_error(data_root: Path) -> None:
     state = make_session(data_root, "failed", finished_at=ago(10), error="render failed: ffmpeg exited 1",
                          steps={**{k: v for k, v in ALL_DONE.items() if k not in ("render", "metadata")},
