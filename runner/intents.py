@@ -29,6 +29,7 @@ safe to call from a worker thread (the YouTube upload records its session URI fr
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -160,9 +161,9 @@ class Intents:
         data = (json.dumps(line, separators=(",", ":")) + "\n").encode("utf-8")
         with self._lock:
             created = not self.path.exists()
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
             try:
-                os.write(fd, data)
+                _append_whole(fd, data)
                 os.fsync(fd)
             finally:
                 os.close(fd)
@@ -200,6 +201,20 @@ class Intents:
             known = replace(known, phase=phase)
         self.by_id[iid] = known
         return known
+
+
+def _append_whole(fd: int, data: bytes) -> None:
+    """Append data as a line of its own, or raise OSError: never a torn line that is taken for written.
+
+    A line an earlier run left without its newline (a short write on a full disk, a power cut)
+    would swallow this one when read back; a newline first keeps them apart. A short write
+    (the disk filled up mid-line) raises ENOSPC, so the request it stands for is never sent.
+    """
+    size = os.fstat(fd).st_size
+    if size and os.pread(fd, 1, size - 1) != b"\n":
+        data = b"\n" + data
+    if os.write(fd, data) != len(data):
+        raise OSError(errno.ENOSPC, f"{os.strerror(errno.ENOSPC)}: a line of {FILE} was only partly written")
 
 
 def _fsync_dir(folder: Path) -> None:
