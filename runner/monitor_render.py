@@ -381,6 +381,14 @@ def activity(state: store.State, row: store.SummaryRow, now: _dt.datetime) -> tu
     return "between steps", DIM
 
 
+# Lines of the "now" text: two while a run works; more when it has stopped for a person, whose
+# message says what to check and which command to run (needs_attention's, at 80 columns, takes
+# five). The log tail gives up the room: a short terminal drops log lines first.
+NOW_LINES = 2
+NOW_LINES_STOPPED = 6
+NOW_IN_FULL = frozenset({"needs_attention", "halted_budget", "failed"})
+
+
 def log_row(line: str) -> Line:
     """One runner.log line, shortened to time, level, step and message."""
     rec = store.parse_log_line(line)
@@ -429,9 +437,10 @@ def render(state: store.State, now: _dt.datetime, *, status: str | None = None,
     top.append([])
     text, style = activity(state, row, end)
     wrapped = textwrap.wrap(text, width=width - 8) or [""]
-    if len(wrapped) > 2:
-        wrapped = wrapped[:2]
-        wrapped[1] = wrapped[1] + g.ellipsis
+    most = NOW_LINES_STOPPED if status in NOW_IN_FULL else NOW_LINES
+    if len(wrapped) > most:
+        wrapped = wrapped[:most]
+        wrapped[-1] = wrapped[-1] + g.ellipsis
     top.append(fit([("  now   ", BOLD), (wrapped[0], style)], width, g.ellipsis))
     for extra in wrapped[1:]:
         top.append(fit([("        ", ""), (extra, style)], width, g.ellipsis))

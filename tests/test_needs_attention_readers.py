@@ -34,6 +34,17 @@ def test_the_monitor_says_what_to_check(root):
     assert "--resend 3f2a9c1b7d4e" in screen
 
 
+def test_an_80_by_24_monitor_shows_what_to_check_and_the_command_to_run(root):
+    # The message was cut after two lines at 80 columns, before what to check and the command.
+    state = _session(root)
+    logs = [store.format_log_line("INFO", SID, "music", f"line {i}", NOW) for i in range(30)]
+    screen = mr.render_lines(state, NOW, log_lines=logs, width=80, height=24)
+    text = " ".join(line.strip() for line in screen)
+    assert "https://fal.ai/dashboard/requests" in text and "--resend 3f2a9c1b7d4e" in text
+    assert len(screen) <= 24 and all(mr.text_width(line) <= 80 for line in screen)
+    assert "line 29" in text  # the newest log line still shows
+
+
 def test_the_studio_row_and_detail_carry_the_message(root):
     _session(root)
     app = make_app(root)
