@@ -1151,7 +1151,7 @@ def tree_bytes(path: Path) -> int:
 
 def count(n: float, noun: str, plural: str | None = None) -> str:
     """"1 track", "2 tracks", "0 tracks": a count that reads as words (the CLI, the monitor and
-    the YouTube text all say counts this way; static/js/format.js `count` is the page's twin)."""
+    the YouTube text all say counts this way; static/js/format.js `counted` is the page's twin)."""
     number = int(n) if float(n).is_integer() else n
     return f"{number} {noun if n == 1 else (plural or noun + 's')}"
 

@@ -2,7 +2,7 @@
 
 import { config } from "./api.js";
 import { h, s, HIDDEN } from "./dom.js";
-import { dateTime, money, pct, statusLabel } from "./format.js";
+import { counted, dateTime, money, pct, statusLabel } from "./format.js";
 import { reducedMotion } from "./motion.js";
 
 /** A round step for about four gridlines up to v (0.25, 0.5, 1, 2, 5 ...). */
@@ -58,7 +58,7 @@ export function costChart(series, { href }) {
     const bw = Math.max(2, Math.min(28, slot * 0.62));
     const y = (v) => pad.t + ih - (Math.min(v, top) / top) * ih;
     const next = s("svg", { class: "chart__svg", width, height, viewBox: `0 0 ${width} ${height}`,
-      role: "group", "aria-label": `Cost per run for the last ${series.length} sessions; cap ${money(cap)}` });
+      role: "group", "aria-label": `Cost per run for the last ${counted(series.length, "session")}; cap ${money(cap)}` });
     const defs = s("defs", null);
     for (const st of config.statuses) {
       defs.append(s("linearGradient", { id: `g-${st}`, x1: 0, y1: 0, x2: 0, y2: 1 },

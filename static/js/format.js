@@ -8,6 +8,9 @@ export function num(n) {
   return n === null || n === undefined || Number.isNaN(n) ? "–" : nf.format(n);
 }
 
+/** "1 track", "2 tracks": a count in words (runner/store.py count). */
+export const counted = (n, noun) => `${num(n)} ${noun}${n === 1 ? "" : "s"}`;
+
 /** $1.23; sub-cent amounts keep a third decimal so a $0.004 call is not shown as $0.00. */
 export function money(usd) {
   if (usd === null || usd === undefined || Number.isNaN(usd)) return "–";

@@ -2,7 +2,7 @@
 
 import { api, aborted, config } from "../api.js";
 import { h, icon } from "../dom.js";
-import { ago, cap, length } from "../format.js";
+import { ago, cap, counted, length } from "../format.js";
 import { emptyState, errorState, sessionHref, statusBadge } from "../ui.js";
 
 const PAGE = 48;
@@ -30,7 +30,7 @@ export function mount(root, ctx) {
       if (!total) grid.replaceWith(emptyState("No artwork yet", "Start a pipeline and its cover art appears here.",
         ctx.launchButton()));
       for (const r of page.items) grid.append(cardFor(r));
-      count.textContent = `${total} sessions`;
+      count.textContent = counted(total, "session");
       more.hidden = offset >= total;
     } catch (err) {
       if (!aborted(err)) view.replaceChildren(errorState(err, () => location.reload()));

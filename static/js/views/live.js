@@ -3,7 +3,7 @@
 
 import { api, aborted, config } from "../api.js";
 import { h, icon, HIDDEN } from "../dom.js";
-import { cap, duration, length, money, num, parseTime, pct, spendLevel } from "../format.js";
+import { cap, counted, duration, length, money, parseTime, pct, spendLevel } from "../format.js";
 import { navigate } from "../router.js";
 import * as stream from "../stream.js";
 import { actionButton, emptyState, errorState, levelMarks, logLine, sessionHref, statusBadge } from "../ui.js";
@@ -87,7 +87,7 @@ export function mount(root, ctx) {
   function applyRow(row) {
     if (!row) return;
     title.textContent = row.theme || row.id;
-    sub.replaceChildren(h("span.mono", row.id), ` · ${length(row.minutes)} · ${num(row.tracks)} tracks · ${row.provider || "local"}`);
+    sub.replaceChildren(h("span.mono", row.id), ` · ${length(row.minutes)} · ${counted(row.tracks, "track")} · ${row.provider || "local"}`);
     badge.replaceChildren(statusBadge(row.status));
     view.dataset.sessionStatus = row.status;
     const act = row.status === "awaiting_review" ? "approve" : RESUMABLE.has(row.status) ? "resume" : null;

@@ -3,7 +3,7 @@
 import { api, aborted, config } from "../api.js";
 import { costChart, ring, shareBars } from "../charts.js";
 import { h, icon, HIDDEN } from "../dom.js";
-import { cap, duration, length, money, num, pct, ago, statusLabel } from "../format.js";
+import { cap, counted, duration, length, money, num, pct, ago, statusLabel } from "../format.js";
 import { countUp } from "../motion.js";
 import * as stream from "../stream.js";
 import { card, errorState, liveHref, sessionHref, skeleton, statusBadge, throttle } from "../ui.js";
@@ -89,7 +89,7 @@ function hero(live, latest, ctx) {
       h("h1.hero__title", { id: "hero-title" }, live.theme || live.id),
       h("p.hero__meta", statusBadge(live.status),
         live.current_step ? h("span", `${live.current_step}${live.progress_percent != null ? " · " + Math.round(live.progress_percent) + "%" : ""}`) : null,
-        h("span", `${length(live.minutes)} · ${num(live.tracks)} tracks`)),
+        h("span", `${length(live.minutes)} · ${counted(live.tracks, "track")}`)),
       h("div.hero__actions",
         h("a.btn.btn--primary", { href: liveHref(live.id) }, icon("live"), "Watch live"),
         h("a.btn.btn--ghost", { href: sessionHref(live.id) }, "Session details")));
@@ -98,7 +98,7 @@ function hero(live, latest, ctx) {
       h("p.eyebrow", "Latest tape · ", ago(latest.finished_at || latest.created_at)),
       h("h1.hero__title", { id: "hero-title" }, latest.title || latest.theme || latest.id),
       h("p.hero__meta", statusBadge(latest.status),
-        h("span", `${cap(latest.season || "")} · ${length(latest.minutes)} · ${num(latest.tracks_rendered)} tracks`),
+        h("span", `${cap(latest.season || "")} · ${length(latest.minutes)} · ${counted(latest.tracks_rendered, "track")}`),
         h("span", money(latest.spent_usd) + " spent")),
       h("div.hero__actions",
         h("a.btn.btn--ghost", { href: sessionHref(latest.id) }, icon("play"), "Open session"),
@@ -120,7 +120,7 @@ function kpiCards(k, animate) {
     { key: "sessions", label: "Sessions", icon: "sessions", value: k.sessions, fmt: (v) => num(Math.round(v)),
       sub: `${num(k.completed)} completed · ${num(k.failed)} failed` },
     { key: "tracks", label: "Tracks rendered", icon: "music", value: k.tracks_rendered, fmt: (v) => num(Math.round(v)),
-      sub: `${num(k.rendered)} videos rendered` },
+      sub: `${counted(k.rendered, "video")} rendered` },
     { key: "uploads", label: "Upload success", icon: "upload", value: k.upload.rate, fmt: (v) => pct(v),
       sub: k.upload.attempted ? `${num(k.upload.succeeded)} of ${num(k.upload.attempted)} uploads` : "no uploads yet" },
     { key: "spend", label: "Spend", icon: "coin", value: k.spend.total_usd, fmt: (v) => money(v),

@@ -3,7 +3,7 @@
 
 import { api, config, qs } from "../api.js";
 import { h, icon, HIDDEN } from "../dom.js";
-import { ago, bytes, dateTimeFull, duration, length, num, statusLabel } from "../format.js";
+import { ago, bytes, counted, dateTimeFull, duration, length, num, statusLabel } from "../format.js";
 import { navigate, setQuery } from "../router.js";
 import * as stream from "../stream.js";
 import { seasonChip, sessionHref, spendBar, statusBadge, throttle } from "../ui.js";
@@ -67,7 +67,7 @@ export function mount(root, ctx) {
     placeholder: (i) => h("div.vrow.vrow--ghost", { role: "row" }, h("span.skeleton__line", { style: { "--w": 30 + ((i * 37) % 50) + "%" } })),
     onTotal: (total, page) => {
       table.setAttribute("aria-rowcount", String(total + 1));
-      count.replaceChildren(h("strong", num(total)), ` of ${num(page.all_total)} sessions`,
+      count.replaceChildren(h("strong", num(total)), ` of ${counted(page.all_total, "session")}`,
         page.disk_bytes != null ? ` · ${bytes(page.disk_bytes)} on disk` : "");
       empty.hidden = total !== 0;
       rows.el.hidden = total === 0;
