@@ -166,7 +166,7 @@ def stars(view: View, n: int) -> None:
 
 def moon(view: View, x: float, y: float, r: float, hidden: float) -> None:
     lay = view.layer
-    xs, ys, b = lay.grid((x - r * 6, y - r * 6, x + r * 6, y + r * 6))
+    xs, ys, b = lay.grid((x - r * 9, y - r * 9, x + r * 9, y + r * 9))  # wide enough that the glow fades out
     d = np.hypot(xs - x, ys - y)
     glow = np.exp(-np.maximum(d - r, 0) / (r * 1.6)) * (0.35 if hidden else 0.22)
     lay.rgb[b[1]:b[3], b[0]:b[2]] += glow[..., None] * np.array([0.9, 0.88, 0.8], np.float32)
@@ -181,7 +181,7 @@ def sun(view: View, x: float, y: float, color: np.ndarray) -> None:
     """A soft sun: a bright disc in a wide halo (low suns are bigger and warmer)."""
     lay = view.layer
     r = 46 if view.time in ("dawn", "golden hour") else 34
-    xs, ys, b = lay.grid((x - r * 12, y - r * 8, x + r * 12, y + r * 8))
+    xs, ys, b = lay.grid(view.box)  # the wide halo reaches every corner of the sky: no edge to it
     d = np.hypot(xs - x, ys - y)
     halo = np.exp(-np.maximum(d - r, 0) / (r * 2.5)) * 0.45 + np.exp(-d / (r * 9)) * 0.2
     lay.rgb[b[1]:b[3], b[0]:b[2]] += halo[..., None] * color
