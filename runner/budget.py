@@ -69,14 +69,16 @@ def estimate(params: dict[str, Any], *, elevenlabs: bool) -> dict[str, Any]:
     """What a run with these parameters is expected to cost, per asset, against its cap."""
     by_asset = {asset: 0.0 for asset in store.ASSETS}
     lines = []
+    own = store.unpaid_assets(params)  # what the person brought costs nothing
     if params["provider"] == "fal":
-        image = price_of(FAL_MODELS["image"]).per_call(width=1920, height=1080)
-        video = price_of(FAL_MODELS["video"]).per_call(seconds=5)
-        music = price_of(FAL_MODELS["music"]).per_call() * params["tracks"]
-        by_asset.update(image=image, video=video, music=round(music, 4))
-        lines += [("image", FAL_MODELS["image"], 1, image), ("video", FAL_MODELS["video"], 1, video),
-                  ("music", FAL_MODELS["music"], params["tracks"], music)]
-    if elevenlabs and params["atmosphere"] != "none":
+        count = {"image": 1, "video": 1, "music": 0 if "music" in own else int(params["tracks"])}
+        for asset in ("image", "video", "music"):
+            if asset in own:
+                continue
+            usd = round(price_of(FAL_MODELS[asset]).per_call(width=1920, height=1080, seconds=5) * count[asset], 4)
+            by_asset[asset] = usd
+            lines.append((asset, FAL_MODELS[asset], count[asset], usd))
+    if elevenlabs and params["atmosphere"] != "none" and "ambience" not in own:
         amb = price_of(ELEVENLABS_SFX_MODEL).per_call()
         by_asset["ambience"] = amb
         lines.append(("ambience", ELEVENLABS_SFX_MODEL, 1, amb))

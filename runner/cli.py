@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-from . import budget, config, disk, metadata, sessions, store
+from . import budget, config, disk, library, metadata, sessions, store
 
 EXIT = {"completed": 0, "awaiting_review": 0, "failed": 1, "halted_budget": 3, "interrupted": 4,
         "needs_attention": 5}
@@ -45,7 +45,8 @@ def _run_options(p: argparse.ArgumentParser, *, theme_required: bool = True) -> 
     p.add_argument("--season", default=d["season"], help=f"{'|'.join(store.SEASONS)} (default {d['season']})")
     p.add_argument("--atmosphere", default=d["atmosphere"],
                    help=f"ambience under the music: {'|'.join(store.ATMOSPHERES)} (default {d['atmosphere']})")
-    p.add_argument("--minutes", default=d["minutes"], help="length of the final video (default 60, max 720)")
+    p.add_argument("--minutes", default=d["minutes"],
+                   help="length of the final video (default 60, max 720); with --music, auto: the playlist's length")
     p.add_argument("--tracks", default=d["tracks"],
                    help=f"number of distinct tracks, 1-{store.MAX_TRACKS}, or auto: one per 2.5 minutes (default auto)")
     p.add_argument("--cap", default=d["cap"], help="hard spend cap in US dollars (default 2.00)")
@@ -55,6 +56,15 @@ def _run_options(p: argparse.ArgumentParser, *, theme_required: bool = True) -> 
     p.add_argument("--no-upload", dest="upload", action="store_false", help="stop after metadata; never upload")
     p.add_argument("--review", action="store_true", help="stop before upload until `approve` is run")
     p.add_argument("--seed", type=int, help=argparse.SUPPRESS)
+    own = p.add_argument_group("your own files (checked before anything is made or paid; see docs/format.md)")
+    own.add_argument("--music", metavar="DIR|PLAYLIST",
+                     help="your tracks instead of made ones: a folder (natural order of names) or a playlist "
+                          "(M3U, or one path a line); MP3, WAV, FLAC, M4A/AAC, OGG/Opus")
+    own.add_argument("--artwork", metavar="FILE", help="your picture as the cover (PNG, JPEG or WebP, at least 640x360)")
+    own.add_argument("--loop", metavar="FILE", help="your video loop (MP4, MOV or WebM, at least 2 s)")
+    own.add_argument("--fit", metavar="cover|contain",
+                     help="bring --artwork/--loop to 1920x1080 by cropping (cover, the default) or with black bars (contain)")
+    own.add_argument("--license-note", metavar="TEXT", help="the licence or a note on your files, kept in provenance.json")
     _root_option(p)
 
 
@@ -137,7 +147,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _params(args: argparse.Namespace) -> dict[str, Any]:
     raw = {k: getattr(args, k) for k in ("theme", "season", "atmosphere", "minutes", "tracks", "cap",
-                                         "provider", "privacy", "upload", "review")}
+                                         "provider", "privacy", "upload", "review", "music", "artwork", "loop",
+                                         "fit", "license_note")}
     params = store.validate_params(raw)
     if getattr(args, "seed", None) is not None:
         params["seed"] = args.seed
@@ -153,7 +164,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except store.InvalidParams as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except sessions.SessionError as exc:
+    except (sessions.SessionError, library.BadInput) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
@@ -174,11 +185,15 @@ def cmd_run(args: argparse.Namespace, root: Path) -> int:
     sessions.check_root_writable(root)
     sessions.check_ffmpeg()
     sessions.check_provider_keys(params, os.environ)
+    own = None
+    if any(params.get(k) for k in store.OWN_FILES):
+        own = library.check(root, params)
+        params = library.resolve(params, own)
     sessions.check_disk_space(root, params)
     from .providers import registry  # noqa: PLC0415
 
     providers = registry.build(params)
-    state = sessions.create(root, params)
+    state = sessions.create(root, params, own=own.as_state() if own else None)
     print(state["id"], flush=True)
     est = budget.estimate(params, elevenlabs=bool(os.environ.get("ELEVENLABS_API_KEY")))
     print(f"  {params['theme']!r}: {params['minutes']:g} min, {metadata.count(params['tracks'], 'track')}, {params['provider']} "
@@ -281,11 +296,14 @@ def cmd_list(args: argparse.Namespace, root: Path) -> int:
 def cmd_show(args: argparse.Namespace, root: Path) -> int:
     from .monitor_render import duration  # noqa: PLC0415
 
+    from . import provenance  # noqa: PLC0415
+
     state = sessions.load(root, args.id)
     now = store.utc_now()
     row = store.summarize(state, now)
+    prov = provenance.read(store.session_dir(root, state["id"]))
     if args.json:
-        print(json.dumps({**state, "effective_status": row["status"], "summary": row}, indent=2))
+        print(json.dumps({**state, "effective_status": row["status"], "summary": row, "provenance": prov}, indent=2))
         return 0
     print(f"{row['id']}  {row['status']}" + (f"  ({duration(row['duration_s'])})" if row["duration_s"] else ""))
     print(f"  theme    {row['theme']} ({row['season']}, {row['atmosphere']}, {row['minutes']:g} min, "
@@ -309,6 +327,9 @@ def cmd_show(args: argparse.Namespace, root: Path) -> int:
         s = state["steps"][name]
         took = duration(store.step_seconds(s, end))
         print(f"  {name:<10} {s['status']:<8} {took:>8}  {s['error'] or s['note'] or ''}".rstrip())
+    print("  provenance (provenance.json)" if prov is not None else "  provenance: none recorded (an older session)")
+    for line in store.provenance_lines(prov) if prov is not None else []:
+        print(f"    {line}")
     return 0
 
 
@@ -320,7 +341,8 @@ def cmd_estimate(args: argparse.Namespace, root: Path) -> int:
     if args.json:
         print(json.dumps(est, indent=2))
     else:
-        print(f"estimate for a {params['provider']} run ({metadata.count(params['tracks'], 'track')}):")
+        tracks = "your tracks" if params.get("music") else metadata.count(params["tracks"], "track")
+        print(f"estimate for a {params['provider']} run ({tracks}):")
         for asset, usd in est["by_asset"].items():
             print(f"  {asset:<9} ${usd:.3f}")
         print(f"  {'total':<9} ${est['total_usd']:.3f} of ${est['cap_usd']:.2f} cap"

@@ -128,40 +128,91 @@ def chapter_lines(segments: Iterable[dict[str, Any]], titles: dict[int, str], vi
 def make_description(params: Mapping[str, Any], variation: dict[str, Any], segments: list[dict[str, Any]],
                      tracks: list[dict[str, Any]], video_s: float | None = None) -> str:
     video_s = float(params["minutes"]) * 60 if video_s is None else float(video_s)
-    titles = {int(t["index"]): _line_text(t.get("title") or "untitled") for t in tracks}
+    # A person's own tracks keep their names as written; the runner's own are lowercase.
+    titles = {int(t["index"]): _line_text(t.get("title") or "untitled", lower=not _theirs(t)) for t in tracks}
     theme = _line_text(params["theme"])
     atmosphere = ATMOSPHERE_WORDS.get(params["atmosphere"], "")
     head = [
         f"{theme}: {length_label(float(params['minutes']) * 60)} of lofi beats"
         + (f" with {atmosphere}" if params["atmosphere"] != "none" else "") + ".",
-        f"porsuk the night-owl cat keeps you company by the {_line_text(variation.get('scene', 'window'))}.",
+        *([] if own_picture(params) else
+          [f"porsuk the night-owl cat keeps you company by the {_line_text(variation.get('scene', 'window'))}."]),
         "",
         "tracklist",
     ]
-    foot = [
-        "",
-        "made with badger tape studio. the artwork, motion and music are ai-generated or procedural "
-        "(synthetic media, declared on upload).",
-        "",
-        "#lofi #lofibeats #studymusic",
-    ]
     lines = chapter_lines(segments, titles, video_s)
     body = list(lines)
+    names = credits(tracks)
+    shown = list(names)
     while True:
+        foot = ["", made_with(params)] + (["", "music", *shown] if shown else []) + ["", "#lofi #lofibeats #studymusic"]
         text = "\n".join(head + body + foot)
-        if len(text.encode("utf-8")) <= DESCRIPTION_MAX_BYTES or not body:
+        if len(text.encode("utf-8")) <= DESCRIPTION_MAX_BYTES or not (len(body) > 1 or shown):
             return text
-        # Too long for YouTube: keep the tracklist's head and say how much was cut. The last
-        # chapter kept then runs to the end of the video, so it stays long enough.
-        keep = max(0, len(body) - max(1, len(body) // 10) - 1)
-        if 0 < keep < CHAPTERS_MIN and TIMESTAMP_RE.match(lines[0]):
-            lines = [TIMESTAMP_RE.sub("", line, count=1).strip() for line in lines]  # too few to be chapters
-        body = lines[:keep] + [f"\u2026and {len(lines) - keep} more"]
+        if len(body) > 1:
+            # Too long for YouTube: keep the tracklist's head and say how much was cut. The last
+            # chapter kept then runs to the end of the video, so it stays long enough.
+            keep = max(0, len(body) - max(1, len(body) // 10) - 1)
+            if 0 < keep < CHAPTERS_MIN and TIMESTAMP_RE.match(lines[0]):
+                lines = [TIMESTAMP_RE.sub("", line, count=1).strip() for line in lines]  # too few to be chapters
+            body = lines[:keep] + [f"\u2026and {len(lines) - keep} more"]
+        else:  # credits go last: a licence may require them
+            keep = max(0, len(shown) - max(1, len(shown) // 10) - 1)
+            shown = names[:keep] + [f"\u2026and {len(names) - keep} more"] if keep else []
 
 
-def _line_text(text: Any) -> str:
-    """One line of composed text: cleaned, lowercase, and never mistaken for a timestamp."""
-    return defuse_timestamps(" ".join(clean(str(text)).split()).lower())
+def _theirs(track: Mapping[str, Any]) -> bool:
+    return track.get("provider") == "own"
+
+
+def own_picture(params: Mapping[str, Any]) -> bool:
+    """Whether the picture is the person's (--artwork, or --loop whose first frame is the cover)."""
+    return bool(params.get("artwork") or params.get("loop"))
+
+
+def credits(tracks: Iterable[Mapping[str, Any]]) -> list[str]:
+    """"title \u2014 artist" for each of the person's tracks whose tags name an artist, once each."""
+    out: list[str] = []
+    for t in tracks:
+        if _theirs(t) and t.get("artist"):
+            line = f"{_line_text(t.get('title') or 'untitled', lower=False)} \u2014 {_line_text(t['artist'], lower=False)}"
+            if line not in out:
+                out.append(line)
+    return out
+
+
+def made_with(params: Mapping[str, Any]) -> str:
+    """The closing line: which parts are generated (synthetic media, declared on upload) and
+    which are the channel's own."""
+    parts = [("artwork", own_picture(params)), ("motion", bool(params.get("loop"))), ("music", bool(params.get("music")))]
+    made = [name for name, theirs in parts if not theirs]
+    own = [name for name, theirs in parts if theirs]
+    if not own:
+        return ("made with badger tape studio. the artwork, motion and music are ai-generated or procedural "
+                "(synthetic media, declared on upload).")
+    text = f"made with badger tape studio. the {_and(own)} {'is' if len(own) == 1 else 'are'} the channel's own"
+    if made:
+        text += f"; the {_and(made)} {'is' if len(made) == 1 else 'are'} ai-generated or procedural"
+    if params.get("music") and params.get("atmosphere") != "none":
+        text += "; the ambience is procedural"
+    return text + "."
+
+
+def synthetic(params: Mapping[str, Any]) -> bool:
+    """Whether the video holds generated media (YouTube's containsSyntheticMedia): anything
+    not brought by the person, the ambience bed included."""
+    return not (own_picture(params) and params.get("loop") and params.get("music") and params.get("atmosphere") == "none")
+
+
+def _and(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _line_text(text: Any, *, lower: bool = True) -> str:
+    """One line of composed text: cleaned, lowercase (unless lower=False), and never mistaken
+    for a timestamp."""
+    text = defuse_timestamps(" ".join(clean(str(text)).split()))
+    return text.lower() if lower else text
 
 
 def tags_length(tags: list[str]) -> int:
@@ -173,8 +224,9 @@ def make_tags(params: Mapping[str, Any], variation: dict[str, Any]) -> list[str]
     theme = " ".join(clean(params["theme"]).lower().split())
     candidates = [
         "lofi", "lofi hip hop", "lofi beats", "study music", "chill beats", "relaxing music",
-        theme, f"{theme} lofi", f"{params['season']} lofi", "beats to study to", "night owl",
-        "cat lofi", "porsuk", ATMOSPHERE_WORDS.get(params["atmosphere"], ""), "instrumental",
+        theme, f"{theme} lofi", f"{params['season']} lofi", "beats to study to",
+        *([] if own_picture(params) else ["night owl", "cat lofi", "porsuk"]),
+        ATMOSPHERE_WORDS.get(params["atmosphere"], ""), "instrumental",
         "focus music", "sleep music", "jazzy beats", variation.get("palette_name", ""),
     ]
     tags: list[str] = []
@@ -197,7 +249,7 @@ def build(params: Mapping[str, Any], variation: dict[str, Any], segments: list[d
         "tags": make_tags(params, variation),
         "category_id": "10",  # Music
         "default_language": "en",
-        "contains_synthetic_media": True,
+        "contains_synthetic_media": synthetic(params),
         "made_for_kids": False,
         "privacy": params["privacy"],
     }

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Mapping, Sequence
 
-from . import disk, store
+from . import disk, provenance, store
 from .budget import Budget, BudgetExceeded
 from .cache import PaidCache
 from .daily import DailyBudget, DailyBudgetExceeded
@@ -348,6 +348,7 @@ class Pipeline:
             j.step_failed(name, error)
             raise StepFailed(name, error, disk=code is not None) from exc
         j.step_done(name, result.outputs, result.note)
+        provenance.write(j.dir, j.state, self.clock())  # what the step made, and where from
 
     async def _visual(self) -> None:
         await self.run_step("artwork")

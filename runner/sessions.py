@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence, TextIO
 
-from . import disk, store
+from . import disk, provenance, store
 from .intents import Intents
 from .intents import match as intents_match
 from .journal import Clock, Journal
@@ -71,10 +71,11 @@ def check_provider_keys(params: store.Params, env: Mapping[str, str]) -> None:
 
 
 def create(root: Path, params: store.Params, *, clock: Clock = store.utc_now,
-           series: dict[str, Any] | None = None) -> store.State:
+           series: dict[str, Any] | None = None, own: dict[str, Any] | None = None) -> store.State:
     """Make the session folder and its first checkpoint; params must be validated already.
 
     series: the series and entry this session makes (runner/series.py), in its first write.
+    own: the person's own files as runner/library.py checked them (Own.as_state()).
     """
     now = clock()
     base = store.new_session_id(params["theme"], now)
@@ -90,8 +91,11 @@ def create(root: Path, params: store.Params, *, clock: Clock = store.utc_now,
     state = store.new_state(sid, params, now)
     if series is not None:
         state["series"] = series
+    if own:
+        state["own"] = own
     try:
         store.write_state(root, state, now)
+        provenance.write(store.session_dir(root, sid), state, now)
     except OSError:  # a full disk: leave no folder without a state behind
         shutil.rmtree(store.session_dir(root, sid), ignore_errors=True)
         raise

@@ -29,7 +29,7 @@ import typing
 import unicodedata
 import zoneinfo
 from pathlib import Path
-from typing import Annotated, Any, Callable, Literal, TypedDict, Union
+from typing import Annotated, Any, Callable, Literal, Mapping, TypedDict, Union
 
 SCHEMA_VERSION = 1
 
@@ -51,6 +51,7 @@ Season = Literal["spring", "summer", "autumn", "winter"]
 Atmosphere = Literal["rain", "cafe", "fireplace", "forest", "none"]
 Provider = Literal["local", "fal"]
 Privacy = Literal["private", "unlisted", "public"]
+Fit = Literal["cover", "contain"]   # how a person's picture or loop is brought to 1920x1080
 SpendLevel = Literal["ok", "amber", "red"]
 
 # Markers the validator understands on top of the plain type.
@@ -103,6 +104,12 @@ class _ParamsRequired(TypedDict):
 
 class Params(_ParamsRequired, total=False):
     seed: int   # tests and reproductions pin the variation seed (hidden --seed)
+    # A person's own files (runner/library.py): paths relative to the data root when inside it.
+    music: str          # a folder or a playlist
+    artwork: str
+    loop: str
+    fit: Fit            # cover (the default) or contain
+    license_note: str   # recorded in provenance.json
 
 
 class _CostRequired(TypedDict):
@@ -172,6 +179,7 @@ class State(_StateRequired, total=False):
     attention: dict[str, Any] | None   # after needs_attention (runner/intents.py); absent in older states
     series: Series                     # only in sessions made by `series run`
     pruned: Pruned                     # after `prune` removed files
+    own: dict[str, Any]                # the person's own files, as checked (runner/library.py)
     disk_bytes: int                    # bytes in the session folder, as of the last step end (tree_bytes)
 
 
@@ -229,6 +237,7 @@ SEASONS: tuple[str, ...] = typing.get_args(Season)
 ATMOSPHERES: tuple[str, ...] = typing.get_args(Atmosphere)
 PROVIDERS: tuple[str, ...] = typing.get_args(Provider)
 PRIVACIES: tuple[str, ...] = typing.get_args(Privacy)
+FITS: tuple[str, ...] = typing.get_args(Fit)
 
 # Spend against the cap (DESIGN.md, Money): amber from 70 %, red from 90 %. The monitor, the
 # studio's API and (through /api/config) the page all read these two numbers.
@@ -246,6 +255,12 @@ DEFAULTS: dict[str, Any] = {
     "review": False,
 }
 MAX_THEME_CHARS = 80
+PROVENANCE_FILE = "provenance.json"   # written by runner/provenance.py
+# With --music, --minutes auto makes the video exactly the playlist's length (runner/library.py).
+MINUTES_AUTO = "auto"
+OWN_FILES: tuple[str, ...] = ("music", "artwork", "loop")
+MAX_PATH_CHARS = 4096
+MAX_LICENSE_NOTE_CHARS = 2000
 MAX_MINUTES = 720.0
 MAX_TRACKS = 30
 TRACKS_AUTO = "auto"
@@ -425,20 +440,109 @@ def validate_params(raw: dict[str, Any]) -> dict[str, Any]:
                          ("provider", PROVIDERS), ("privacy", PRIVACIES)):
         if p[key] not in allowed:
             raise InvalidParams(f"unknown {key} {p[key]!r}; choose one of: {', '.join(allowed)}")
-    p["minutes"] = _number(p["minutes"], "minutes")
-    if not 0 < p["minutes"] <= MAX_MINUTES:
-        raise InvalidParams(f"minutes must be more than 0 and at most {MAX_MINUTES:g}, got {p['minutes']:g}")
-    p["tracks"] = plan_tracks(p["tracks"], p["minutes"])
+    _own_files(p)
+    if p.get("music") and _is_auto(p["minutes"]):
+        p["minutes"] = MINUTES_AUTO   # the playlist's length, once its files are read
+    else:
+        p["minutes"] = _number(p["minutes"], "minutes")
+        if not 0 < p["minutes"] <= MAX_MINUTES:
+            raise InvalidParams(f"minutes must be more than 0 and at most {MAX_MINUTES:g}, got {p['minutes']:g}")
+    if p.get("music"):
+        if not _is_auto(p["tracks"]):
+            raise InvalidParams(f"tracks cannot be chosen with --music: the playlist is the tracklist (got {p['tracks']!r})")
+        p["tracks"] = TRACKS_AUTO     # the playlist's count, once its files are read
+    else:
+        p["tracks"] = plan_tracks(p["tracks"], p["minutes"])
     p["cap"] = _number(p["cap"], "cap")
     if p["cap"] <= 0:
         raise InvalidParams(f"cap must be more than 0 dollars, got {p['cap']:g}")
     for flag in ("upload", "review"):
         if not isinstance(p[flag], bool):
             raise InvalidParams(f"{flag} must be true or false")
-    unknown = set(p) - set(DEFAULTS) - {"theme"}
+    unknown = set(p) - set(DEFAULTS) - {"theme", "fit", "license_note", *OWN_FILES}
     if unknown:
         raise InvalidParams(f"unknown parameter(s): {', '.join(sorted(unknown))}")
     return p
+
+
+def provenance_lines(prov: Mapping[str, Any]) -> list[str]:
+    """provenance.json (runner/provenance.py) as one line per asset, for `python -m runner show`
+    and the studio's session page. prov may come from disk: anything not in its shape is skipped."""
+    out = []
+    if prov.get("license_note"):
+        out.append(f"licence   {' '.join(str(prov['license_note']).split())}")
+    named = [("artwork", prov.get("artwork")), ("loop", prov.get("loop"))]
+    for t in prov.get("tracks") or []:
+        if isinstance(t, dict):
+            who = f"{t.get('title')}" + (f" \u2014 {t['artist']}" if t.get("artist") else "")
+            named.append((f"track {t.get('index')}", {**t, "name": who}))
+    named.append(("ambience", prov.get("ambience")))
+    for label, a in named:
+        if not isinstance(a, dict):
+            out.append(f"{label:<9} -" if label != "ambience" else f"{label:<9} none")
+            continue
+        name = f"  \u201c{a['name']}\u201d" if a.get("name") else ""
+        if a.get("source") == "file":
+            extra = f" ({a['method']})" if a.get("method") else ""
+            out.append(f"{label:<9} file {a.get('path')}  sha256 {a.get('sha256')}{extra}{name}")
+        else:
+            bits = [str(a.get("provider")), str(a.get("model"))]
+            bits += [f"request {a['request_id']}"] if a.get("request_id") else []
+            bits += [f"seed {a['seed']}"] if a.get("seed") is not None else []
+            prompt = " ".join(str(a.get("prompt") or "").split())
+            if len(prompt) > 120:
+                prompt = prompt[:119] + "\u2026"
+            bits += [f"prompt \u201c{prompt}\u201d"] if prompt else []
+            out.append(f"{label:<9} made by {' '.join(bits)}{name}")
+    return out
+
+def unpaid_assets(params: Mapping[str, Any]) -> frozenset[str]:
+    """The assets (ASSETS) a run never pays for because the person brought them: the image
+    with --artwork or --loop (a loop's first frame is then the cover), the video with --loop,
+    and with --music the music and its ambience bed (the music step pays nothing)."""
+    own = set()
+    if params.get("artwork") or params.get("loop"):
+        own.add("image")
+    if params.get("loop"):
+        own.add("video")
+    if params.get("music"):
+        own |= {"music", "ambience"}
+    return frozenset(own)
+
+
+def _is_auto(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and value.strip().lower() in ("", TRACKS_AUTO))
+
+
+def _own_files(p: dict[str, Any]) -> None:
+    """The shape of --music/--artwork/--loop/--fit/--license-note (the files themselves are
+    read by runner/library.py); minutes "auto" only with --music."""
+    for key in OWN_FILES:
+        if key not in p:
+            continue
+        value = p[key]
+        if not isinstance(value, str) or not value.strip():
+            raise InvalidParams(f"{key} must name a file or folder")
+        if len(value) > MAX_PATH_CHARS or any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+            raise InvalidParams(f"{key} is not a usable path (control characters, or over {MAX_PATH_CHARS} characters)")
+        p[key] = value.strip()
+    if not p.get("music") and isinstance(p.get("minutes"), str) and p["minutes"].strip().lower() == MINUTES_AUTO:
+        raise InvalidParams("minutes auto needs --music: the video is then as long as the playlist")
+    if "fit" in p:
+        if p["fit"] not in FITS:
+            raise InvalidParams(f"unknown fit {p['fit']!r}; choose one of: {', '.join(FITS)}")
+        if not (p.get("artwork") or p.get("loop")):
+            raise InvalidParams("fit applies to --artwork or --loop, and neither was given")
+    if "license_note" in p:
+        note = p["license_note"]
+        if not isinstance(note, str) or not note.strip():
+            raise InvalidParams("license_note must be text")
+        note = note.strip()
+        if len(note) > MAX_LICENSE_NOTE_CHARS:
+            raise InvalidParams(f"license_note is {len(note)} characters; the limit is {MAX_LICENSE_NOTE_CHARS}")
+        if any((ord(ch) < 32 and ch not in "\n\t") or ord(ch) == 127 for ch in note):
+            raise InvalidParams("license_note must not contain control characters")
+        p["license_note"] = note
 
 
 def auto_tracks(minutes: float) -> int:

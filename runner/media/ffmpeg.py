@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
@@ -291,7 +292,10 @@ def run_sync(args: list[str], *, timeout: float | None = None) -> str:
 # ----------------------------------------------------------------------------- probing
 
 def probe(path: Path | str) -> dict[str, Any]:
-    """What a media file holds: {"duration", "video", "audio", "format", "size"}.
+    """What a media file holds: {"duration", "video", "audio", "format", "size", "tags"}.
+
+    tags: the file's metadata (title, artist, ...) with lower-case keys, the container's
+    first and then the audio stream's (Ogg and Opus keep theirs there); empty without ffprobe.
 
     Uses ffprobe when there is one; otherwise parses `ffmpeg -i`, which the imageio-ffmpeg
     wheel (no ffprobe) can always do. Raises MediaError when the file cannot be read.
@@ -338,7 +342,7 @@ def _probe_ffprobe(exe: str, path: Path) -> dict[str, Any]:
     fmt = data.get("format") or {}
     out: dict[str, Any] = {"duration": _num(fmt.get("duration")) or 0.0, "video": None, "audio": None,
                            "format": fmt.get("format_name"), "size": path.stat().st_size,
-                           "bit_rate": _num(fmt.get("bit_rate"))}
+                           "bit_rate": _num(fmt.get("bit_rate")), "tags": _tags(fmt.get("tags"))}
     for s in data["streams"]:
         kind = s.get("codec_type")
         if kind == "video" and out["video"] is None and not (s.get("disposition") or {}).get("attached_pic"):
@@ -351,6 +355,7 @@ def _probe_ffprobe(exe: str, path: Path) -> dict[str, Any]:
                 "start": _num(s.get("start_time")),
             }
         elif kind == "audio" and out["audio"] is None:
+            out["tags"] = {**_tags(s.get("tags")), **out["tags"]}
             out["audio"] = {
                 "codec": s.get("codec_name"), "sample_rate": int(s.get("sample_rate") or 0) or None,
                 "channels": s.get("channels"), "channel_layout": s.get("channel_layout"),
@@ -361,6 +366,91 @@ def _probe_ffprobe(exe: str, path: Path) -> dict[str, Any]:
         durations = [d for d in ((out["video"] or {}).get("duration"), (out["audio"] or {}).get("duration")) if d]
         out["duration"] = max(durations) if durations else 0.0
     return out
+
+
+def _tags(raw: Any) -> dict[str, str]:
+    if not isinstance(raw, dict):
+        return {}
+    return {str(k).lower(): str(v) for k, v in raw.items() if isinstance(v, (str, int, float))}
+
+
+def decoded_frames(path: Path, rate: int) -> int:
+    """Sample frames the first audio stream of path decodes to, resampled to rate Hz: its real
+    length, as the master will hear it (header durations can be estimates, or lie when a file
+    was cut short). Decodes the whole stream. Raises MediaError (naming the file) when ffmpeg
+    cannot decode it."""
+    argv = _base_args(ffmpeg_exe(), False) + ["-v", "error", "-i", str(path), "-map", "0:a:0", "-vn", "-ac", "2",
+                                              "-ar", str(rate), "-c:a", "pcm_s16le", "-f", "s16le", "pipe:1"]
+    with tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err)
+        assert proc.stdout is not None
+        size = 0
+        try:
+            while block := proc.stdout.read(1 << 20):
+                size += len(block)
+        finally:
+            proc.stdout.close()
+            rc = proc.wait()
+        err.seek(0)
+        text = err.read().decode("utf-8", "replace")
+    if rc != 0:
+        raise MediaError(f"cannot decode {path}: {summarize_stderr(text, 160)}")
+    return size // 4
+
+
+# ISO BMFF (MP4, M4A, MOV) boxes that only protected content has: a protection scheme (sinf,
+# schm), encrypted sample entries (enca, encv; drms, drmi: Apple FairPlay) and DRM system
+# headers (pssh). ISO/IEC 14496-12 8.12 and ISO/IEC 23001-7 (Common Encryption).
+_DRM_BOXES = {b"sinf", b"schm", b"enca", b"encv", b"drms", b"drmi", b"pssh", b"tenc"}
+_CONTAINERS = {b"moov", b"trak", b"mdia", b"minf", b"stbl", b"mvex", b"moof", b"traf", b"edts", b"sinf", b"schi"}
+# Sample entries whose children (sinf) follow their fixed fields: bytes to skip before them.
+_SAMPLE_ENTRIES = {b"mp4a": 28, b"enca": 28, b"drms": 28, b"alac": 28, b"ac-3": 28, b"ec-3": 28, b"Opus": 28,
+                   b"fLaC": 28, b"avc1": 78, b"avc3": 78, b"hvc1": 78, b"hev1": 78, b"encv": 78, b"drmi": 78,
+                   b"mp4v": 78, b"vp09": 78, b"av01": 78}
+
+
+def protection(path: Path) -> str | None:
+    """The DRM box an MP4/M4A/MOV file carries ("sinf", "enca", "pssh", ...), or None.
+
+    Protected media cannot be decoded without its keys (ffmpeg reads CENC-encrypted AAC as
+    noise), and a person's own video must not carry it. Only the box tree is read."""
+    path = Path(path)
+    if not _is_bmff(path):
+        return None
+    with open(path, "rb") as fh:
+        return _find_boxes(fh, 0, path.stat().st_size, 0)
+
+
+def _find_boxes(fh: Any, start: int, end: int, depth: int) -> str | None:
+    import struct  # noqa: PLC0415
+
+    pos = start
+    while pos + 8 <= end and depth < 12:
+        fh.seek(pos)
+        hdr = fh.read(16)
+        size, kind = struct.unpack(">I", hdr[:4])[0], hdr[4:8]
+        head = 8
+        if size == 1 and len(hdr) == 16:
+            size, head = struct.unpack(">Q", hdr[8:16])[0], 16
+        elif size == 0:
+            size = end - pos
+        if size < head or pos + size > end:
+            return None
+        if kind in _DRM_BOXES:
+            return kind.decode("latin-1")
+        inner = None
+        if kind in _CONTAINERS:
+            inner = pos + head
+        elif kind == b"stsd":
+            inner = pos + head + 8          # version, flags, entry count
+        elif kind in _SAMPLE_ENTRIES:
+            inner = pos + head + _SAMPLE_ENTRIES[kind]
+        if inner is not None and inner < pos + size:
+            found = _find_boxes(fh, inner, pos + size, depth + 1)
+            if found:
+                return found
+        pos += size
+    return None
 
 
 _DURATION = re.compile(r"Duration: (\d+):(\d\d):(\d\d(?:\.\d+)?)")
@@ -377,7 +467,7 @@ def _probe_ffmpeg(path: Path) -> dict[str, Any]:
     if "Stream #" not in err:
         raise MediaError(f"cannot read {path}: {summarize_stderr(err)}")
     out: dict[str, Any] = {"duration": 0.0, "video": None, "audio": None, "format": None,
-                           "size": path.stat().st_size, "bit_rate": None}
+                           "size": path.stat().st_size, "bit_rate": None, "tags": {}}
     m = _DURATION.search(err)
     if m:
         out["duration"] = int(m.group(1)) * 3600 + int(m.group(2)) * 60 + float(m.group(3))

@@ -578,12 +578,14 @@ async def loop_from_image(image: Path, out_mp4: Path, *, weather: str = "rain", 
 # ----------------------------------------------------------------------------- paid clips
 
 async def loop_from_clip(clip: Path, out_mp4: Path, *, fps: int = FPS, crossfade_s: float = 1.0,
+                         frame_filter: str | None = None,
                          on_progress: Callable[[float], None] | None = None) -> dict[str, Any]:
-    """Make a paid clip loop: its last crossfade_s seconds fade into its first, once.
+    """Make a paid clip (or a person's own, --loop) loop: its last crossfade_s seconds fade into its first, once.
 
     Output: D - crossfade seconds (D = the clip's length), same spec as the local loop. The
     first frame shows the clip at D - crossfade; the last frame shows it just before that
-    moment, so the repeat is continuous.
+    moment, so the repeat is continuous. frame_filter: the ffmpeg filters that bring a frame
+    to 1920x1080 (default: cover and centre-crop; runner/media/picture.py fit_filter).
     """
     clip, out_mp4 = Path(clip), Path(out_mp4)
     ffmpeg.check_input(clip, "video")
@@ -595,9 +597,10 @@ async def loop_from_clip(clip: Path, out_mp4: Path, *, fps: int = FPS, crossfade
     if n < fps:
         raise ffmpeg.MediaError(f"video clip is too short to loop ({dur:.2f} s): {clip}")
     tmp = out_mp4.with_name(f".{out_mp4.stem}.tmp.mp4")
+    scale = frame_filter or f"scale={W}:{H}:force_original_aspect_ratio=increase:flags=bicubic,crop={W}:{H},setsar=1"
     graph = (
-        f"[0:v]fps={fps},scale={W}:{H}:force_original_aspect_ratio=increase:flags=bicubic,crop={W}:{H},"
-        f"setsar=1,format=yuv420p,trim=end_frame={total},split=3[a][b][c];"
+        f"[0:v]fps={fps},{scale},"
+        f"format=yuv420p,trim=end_frame={total},split=3[a][b][c];"
         f"[a]trim=start_frame={n}:end_frame={total},setpts=PTS-STARTPTS[tail];"
         f"[b]trim=start_frame=0:end_frame={x},setpts=PTS-STARTPTS[head];"
         f"[c]trim=start_frame={x}:end_frame={n},setpts=PTS-STARTPTS[mid];"

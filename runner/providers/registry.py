@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from typing import Any, Mapping
 
+from .. import store
 from .base import ProviderSet
 
 
@@ -46,9 +47,16 @@ def build(params: dict[str, Any], env: Mapping[str, str] | None = None) -> Provi
         from . import fal  # noqa: PLC0415
 
         art, motion, music = fal.FalArt(env), fal.FalMotion(env), fal.FalMusic(env)
-    if env.get("ELEVENLABS_API_KEY") and params["atmosphere"] != "none":
+    own = store.unpaid_assets(params)  # what the person brought (runner/library.py) is never made or paid
+    if env.get("ELEVENLABS_API_KEY") and params["atmosphere"] != "none" and "ambience" not in own:
         from . import elevenlabs  # noqa: PLC0415
 
         ambience = elevenlabs.ElevenLabsAmbience(env)
+    if "image" in own:
+        from . import own as theirs  # noqa: PLC0415
+
+        art = theirs.OwnArt() if params.get("artwork") else theirs.LoopFrameArt()
+        if "video" in own:
+            motion = theirs.OwnLoop()
     uploader = youtube_uploader(env) if params.get("upload", True) else NoUploader("upload turned off")
     return ProviderSet(art=art, motion=motion, music=music, ambience=ambience, uploader=uploader)

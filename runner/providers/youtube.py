@@ -8,7 +8,8 @@ sending the file again. The video id, the thumbnail and the playlist entry are c
 too, so a resume never uploads a second copy.
 
 Every upload declares `containsSyntheticMedia: true` (the art, motion and music are
-generated) and `selfDeclaredMadeForKids: false`; privacy is private unless the run said
+generated) unless metadata.json says false (only a run of the person's own music, artwork and
+loop with no ambience bed: metadata.synthetic), and `selfDeclaredMadeForKids: false`; privacy is private unless the run said
 otherwise. YOUTUBE_API_ENDPOINT moves the host; the media endpoints keep https, so a test
 fake speaks TLS.
 
@@ -236,9 +237,10 @@ class YouTubeUploader:
         body = {
             "snippet": {"title": metadata["title"], "description": metadata.get("description", ""),
                         "tags": list(metadata.get("tags") or []), "categoryId": CATEGORY_MUSIC},
-            # Always declared, whatever the privacy: the media is generated, and not made for kids.
+            # Declared whatever the privacy: generated media (unless all of it is the person's
+            # own, metadata.synthetic), and never made for kids.
             "status": {"privacyStatus": privacy, "selfDeclaredMadeForKids": False,
-                       "containsSyntheticMedia": True},
+                       "containsSyntheticMedia": metadata.get("contains_synthetic_media") is not False},
         }
         if up.publish_at:
             body["status"]["publishAt"] = up.publish_at

@@ -19,7 +19,8 @@ async def run(ctx: StepContext) -> StepResult:
     if layers is not None:  # only the loop needed them, and they are the session's biggest file
         layers.unlink(missing_ok=True)
     return StepResult({"loop": "loop.mp4", "seconds": meta.get("seconds"), "fps": meta.get("fps"),
-                       "provider": meta.get("provider"), "model": meta.get("model"), "origin": meta.get("origin")})
+                       "provider": meta.get("provider"), "model": meta.get("model"), "origin": meta.get("origin")},
+                      meta.get("note"))
 
 
 def _layers(session_dir: Path, name: object) -> Path | None:

@@ -19,7 +19,7 @@ import asyncio
 from pathlib import Path
 from typing import Any, Mapping
 
-from .. import metadata
+from .. import library, metadata
 from ..budget import BudgetExceeded
 from ..media import ffmpeg, master
 from ..pipeline import StepContext, StepResult
@@ -37,6 +37,8 @@ def track_seconds(params: Mapping[str, Any], index: int) -> float:
 
 
 async def run(ctx: StepContext) -> StepResult:
+    if ctx.params.get("music"):
+        return await _own(ctx)
     out = ctx.outputs
     specs = ctx.variation["tracks"][: int(ctx.params["tracks"])]
     total = len(specs)
@@ -60,13 +62,46 @@ async def run(ctx: StepContext) -> StepResult:
         await keeper.finish()
     finally:
         await keeper.close()
+    return _mixed(ctx, plan, f"{metadata.count(total, 'track')}, {plan.get('integrated_lufs')} LUFS")
+
+
+def _mixed(ctx: StepContext, plan: dict[str, Any], note: str) -> StepResult:
+    out = ctx.outputs
     out["mix"] = str(Path(plan["file"]).relative_to(ctx.session_dir))
     out["segments"] = plan["segments"]
     for entry, lufs in zip(out["tracks"], plan.get("track_lufs") or []):
         entry["lufs"] = lufs  # measured by the master, before its gain
     out["integrated_lufs"] = plan.get("integrated_lufs")
     out["true_peak_dbtp"] = plan.get("true_peak_dbtp")
-    return StepResult(out, f"{metadata.count(total, 'track')}, {plan.get('integrated_lufs')} LUFS")
+    return StepResult(out, note)
+
+
+async def _own(ctx: StepContext) -> StepResult:
+    """The person's own tracks (--music): nothing is made or paid. Exactly the files checked
+    before the run (runner/library.py) are mastered like made ones, each with its real length,
+    in the playlist's order and repeated to fill the video; the bed is made as usual."""
+    out = ctx.outputs
+    kept = ctx.state.get("own", {}).get("music", {}).get("tracks") or []
+    if not kept:
+        raise ffmpeg.MediaError("this session names --music but holds no record of the tracks checked (state.own); "
+                                "start a new run")
+    paths = [library.verified(ctx.root, t) for t in kept]
+    keeper = _FlacKeeper(ctx)
+    try:
+        await _ambience(ctx)
+        ctx.progress(percent=0, label="mastering the mix")
+        plan = await master.master_audio([master.TrackIn(p) for p in paths], _bed_in(ctx), _target(ctx),
+                                         ctx.session_dir / "mix.m4a", on_progress=_mastering(ctx))
+        out["tracks"] = [{"index": i, "file": None, "source": t["path"], "title": t["title"], "artist": t.get("artist"),
+                          "album": t.get("album"), "seconds": t["seconds"], "lufs": lufs, "provider": "own",
+                          "model": None, "origin": {"provider": "own", "path": t["path"], "sha256": t["sha256"]}}
+                         for i, (t, lufs) in enumerate(zip(kept, plan["track_lufs"]), 1)]
+        await keeper.finish()
+    finally:
+        await keeper.close()
+    heard = len({s["track"] for s in plan["segments"]})
+    return _mixed(ctx, plan, f"{metadata.count(len(kept), 'track')} of yours"
+                  + (f" ({heard} heard)" if heard < len(kept) else "") + f", {plan.get('integrated_lufs')} LUFS")
 
 
 def _target(ctx: StepContext) -> float:
