@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterator, Mapping
 
 from runner import store
 
-from . import disk, jsonsafe, kpis, query, series as series_view, sessionfiles, sse
+from . import disk, jsonsafe, kpis, library, query, series as series_view, sessionfiles, sse
 from .detail import DEFAULT_TIMELINE, MAX_TIMELINE, calls_from_ledger, session_detail
 from .launcher import Launcher, Refused, default_command
 from .logs import DEFAULT_LIMIT as LOG_DEFAULT_LIMIT, LEVELS, MAX_LIMIT as LOG_MAX_LIMIT, LogReader
@@ -104,6 +104,7 @@ class App:
             ("GET", re.compile(r"/api/stream"), self.get_stream),
             ("GET", re.compile(r"/api/estimate"), self.get_estimate),
             ("GET", re.compile(r"/api/launcher"), self.get_launcher),
+            ("GET", re.compile(r"/api/library"), self.get_library),
             ("POST", re.compile(r"/api/launch"), self.post_launch),
             ("POST", re.compile(rf"/api/sessions/{_ID}/approve"), self.post_approve),
             ("POST", re.compile(rf"/api/sessions/{_ID}/resume"), self.post_resume),
@@ -260,7 +261,8 @@ class App:
             "statuses": [*store.SESSION_STATUSES, "unreadable"],
             "assets": list(store.ASSETS),
             "choices": {"season": list(store.SEASONS), "atmosphere": list(store.ATMOSPHERES),
-                        "provider": list(store.PROVIDERS), "privacy": list(store.PRIVACIES)},
+                        "provider": list(store.PROVIDERS), "privacy": list(store.PRIVACIES),
+                        "fit": list(store.FITS)},
             "defaults": store.DEFAULTS,
             "limits": {"theme_chars": store.MAX_THEME_CHARS, "minutes": store.MAX_MINUTES,
                        "tracks": store.MAX_TRACKS},
@@ -429,6 +431,10 @@ class App:
     def get_launcher(self, req: Request, m: re.Match[str]) -> Response:
         return json_response(self.launcher.status())
 
+    def get_library(self, req: Request, m: re.Match[str]) -> Response:
+        """What the launcher can offer from the data root's library/ (studio/library.py)."""
+        return json_response(library.listing(self.root))
+
     # ------------------------------------------------------------------ launcher
 
     def _refused(self, exc: Refused) -> Response:
@@ -439,7 +445,8 @@ class App:
         if not self.guard.token_ok(req.headers):
             return error(403, f"missing or wrong {TOKEN_HEADER} header")
         raw: dict[str, Any] = {}
-        for name in ("theme", "season", "atmosphere", "minutes", "tracks", "cap", "provider", "privacy"):
+        for name in ("theme", "season", "atmosphere", "minutes", "tracks", "cap", "provider", "privacy",
+                     "music", "artwork", "loop", "fit", "license_note"):
             if req.arg(name) not in (None, ""):
                 raw[name] = req.arg(name)
         for flag in ("upload", "review"):

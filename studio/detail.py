@@ -11,7 +11,7 @@ from typing import Any
 
 from runner import store
 
-from . import disk, sessionfiles
+from . import disk, jsonsafe, sessionfiles
 from .media import media_url
 from .reader import MOVING, build_entry, short_text, youtube_url
 from .redact import Redactor
@@ -19,6 +19,7 @@ from .redact import Redactor
 DEFAULT_TIMELINE = 500
 MAX_TIMELINE = 5000
 RESUMABLE = frozenset({"interrupted", "failed", "halted_budget"})
+PROVENANCE_MAX_BYTES = 2 * 1024 * 1024   # 500 tracks with their prompts fit many times over
 
 
 def _redacted(value: Any, redactor: Redactor) -> str | None:
@@ -111,6 +112,18 @@ def session_detail(root: Path, session_id: str, now: _dt.datetime, redactor: Red
                        sessionfiles.read_ledger(folder), now, redactor, timeline_limit, include_progress)
 
 
+def _provenance(folder: disk.SessionFolder) -> dict[str, Any] | None:
+    """provenance.json as {"file": its object, "lines": one per asset (store.provenance_lines)},
+    or None when the session has none (older) or it cannot be read."""
+    try:
+        prov = jsonsafe.loads(folder.read(store.PROVENANCE_FILE, PROVENANCE_MAX_BYTES), max_depth=8)
+    except (disk.Refused, OSError, ValueError):
+        return None
+    if not isinstance(prov, dict):
+        return None
+    return {"file": prov, "lines": store.provenance_lines(prov)}
+
+
 def _detail(folder: disk.SessionFolder | None, session_id: str, state: store.State | None, reason: str | None,
             event_lines: sessionfiles.Lines, ledger_lines: sessionfiles.Lines, now: _dt.datetime,
             redactor: Redactor, timeline_limit: int, include_progress: bool) -> dict[str, Any]:
@@ -182,6 +195,7 @@ def _detail(folder: disk.SessionFolder | None, session_id: str, state: store.Sta
         "tracks": tracks,
         "media": media,
         "metadata": sessionfiles.read_metadata(folder, _outputs(state, "metadata").get("metadata")),
+        "provenance": _provenance(folder),
         "youtube": {"id": yt.get("id"), "url": youtube_url(yt), "privacy": yt.get("privacy"),
                     "privacy_note": yt.get("privacy_note")} if yt else None,
         "actions": {"approve": status == "awaiting_review", "resume": status in RESUMABLE},

@@ -25,11 +25,15 @@ from typing import Any, Callable, Mapping
 from runner import store
 
 from . import jsonsafe
+from . import library
 from .redact import Redactor
 
 # Where the runner package the studio itself reads with lives: the child gets the same code.
 RUNNER_HOME = Path(store.__file__).resolve().parent.parent
 FIRST_LINE_TIMEOUT = 20.0
+# A run of a person's own files reads every one before its session exists (runner/library.py):
+# an hour of tracks is decoded once, which takes a while on a busy machine.
+OWN_FILES_TIMEOUT = 300.0
 ACTION_WAIT = 5.0
 ESTIMATE_TIMEOUT = 30.0
 ESTIMATE_CACHE_S = 30.0
@@ -39,6 +43,11 @@ RUN_FLAGS: tuple[tuple[str, str], ...] = (
     ("theme", "--theme"), ("season", "--season"), ("atmosphere", "--atmosphere"),
     ("minutes", "--minutes"), ("tracks", "--tracks"), ("cap", "--cap"),
     ("provider", "--provider"), ("privacy", "--privacy"),
+)
+# The options for a person's own files, passed only when given.
+OWN_FLAGS: tuple[tuple[str, str], ...] = (
+    ("music", "--music"), ("artwork", "--artwork"), ("loop", "--loop"), ("fit", "--fit"),
+    ("license_note", "--license-note"),
 )
 
 
@@ -76,6 +85,7 @@ def run_args(params: dict[str, Any]) -> list[str]:
     "--flag=value" keeps a theme that begins with "-" from being read as another option.
     """
     args = [f"{flag}={_fmt(params[key])}" for key, flag in RUN_FLAGS]
+    args += [f"{flag}={params[key]}" for key, flag in OWN_FLAGS if params.get(key)]
     if not params.get("upload", True):
         args.append("--no-upload")
     if params.get("review"):
@@ -87,7 +97,7 @@ def field_of(message: str) -> str | None:
     """Which form field a validation message is about, for inline messages in the page."""
     words = message.replace(",", " ").split()
     for w in words[:3]:
-        if w in (*store.DEFAULTS, "theme"):
+        if w in (*store.DEFAULTS, "theme", "fit", "license_note", *store.OWN_FILES):
             return w
     return None
 
@@ -210,22 +220,35 @@ class Launcher:
                 return None, None
             self.sleep(0.02)
 
-    def launch(self, raw: dict[str, Any]) -> dict[str, Any]:
-        """Validate like the CLI, start `runner run`, and return the new session's id."""
+    def _validated(self, raw: dict[str, Any]) -> dict[str, Any]:
+        """store.validate_params, and each own file picked checked against library/."""
         try:
             params = store.validate_params(raw)
         except store.InvalidParams as exc:
             raise Refused(400, "invalid", str(exc), field=field_of(str(exc))) from None
+        for kind in store.OWN_FILES:
+            if kind in params:
+                try:
+                    library.check(self.root, kind, params[kind])
+                except library.Refused as exc:
+                    raise Refused(400, "invalid", str(exc), field=kind) from None
+        return params
+
+    def launch(self, raw: dict[str, Any]) -> dict[str, Any]:
+        """Validate like the CLI, start `runner run`, and return the new session's id."""
+        params = self._validated(raw)
+        wait = max(self.first_line_timeout, OWN_FILES_TIMEOUT) if any(k in params for k in store.OWN_FILES) \
+            else self.first_line_timeout
         with self._lock:
             self._check_can_start()
             proc, out, err = self._spawn(["run", *run_args(params), f"--root={self.root}"])
             child = Child(proc, None, "run")
             self._children.append(child)
             try:
-                line, code = self._first_line(proc, out, self.first_line_timeout)
+                line, code = self._first_line(proc, out, wait)
                 if line is None or not store.is_session_id(line):
                     why = (f"the runner exited with code {code}" if code is not None
-                           else f"the runner did not report a session id within {self.first_line_timeout:g} s")
+                           else f"the runner did not report a session id within {wait:g} s")
                     detail = self._tail(err) or (line or "")
                     last = self._last_line(detail)
                     raise Refused(502, "runner_failed", why + (f": {last}" if last else ""), detail=detail)
@@ -287,10 +310,7 @@ class Launcher:
         """The runner's own estimate (the studio does not know prices), cached briefly."""
         raw = dict(raw)
         raw.setdefault("theme", "estimate")
-        try:
-            params = store.validate_params(raw)
-        except store.InvalidParams as exc:
-            raise Refused(400, "invalid", str(exc), field=field_of(str(exc))) from None
+        params = self._validated(raw)
         key = tuple(sorted((k, str(v)) for k, v in params.items() if k != "theme"))
         hit = self._estimates.get(key)
         if hit and self.mono() - hit[0] < ESTIMATE_CACHE_S:

@@ -285,7 +285,9 @@ if cmd == "run":
         sys.exit(0)
     params = store.validate_params({"theme": opts["theme"], "minutes": opts["minutes"], "tracks": opts["tracks"],
                                     "cap": opts["cap"], "upload": "--no-upload" not in flags,
-                                    "review": "--review" in flags})
+                                    "review": "--review" in flags, "music": opts.get("music")})
+    if params.get("music"):  # the real runner reads the playlist for these
+        params.update(minutes=1.0 if params["minutes"] == "auto" else params["minutes"], tracks=2)
     sid = store.new_session_id(params["theme"])
     state = store.new_state(sid, params)
     state["status"] = "running"

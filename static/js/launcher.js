@@ -24,11 +24,12 @@ export function validate(v) {
   else if (/[\u0000-\u001f\u007f-\u009f]/.test(theme)) errors.theme = "The theme must not contain control characters.";
   else if (/[<>]/.test(theme)) errors.theme = "The theme must not contain < or > (YouTube refuses them in titles).";
   const minutes = Number(v.minutes);
-  if (v.minutes === "" || !Number.isFinite(minutes)) errors.minutes = "Length must be a number of minutes.";
+  if (v.minutes === "auto") { /* the playlist's length */ }
+  else if (v.minutes === "" || !Number.isFinite(minutes)) errors.minutes = "Length must be a number of minutes.";
   else if (minutes <= 0 || minutes > maxMin) errors.minutes = `Length must be more than 0 and at most ${maxMin} minutes.`;
   // Words (the default) are the server's to judge.
   const tracks = Number(v.tracks);
-  if (!v.tracks || (/^[\d.]+$/.test(v.tracks) && !(Number.isInteger(tracks) && tracks >= 1 && tracks <= maxTracks))) errors.tracks = `Tracks must be a whole number from 1 to ${maxTracks}.`;
+  if (!v.music && (!v.tracks || (/^[\d.]+$/.test(v.tracks) && !(Number.isInteger(tracks) && tracks >= 1 && tracks <= maxTracks)))) errors.tracks = `Tracks must be a whole number from 1 to ${maxTracks}.`;
   const capUsd = Number(v.cap);
   if (v.cap === "" || !Number.isFinite(capUsd) || capUsd <= 0) errors.cap = "The cap must be more than $0.";
   return errors;
@@ -69,6 +70,12 @@ function build() {
   const review = h("input", { type: "checkbox", name: "review", checked: def.review });
   const seasonGroup = radios("season", config.choices.season, def.season);
   const providerGroup = radios("provider", config.choices.provider, def.provider, PROVIDER_LABEL);
+  // Your own files, picked from the data root's library/ folder (GET /api/library).
+  const pick = (name) => h("select.input", { name }, h("option", { value: "" }, "Made by the runner"));
+  const music = pick("music"), artwork = pick("artwork"), loopIn = pick("loop");
+  const fit = select("fit", { fit: config.choices.fit[0] });
+  const whole = h("input", { type: "checkbox", name: "whole" });
+  const note = h("input.input", { name: "license_note", type: "text", maxlength: "2000", autocomplete: "off" });
   const estimate = h("div.estimate", { role: "status", "aria-live": "polite" }, h("p.muted", "Estimate appears here."));
   const formError = h("p.form__error", { role: "alert" });
   const submit = h("button.btn.btn--primary", { type: "submit" }, icon("play"), "Start pipeline");
@@ -94,19 +101,30 @@ function build() {
         errorFor("upload"),
         errorFor("review")),
       h("div.field.field--budget",
-        field("cap", "Spend cap (US $)", capIn, "No paid call is ever made past it."), estimate)),
+        field("cap", "Spend cap (US $)", capIn, "No paid call is ever made past it."), estimate),
+      h("details.field.field--own", h("summary.field__label", "Your own files"),
+        field("music", "Music", music, "A folder or playlist in library/."),
+        h("label.toggle", whole, h("span", "As long as the playlist")),
+        field("artwork", "Artwork", artwork), field("loop", "Loop", loopIn), field("fit", "Fit", fit),
+        field("license_note", "Licence note", note, "Kept in provenance.json."))),
     formError),
     h("footer.modal__foot", cancel, submit));
 
   const d = h("dialog.modal", { "aria-labelledby": "launch-title" }, form);
-  const controls = { theme, minutes, tracks, cap: capIn, atmosphere, privacy, upload, review };
+  const controls = { theme, minutes, tracks, cap: capIn, atmosphere, privacy, upload, review, music, artwork, loop: loopIn, fit, license_note: note };
 
   function values() {
     const fd = new FormData(form);
+    const own = music.value, shown = artwork.value || loopIn.value;
+    // Owned files are named only when picked; tracks and minutes follow the playlist.
+    minutes.disabled = own && whole.checked;
+    whole.disabled = !(tracks.disabled = !!own);
     return {
-      theme: theme.value, season: fd.get("season"), atmosphere: atmosphere.value, minutes: minutes.value.trim(),
-      tracks: tracks.value.trim(), cap: capIn.value.trim(), provider: fd.get("provider"), privacy: privacy.value,
-      upload: upload.checked, review: review.checked,
+      theme: theme.value, season: fd.get("season"), atmosphere: atmosphere.value,
+      minutes: minutes.disabled ? "auto" : minutes.value.trim(), tracks: own ? undefined : tracks.value.trim(),
+      cap: capIn.value.trim(), provider: fd.get("provider"), privacy: privacy.value,
+      upload: upload.checked, review: review.checked, music: own || undefined, artwork: artwork.value || undefined,
+      loop: loopIn.value || undefined, fit: shown ? fit.value : undefined, license_note: note.value.trim() || undefined,
     };
   }
 
@@ -182,7 +200,7 @@ function build() {
     submit.disabled = true;
     submit.classList.add("is-busy");
     try {
-      const body = { ...v, theme: v.theme.trim(), minutes: Number(v.minutes), tracks: Number(v.tracks) || v.tracks, cap: Number(v.cap) };
+      const body = { ...v, theme: v.theme.trim(), minutes: Number(v.minutes) || v.minutes, tracks: Number(v.tracks) || v.tracks, cap: Number(v.cap) };
       const res = await api.post("/api/launch", body);
       d.close("started");
       toast(`Started “${body.theme}”`, "ok");
@@ -208,6 +226,14 @@ function build() {
   d.resetForOpen = () => {
     touched.clear();
     formError.textContent = "";
+    api.get("/api/library").then((lib) => {
+      for (const [sel, items] of [[music, lib.music], [artwork, lib.artwork], [loopIn, lib.loop]]) {
+        const was = sel.value;
+        sel.replaceChildren(sel.options[0], ...items.map((i) => h("option", { value: i.path, selected: i.path === was },
+          i.path.slice(8) + (i.tracks ? ` · ${i.tracks} tracks` : ""))));
+      }
+      values();
+    }).catch(() => {});
     showErrors({}, false);
     refreshEstimate();
     // Say up front when a start would be refused (read-only studio, or a run already going).

@@ -105,6 +105,7 @@ export function mount(root, ctx) {
       final ? card("Final video", h("video.player", { src: media.final.url, controls: true, preload: "metadata",
         poster: media.artwork && media.artwork.exists ? media.artwork.url : null, "aria-label": "Final video" }), { id: "final", cls: "card--player" }) : null,
       card("Tracks", tracksList(d.tracks || []), { id: "tracks", cls: "card--tracks" }),
+      d.provenance ? card("Provenance", h("ul.prov.mono", d.provenance.lines.map((l) => h("li", l))), { id: "prov", cls: "card--prov" }) : null,
       card("Steps", stepsList(d.steps || []), { id: "steps-d", cls: "card--steps-d" }),
       card("Timeline", timeline(d.timeline || [], d.timeline_total), { id: "timeline", cls: "card--timeline" }),
       card("Ledger", ledger(d.calls || [], d.ledger_total_usd), { id: "ledger", cls: "card--ledger" }),
