@@ -262,6 +262,10 @@ OWN_FILES: tuple[str, ...] = ("music", "artwork", "loop")
 MAX_PATH_CHARS = 4096
 MAX_LICENSE_NOTE_CHARS = 2000
 MAX_MINUTES = 720.0
+# The shortest video a run makes: under a second, the title's "[1 sec]" would not be true, and
+# far under it the mix has no sample to play and the run failed in the music step, after
+# paying for the cover and the clip.
+MIN_VIDEO_S = 1.0
 MAX_TRACKS = 30
 TRACKS_AUTO = "auto"
 # --tracks auto: one track per this many seconds of video (issue 14: songs of two to three
@@ -447,6 +451,9 @@ def validate_params(raw: dict[str, Any]) -> dict[str, Any]:
         p["minutes"] = _number(p["minutes"], "minutes")
         if not 0 < p["minutes"] <= MAX_MINUTES:
             raise InvalidParams(f"minutes must be more than 0 and at most {MAX_MINUTES:g}, got {p['minutes']:g}")
+        if p["minutes"] * 60.0 < MIN_VIDEO_S:
+            raise InvalidParams(f"minutes must make a video of at least {MIN_VIDEO_S:g} s "
+                                f"({MIN_VIDEO_S / 60:.4f} minutes), got {p['minutes']:g}")
     if p.get("music"):
         if not _is_auto(p["tracks"]):
             raise InvalidParams(f"tracks cannot be chosen with --music: the playlist is the tracklist (got {p['tracks']!r})")

@@ -78,6 +78,8 @@ def _no_sessions(root: Path) -> None:
     (["--theme", "ok", "--minutes", "0"], "minutes must be more than 0"),
     (["--theme", "ok", "--minutes", "-5"], "minutes must be more than 0"),
     (["--theme", "ok", "--minutes", "721"], "at most 720"),
+    (["--theme", "ok", "--minutes", "1e-9"], "a video of at least 1 s"),   # failed in music, after paying
+    (["--theme", "ok", "--minutes", "0.01"], "a video of at least 1 s"),   # 0.6 s: "[1 sec]" would be false
     (["--theme", "ok", "--minutes", "an hour"], "minutes must be a number"),
     (["--theme", "ok", "--tracks", "0"], "tracks must be a whole number from 1 to 30"),
     (["--theme", "ok", "--tracks", "31"], "tracks must be a whole number from 1 to 30"),

@@ -28,6 +28,12 @@ def test_auto_makes_about_one_track_per_two_and_a_half_minutes(minutes, tracks):
     assert store.validate_params({"theme": "x", "minutes": minutes, "tracks": "auto"})["tracks"] == tracks
 
 
+def test_the_shortest_video_is_one_second():
+    assert store.validate_params({"theme": "x", "minutes": store.MIN_VIDEO_S / 60})["minutes"] * 60 == 1.0
+    with pytest.raises(store.InvalidParams, match=r"at least 1 s \(0\.0167 minutes\), got 0\.0166"):
+        store.validate_params({"theme": "x", "minutes": 0.0166})
+
+
 def test_auto_is_the_default():
     assert store.DEFAULTS["tracks"] == "auto"
     assert store.validate_params({"theme": "x"})["tracks"] == 24
