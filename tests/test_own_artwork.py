@@ -12,11 +12,11 @@ from fakes.fal import APPS
 from fakes.fixtures import fal_fake, loopback_only  # noqa: F401 - fixtures
 from fakes.harness import paid_env, runner, session_id
 from helpers import run_cli
-from media_helpers import decode_rgb, ffprobe, run, stream
-from own_helpers import ff
+from media_helpers import FFMPEG, decode_rgb, ffprobe, run, stream
+from own_helpers import ff, picture as make_picture
 
 from runner import library, store
-from runner.media import art, picture
+from runner.media import art, motion, picture
 
 RED, GREEN, BLUE = (255, 0, 0), (0, 255, 0), (0, 0, 255)
 
@@ -118,3 +118,26 @@ def test_fal_makes_the_video_from_the_persons_picture_and_paints_nothing(root, t
     assert {t["request_id"] for t in prov["tracks"]} == {
         rid for rid, job in fal_fake.jobs.items() if job["app"] == APPS["music"]}
     assert all(t["prompt"] and t["source"] == "generated" for t in prov["tracks"])
+
+
+def _grey(path: Path, n: int) -> np.ndarray:
+    import subprocess
+
+    raw = subprocess.run([FFMPEG, "-v", "error", "-i", str(path), "-vf", f"select=eq(n\\,{n})", "-frames:v", "1",
+                          "-f", "rawvideo", "-pix_fmt", "gray", "-"], capture_output=True, check=True).stdout
+    return np.frombuffer(raw, np.uint8).reshape(1080, 1920).astype(np.float32)
+
+
+def test_the_local_loop_pans_over_a_persons_picture_and_ends_where_it_began(tmp_path):
+    """A subtle parallax: the view wanders PAN_PX over the picture (the weather, here none,
+    would stay put), one closed turn per loop."""
+    src = make_picture(tmp_path / "pattern.png", 1920, 1080)
+    meta = run(motion.loop_from_image(src, tmp_path / "loop.mp4", weather="clear", seed=1))
+    n, p = meta["frames"], motion.PAN_PX
+    first, quarter, last = _grey(tmp_path / "loop.mp4", 0), _grey(tmp_path / "loop.mp4", n // 4), \
+        _grey(tmp_path / "loop.mp4", n - 1)
+    # A quarter of the way round the view has moved p px to the right: the picture p px left.
+    moved = {s: float(np.abs(first[100:-100, 40 + s:-40 + s] - quarter[100:-100, 40:-40]).mean()) for s in (0, p)}
+    assert moved[p] < 0.5 * moved[0], moved
+    # And the last frame is one small step from the first (the loop closes).
+    assert float(np.abs(first - last).mean()) < 0.5 * moved[0]

@@ -117,6 +117,10 @@ class Scene:
     scale: float = 1.0                 # Porsuk's scale (sizes of steam and notes)
     sweep_gain: float = 0.3            # a passing light's strength (negative: a cloud's shadow by day)
     dark_sky: bool = False             # dusk or night: a plane's lights may cross the sky
+    # A picture the painter did not make, bigger than the frame by `pan` px on every side: the
+    # loop's view wanders over it on a closed path while the weather stays put (a parallax).
+    pan_source: np.ndarray | None = None
+    pan: int = 0
 
 
 # ----------------------------------------------------------------------------- the variation
@@ -404,14 +408,18 @@ OPEN_SKY_DENSITY = 0.4
 SWEEP_GAIN = {"night": 0.35, "dusk": 0.3, "dawn": 0.2, "golden hour": -0.12, "day": -0.12}
 
 
-def image_scene(rgb: np.ndarray, *, weather: str, seed: int, drift: str = "") -> Scene:
+def image_scene(rgb: np.ndarray, *, weather: str, seed: int, drift: str = "", pan: int = 0) -> Scene:
     """A Scene for any (H, W, 3) float picture: weather and drifters across all of it, nothing else.
 
     For a picture this painter did not make (paid artwork, a person's own): its light and its
-    layers are unknown, so only what falls in front of it moves.
+    layers are unknown, so only what falls in front of it moves. pan > 0: rgb is (H + 2 pan,
+    W + 2 pan, 3), and the view drifts over it by up to pan px (a subtle parallax under the weather).
     """
     none = np.zeros((2, 2, 3), np.float32)
-    return Scene(still=np.empty(0, np.uint8), base=rgb, glass_box=(0, 0, W, H), rain_gain=np.full((H, W), 1.0, np.float32),
+    source = rgb if pan else None
+    if pan:
+        rgb = rgb[pan:pan + H, pan:pan + W]
+    return Scene(still=np.empty(0, np.uint8), base=rgb, glass_box=(0, 0, W, H), pan_source=source, pan=pan, rain_gain=np.full((H, W), 1.0, np.float32),
                  rain_color=np.array([0.8, 0.85, 0.95], np.float32), weather_gain=0.5, weather_layers=2, lamp_box=(0, 0, 2, 2),
                  lamp_contrib=none, lamp_xy=(0.0, 0.0), lamp_color=np.array([1.0, 0.8, 0.55], np.float32), tail=None,
                  tint=np.zeros(3, np.float32), accent=np.array([1.0, 0.8, 0.6], np.float32), cup_xy=(0.0, 0.0),

@@ -37,6 +37,7 @@ LOOP_SECONDS = art.LOOP_SECONDS
 FRAMES = int(FPS * LOOP_SECONDS)
 W, H = art.W, art.H
 CRF = 23
+PAN_PX = 8        # how far the view wanders over a picture the painter did not make (loop_from_image)
 PRESET = "veryfast"
 
 # BT.709, limited range: what H.264 players assume for HD.
@@ -228,6 +229,12 @@ class LoopBuilder:
         # About two in three lights twinkle (all of them would read as a flicker, and cost more).
         self.lights = [(x, y, c, r, int(rng.integers(2, 7)), rng.random()) for x, y, c, r in scene.lights
                        if 20 < x < W - 20 and 20 < y < H - 20 and rng.random() < 0.65]
+        # A picture to pan over (a person's own, art.image_scene): its planes, padded by pan.
+        self.pan = scene.pan
+        self.big = None
+        if scene.pan_source is not None and scene.pan:
+            self.big = tuple(a + np.float32(0.5) for a in rgb_to_yuv(scene.pan_source))
+            scene.pan_source = None
         # The artwork's base image is no longer needed; keep memory low for the hour-long runs.
         scene.base = None  # type: ignore[assignment]
         del by, bu, bv
@@ -294,10 +301,23 @@ class LoopBuilder:
         self.prev = [(r, luma) for r, luma, _ in todo]
         return b"".join((oy.data, ou.data, ov.data))
 
+    def _pan_to(self, t: float, todo: list) -> None:
+        """Move the base to this frame's view of the bigger picture (a Lissajous path of one turn
+        per loop, so frame N would be frame 0), and repaint the whole frame from it."""
+        assert self.big is not None
+        p = self.pan
+        x = p + p * math.sin(2 * math.pi * t)
+        y = p + 0.5 * p * math.sin(4 * math.pi * t)
+        self.base = (_shifted(self.big[0], x, y, H, W), _shifted(self.big[1], x / 2, y / 2, H // 2, W // 2),
+                     _shifted(self.big[2], x / 2, y / 2, H // 2, W // 2))
+        todo.append(((0, 0, W, H), False, _nothing))
+
     def _plan_frame(self, i: int, t: float, todo: list) -> None:
         """What moves in frame i, as (rectangle, luma only, paint) entries."""
         wy, wu, wv = self.work
         tl = self.tl
+        if self.big is not None:
+            self._pan_to(t, todo)
         gx0, gy0, gx1, gy1 = self.glass
         if self.precip:
             self._t = t
@@ -521,6 +541,22 @@ class LoopBuilder:
         return out
 
 
+def _nothing() -> None:
+    pass
+
+
+def _shifted(plane: np.ndarray, x: float, y: float, h: int, w: int) -> np.ndarray:
+    """The h x w window of plane whose top-left corner is at (x, y), bilinear between pixels."""
+    ix, iy = min(int(x), plane.shape[1] - w - 1), min(int(y), plane.shape[0] - h - 1)  # at the far edge: weight 1
+    fx, fy = np.float32(x - ix), np.float32(y - iy)
+    top = plane[iy:iy + h, ix:ix + w] * (1 - fx) + plane[iy:iy + h, ix + 1:ix + w + 1] * fx
+    low = plane[iy + 1:iy + h + 1, ix:ix + w] * (1 - fx) + plane[iy + 1:iy + h + 1, ix + 1:ix + w + 1] * fx
+    top *= 1 - fy
+    low *= fy
+    top += low
+    return top
+
+
 async def make_loop(scene: art.Scene, out_mp4: Path, *, frames: int = FRAMES, fps: int = FPS,
                     on_progress: Callable[[float], None] | None = None) -> dict[str, Any]:
     """Encode the local loop for scene to out_mp4 (written under a temporary name, then renamed)."""
@@ -564,14 +600,17 @@ async def loop_from_image(image: Path, out_mp4: Path, *, weather: str = "rain", 
 
     weather: 'rain', 'snow' or 'clear'; drift: 'leaves', 'petals' or ''. Used when the artwork
     is not one the local painter made, so its layers are unknown: light layers of weather and
-    anything drifting fall across the whole picture, nothing else moves.
+    anything drifting fall across the whole picture, and the view wanders PAN_PX over it on a
+    closed path, so the picture moves under the weather (a subtle parallax).
     """
     ffmpeg.check_input(Path(image), "image")
+    p = PAN_PX  # a margin to pan over: the picture is shown 0.8 % larger than it is
+    bw, bh = W + 2 * p, H + 2 * p
     raw = await ffmpeg.run_capture(["-v", "error", "-i", str(image), "-vf",
-                                    f"scale={W}:{H}:force_original_aspect_ratio=increase,crop={W}:{H}",
+                                    f"scale={bw}:{bh}:force_original_aspect_ratio=increase:flags=lanczos,crop={bw}:{bh}",
                                     "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"])
-    rgb = np.frombuffer(raw, np.uint8).reshape(H, W, 3).astype(np.float32) / 255.0
-    scene = art.image_scene(rgb, weather=weather, seed=seed, drift=drift)
+    rgb = np.frombuffer(raw, np.uint8).reshape(bh, bw, 3).astype(np.float32) / 255.0
+    scene = art.image_scene(rgb, weather=weather, seed=seed, drift=drift, pan=p)
     return await make_loop(scene, out_mp4, on_progress=on_progress)
 
 
