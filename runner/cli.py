@@ -196,7 +196,8 @@ def cmd_run(args: argparse.Namespace, root: Path) -> int:
     state = sessions.create(root, params, own=own.as_state() if own else None)
     print(state["id"], flush=True)
     est = budget.estimate(params, elevenlabs=bool(os.environ.get("ELEVENLABS_API_KEY")))
-    print(f"  {params['theme']!r}: {params['minutes']:g} min, {metadata.count(params['tracks'], 'track')}, {params['provider']} "
+    print(f"  {params['theme']!r}: {params['minutes']:.4g} min, {metadata.count(params['tracks'], 'track')}"
+          f"{' of yours' if params.get('music') else ''}, {params['provider']} "
           f"provider, estimate ${est['total_usd']:.2f} of ${params['cap']:.2f} cap", flush=True)
     status = sessions.execute(root, state, providers, echo=sys.stdout)
     return _summary(root, state["id"], status, review=params["review"])
@@ -306,7 +307,7 @@ def cmd_show(args: argparse.Namespace, root: Path) -> int:
         print(json.dumps({**state, "effective_status": row["status"], "summary": row, "provenance": prov}, indent=2))
         return 0
     print(f"{row['id']}  {row['status']}" + (f"  ({duration(row['duration_s'])})" if row["duration_s"] else ""))
-    print(f"  theme    {row['theme']} ({row['season']}, {row['atmosphere']}, {row['minutes']:g} min, "
+    print(f"  theme    {row['theme']} ({row['season']}, {row['atmosphere']}, {row['minutes']:.4g} min, "
           f"{metadata.count(state['params']['tracks'], 'track')}, {row['provider']})")
     if row["title"]:
         print(f"  title    {row['title']}")
