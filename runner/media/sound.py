@@ -41,6 +41,16 @@ def fft_filter(x: np.ndarray, response: Response, rate: int = SR) -> np.ndarray:
     return np.ascontiguousarray(out.T) if x.ndim == 2 else out
 
 
+def filtered_noise(rng: np.random.Generator, n: int, response: Response, rate: int = SR) -> np.ndarray:
+    """n samples (float32, mono) of white noise shaped by a magnitude response of frequency in Hz.
+
+    The noise is drawn at the next FFT-friendly length (fast_size) and cut to n: an FFT of an
+    arbitrary length such as a note's (often a large prime factor) takes pocketfft 20-30x
+    longer (measured: 30 ms against 1.1 ms for about 100,000 samples).
+    """
+    return fft_filter(rng.standard_normal(fast_size(n)).astype(np.float32), response, rate)[:n]
+
+
 def lowpass(fc: float, order: int = 2) -> Response:
     """Butterworth-shaped magnitude: -3 dB at fc, 6*order dB per octave above."""
     return lambda f: 1 / np.sqrt(1 + (f / fc) ** (2 * order))

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .sound import SR, adsr, bandpass, fft_filter, lowpass, midi_hz, times
+from .sound import SR, adsr, bandpass, fft_filter, filtered_noise, lowpass, midi_hz, times
 
 KEYS_VOICES = ("rhodes", "felt piano", "warm pad", "vibes", "nylon")
 LEAD_VOICES = ("soft sine", "flute", "kalimba", "muted horn", "whistle")
@@ -73,7 +73,7 @@ def lead_note(instrument: str, midi: float, seconds: float, vel: float, rng: np.
     phase = 2 * np.pi * f * np.cumsum(vib) / SR
     if instrument == "flute":
         x = np.sin(phase) + 0.22 * np.sin(2 * phase) + 0.06 * np.sin(3 * phase)
-        breath = fft_filter(rng.standard_normal(n).astype(np.float32), bandpass(f * 0.9, f * 3))
+        breath = filtered_noise(rng, n, bandpass(f * 0.9, f * 3))
         x += 0.25 * breath / (np.std(breath) + 1e-9) * 0.2
         env = adsr(n, 0.06, 0.8, 0.8, hold, rel)
     elif instrument == "kalimba":
