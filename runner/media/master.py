@@ -619,14 +619,19 @@ async def _encode(mixer: Mixer, total: int, out_audio: Path, on_progress: Progre
         pk = float(max(y.max(), -y.min())) if n else 0.0
         sample_peak = max(sample_peak, pk)
         peaks.append((pk, a))
-        return y.astype("<f4", copy=False).tobytes()
+        # 16-bit PCM to the encoder: half the bytes of float through the pipe and about 8 % less
+        # of the encoder's CPU (measured: an hour 30.6 + 1.4 s against 32.2 + 2.2 s); rounding
+        # noise at -98 dBFS lies far under the AAC encoder's own at 192 kb/s.
+        q = np.rint(y * np.float32(32767))
+        np.clip(q, -32768, 32767, out=q)
+        return q.astype("<i2").tobytes()
 
     async def next_chunk(a: int) -> bytes:
         if wait_for is not None:
             await wait_for(a - m, min(total, a + CHUNK) + m + BLOCK)
         return await asyncio.to_thread(chunk, a)
 
-    args = ["-y", "-v", "error", "-f", "f32le", "-ar", str(RATE), "-ac", "2", "-i", "pipe:0",
+    args = ["-y", "-v", "error", "-f", "s16le", "-ar", str(RATE), "-ac", "2", "-i", "pipe:0",
             "-c:a", "aac", "-aac_coder", AAC_CODER, "-b:a", AAC_BITRATE, "-movflags", "+faststart", str(tmp)]
     last_pct = -1.0
     pending: asyncio.Future[bytes] | None = None
