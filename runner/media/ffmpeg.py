@@ -114,12 +114,14 @@ def _base_args(exe: str, progress: bool) -> list[str]:
 # ----------------------------------------------------------------------------- running
 
 async def run(args: list[str], *, duration_s: float | None = None,
-              on_progress: ProgressFn | None = None) -> str:
+              on_progress: ProgressFn | None = None, background: bool = False) -> str:
     """Run ffmpeg with args (a list, never a shell); return its stderr text.
 
     With on_progress and duration_s, ffmpeg's `-progress` output (out_time_us) is turned
-    into a 0-100 percentage. Cancelling the awaiting task kills ffmpeg, so an interrupted
-    step leaves no orphan encoder behind.
+    into a 0-100 percentage. background=True lowers its CPU priority (niceness +BACKGROUND_NICE)
+    for work nothing waits on soon, so it takes the cores only when the rest leaves them idle.
+    Cancelling the awaiting task kills ffmpeg, so an interrupted step leaves no orphan
+    encoder behind.
     """
     exe = ffmpeg_exe()
     want_progress = on_progress is not None
@@ -127,6 +129,8 @@ async def run(args: list[str], *, duration_s: float | None = None,
     proc = await asyncio.create_subprocess_exec(
         *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE)
+    if background:
+        _lower_priority(proc.pid)
     stderr_task = asyncio.ensure_future(_read_all(proc.stderr))
     try:
         await _read_progress(proc.stdout, duration_s, on_progress)
@@ -142,6 +146,19 @@ async def run(args: list[str], *, duration_s: float | None = None,
     if on_progress is not None:
         on_progress(100.0)
     return err
+
+
+# Linux's CFS gives a nice-10 process about a tenth of the CPU share of a nice-0 one when both
+# want it (its weight table: 110 against 1024).
+BACKGROUND_NICE = 10
+
+
+def _lower_priority(pid: int) -> None:
+    """Best effort: a priority we may not change (another platform, a sandbox) changes nothing else."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, pid, os.getpriority(os.PRIO_PROCESS, pid) + BACKGROUND_NICE)
+    except (AttributeError, OSError):
+        pass
 
 
 async def _read_all(stream: asyncio.StreamReader | None) -> str:

@@ -219,8 +219,10 @@ class _FlacKeeper:
             flac = path.with_suffix(".flac")
             tmp = flac.with_name(f".{flac.name}.tmp")
             try:
+                # Nothing waits on these copies until the step's end: in the background they
+                # take the CPU the synthesis and the mix's encoder leave idle.
                 await ffmpeg.run(["-y", "-v", "error", "-i", str(path), "-map", "0:a:0", "-c:a", "flac", "-f", "flac",
-                                  str(tmp)])
+                                  str(tmp)], background=True)
                 tmp.replace(flac)
             finally:
                 tmp.unlink(missing_ok=True)
