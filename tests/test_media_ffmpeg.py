@@ -199,3 +199,17 @@ def test_the_imageio_binary_can_do_the_whole_job(tmp_path, monkeypatch):
     info = ffmpeg.probe(mix)
     assert info["audio"]["sample_rate"] == 48000 and abs(info["duration"] - 2) < 0.1
     assert shutil.which("ffmpeg")  # the Debian one still exists; FFMPEG wins over it
+
+
+def test_background_encoders_run_at_a_lower_cpu_priority(tmp_path):
+    # An encoder nothing waits on (the loop, FLAC copies) must yield the CPU to the mix's encoder.
+    async def niceness(background: bool) -> int:
+        args = ["-y", "-v", "error", "-f", "s16le", "-ar", "48000", "-ac", "2", "-i", "pipe:0",
+                "-c:a", "flac", str(tmp_path / f"{background}.flac")]
+        async with ffmpeg.Pipe(args, background=background) as pipe:
+            await pipe.write(bytes(4800))
+            return os.getpriority(os.PRIO_PROCESS, pipe.proc.pid)
+
+    ours = os.getpriority(os.PRIO_PROCESS, 0)
+    assert run(niceness(False)) == ours
+    assert run(niceness(True)) == min(19, ours + ffmpeg.BACKGROUND_NICE)

@@ -238,7 +238,8 @@ class Pipe:
     """
 
     def __init__(self, args: list[str], *, duration_s: float | None = None,
-                 on_progress: ProgressFn | None = None):
+                 on_progress: ProgressFn | None = None, background: bool = False):
+        self.background = background  # a lower CPU priority, as for run(background=True)
         self.args = [str(a) for a in args]
         self.duration_s = duration_s
         self.on_progress = on_progress
@@ -253,6 +254,8 @@ class Pipe:
         self.proc = await asyncio.create_subprocess_exec(
             *self.argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE)
+        if self.background:
+            _lower_priority(self.proc.pid)
         self._err = asyncio.ensure_future(_read_all(self.proc.stderr))
         self._out = asyncio.ensure_future(_read_progress(self.proc.stdout, self.duration_s, self.on_progress))
         return self

@@ -566,7 +566,9 @@ async def make_loop(scene: art.Scene, out_mp4: Path, *, frames: int = FRAMES, fp
     args = ["-y", "-v", "error", "-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", f"{W}x{H}", "-r", str(fps),
             "-i", "pipe:0", *encoder_args(fps, frames), str(tmp)]
     try:
-        async with ffmpeg.Pipe(args) as pipe:
+        # The loop is needed only when the render starts, after the music: at a lower CPU
+        # priority its encoder takes what the music's synthesis and AAC encoder leave idle.
+        async with ffmpeg.Pipe(args, background=True) as pipe:
             # Build frame i+1 in a worker thread while frame i drains into the encoder.
             pending = asyncio.ensure_future(asyncio.to_thread(builder.frame, 0))
             for i in range(frames):
