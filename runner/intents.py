@@ -248,8 +248,9 @@ def attention_message(session_id: str, unknown: list[Intent]) -> str:
     resume = f"python -m runner resume {session_id}"
     if len(unknown) == 1:
         i = unknown[0]
-        what = (f"{i.label} ({i.app}) was sent to {i.provider} at {_hhmmss(i.sent_at)} UTC but its answer was "
-                "never recorded" if i.phase != "lost" else
+        named = f" as request {i.request_id}" if i.request_id else ""
+        what = (f"{i.label} ({i.app}) was sent to {i.provider} at {_hhmmss(i.sent_at)} UTC{named} but its answer "
+                "was never recorded" if i.phase != "lost" else
                 f"{i.label} ({i.app}) was accepted by {i.provider} (request {i.request_id}) but its answer is gone")
         money = f"; its estimate ${i.estimate_usd:.3f} stays counted as possibly spent" if i.estimate_usd > 0 else ""
         return (f"{what}, so it may have gone through: check {i.check()}, then run `{resume} --resend {i.id}` "

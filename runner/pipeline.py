@@ -196,7 +196,8 @@ class Pipeline:
                 # Sent, and not plainly refused: it may be billed. Hold its estimate.
                 self.budget.unconfirm(call.estimate_usd)
                 self._book_unconfirmed()
-                j.ledger({**base, "phase": "unconfirmed", "usd": round(call.estimate_usd, 4)})
+                j.ledger({**base, "phase": "unconfirmed", "usd": round(call.estimate_usd, 4),
+                          **_named(intent.request_id)})
                 j.save()
                 if intent.unknown:
                     raise NeedsAttention([intent], attention_message(j.id, [intent]), cause=exc) from exc
@@ -207,7 +208,8 @@ class Pipeline:
         finally:
             self._sending.pop(key, None)
         latest = self.intents.latest(key)
-        result = {**result, "origin": call.origin(latest.request_id if latest is not None else None)}
+        request_id = latest.request_id if latest is not None else None
+        result = {**result, "origin": call.origin(request_id)}
         actual = float(result.get("cost_usd", call.estimate_usd))
         paid = self.budget.settle(call.estimate_usd, actual)
         cost = j.state["cost"]
@@ -217,7 +219,7 @@ class Pipeline:
         s = j.step(step)
         s["cost_usd"] = round(float(s.get("cost_usd") or 0.0) + paid, 6)
         self._book_unconfirmed()
-        j.ledger({**base, "phase": "actual", "usd": round(paid, 4)})
+        j.ledger({**base, "phase": "actual", "usd": round(paid, 4), **_named(request_id)})
         j.save()
         if paid > 0:
             j.event("paid_call", f"{call.label}: ${paid:.3f}", step, {
@@ -287,7 +289,7 @@ class Pipeline:
             self.intents.close(iid, "resent", "resend asked by a person")
             j.ledger({"call_id": iid, "provider": intent.provider, "model": intent.app, "asset": intent.asset,
                       "step": intent.step, "label": intent.label, "cache_key": intent.call_key,
-                      "phase": "unconfirmed", "usd": round(intent.estimate_usd, 4)})
+                      "phase": "unconfirmed", "usd": round(intent.estimate_usd, 4), **_named(intent.request_id)})
             j.event("resend", f"{intent.label}: sending it again on a person's word; the first request "
                               f"(sent {intent.sent_at}) stays counted as possibly spent", intent.step,
                     {"intent": iid, "estimate_usd": round(intent.estimate_usd, 4)})
@@ -435,6 +437,11 @@ class Pipeline:
         while True:
             _quietly(self.journal.heartbeat)  # a full disk fails the step that meets it, not the beat
             await asyncio.sleep(HEARTBEAT_SECONDS)
+
+
+def _named(request_id: str | None) -> dict[str, str]:
+    """The ledger's `request_id` field, present only when the service named the request."""
+    return {"request_id": request_id} if request_id else {}
 
 
 def _quietly(write: Callable[..., Any], *args: Any, **kwargs: Any) -> None:

@@ -132,8 +132,9 @@ def test_resend_names_only_a_request_that_waits(root, tmp_path, fal_fake):
 @pytest.mark.parametrize("moment", ["before", "mid"])
 def test_a_kill_while_elevenlabs_answers_never_generates_the_ambience_twice_unasked(root, tmp_path, fal_fake,
                                                                                     elevenlabs_fake, moment):
-    # ElevenLabs answers in one response: there is no request id to follow, so a kill after
-    # the request went out (before any answer, or half-way through the audio) is unknown.
+    # ElevenLabs answers in one response: there is nothing to follow, so a kill after the
+    # request went out (before any answer, or half-way through the audio) is unknown. Once the
+    # answer has begun, its `request-id` header is already on record, for the person to look up.
     env = paid_env(tmp_path, fal=fal_fake, elevenlabs=elevenlabs_fake)
     elevenlabs_fake.hold = moment
     sid = _killed_run(root, env, elevenlabs_fake.held, "--minutes", "0.5", "--tracks", "1",
@@ -145,10 +146,16 @@ def test_a_kill_while_elevenlabs_answers_never_generates_the_ambience_twice_unas
     [call] = _attention(root, sid)["calls"]
     assert call["provider"] == "elevenlabs" and "elevenlabs.io" in call["check"]
     assert len(elevenlabs_fake.bodies()) == 1
+    first_id = elevenlabs_fake.request_ids[0] if moment == "mid" else None
+    assert call["request_id"] == first_id
+    assert (f"as request {first_id}" in _attention(root, sid)["message"]) == (moment == "mid")
 
     done = runner("resume", sid, "--resend", call["id"], root=root, env=env)
     assert done.returncode == 0, done.stdout + done.stderr
     assert len(elevenlabs_fake.bodies()) == 2  # the one asked for, and nothing else
+    lines = [e for e in ledger(root, sid) if e["asset"] == "ambience" and e["phase"] in ("actual", "unconfirmed")]
+    assert [(e["phase"], e.get("request_id")) for e in lines] == [("unconfirmed", first_id),
+                                                                  ("actual", elevenlabs_fake.request_ids[-1])]
     state = store.read_state(root, sid)
     assert state["cost"]["by_asset"]["ambience"] == pytest.approx(AMBIENCE)
     assert state["cost"]["unconfirmed_usd"] == pytest.approx(AMBIENCE)

@@ -7,6 +7,7 @@ The fakes count requests, so "not paid twice" is checked where the money would g
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from pathlib import Path
 
@@ -56,6 +57,12 @@ def test_a_full_fal_session_with_elevenlabs_and_youtube(root, tmp_path, fal_fake
     assert origins[0]["seed"] == fal_fake.jobs[origins[0]["request_id"]]["arguments"]["seed"]
     ambience = steps["music"]["outputs"]["ambience_origin"]
     assert ambience["provider"] == "elevenlabs" and ambience["prompt"] == elevenlabs_fake.bodies()[0]["text"]
+    # ElevenLabs names its request only in the `request-id` header: it reaches the origin,
+    # provenance.json and the ledger, as fal's ids do.
+    assert ambience["request_id"] == elevenlabs_fake.request_ids[0]
+    provenance = json.loads((store.session_dir(root, sid) / "provenance.json").read_text())
+    assert provenance["ambience"]["request_id"] == elevenlabs_fake.request_ids[0]
+    assert [t["request_id"] for t in provenance["tracks"]] == [o["request_id"] for o in origins[2:]]
 
     # What reached the services: each paid thing exactly once.
     assert len(fal_fake.submits(APPS["image"])) == 1 and len(fal_fake.submits(APPS["video"])) == 1
@@ -69,6 +76,9 @@ def test_a_full_fal_session_with_elevenlabs_and_youtube(root, tmp_path, fal_fake
     actual = _actuals(root, sid)
     assert Counter(e["asset"] for e in actual) == {"image": 1, "video": 1, "music": 2, "ambience": 1}
     assert len({e["cache_key"] for e in actual}) == 5
+    named = {e["asset"]: e["request_id"] for e in actual if e["asset"] in ("image", "ambience")}
+    assert named == {"image": origins[0]["request_id"], "ambience": elevenlabs_fake.request_ids[0]}
+    assert {e["request_id"] for e in actual if e["asset"] == "music"} == {o["request_id"] for o in origins[2:]}
     by_asset = state["cost"]["by_asset"]
     assert by_asset["image"] == pytest.approx(PRICE["image"]) and by_asset["video"] == pytest.approx(PRICE["video"])
     assert by_asset["music"] == pytest.approx(2 * PRICE["music"])

@@ -68,10 +68,12 @@ class ElevenLabsAmbience:
                         call_key: str) -> Path:
         """One sound effect, streamed to dest; retried only when ElevenLabs plainly did not make it.
 
-        The generation is answered in one response, so there is no request id to follow after
-        a kill: the intent is written before the request (reattach=False), and anything that
-        breaks after the request went out (a cut stream, a read timeout) is an unknown outcome
-        that stops the run for a person rather than paying for a second generation.
+        The generation is answered in one response, so there is nothing to follow after a kill:
+        the intent is written before the request (reattach=False) and the `request-id` header
+        recorded as soon as the answer starts (ctx.submitted), so the ledger and provenance.json
+        name it and a person can find it in ElevenLabs' history. Anything that breaks after the
+        request went out (a cut stream, a read timeout) is an unknown outcome that stops the run
+        for a person rather than paying for a second generation.
         """
         from elevenlabs.client import AsyncElevenLabs  # noqa: PLC0415 - paid runs only
         from elevenlabs.core.api_error import ApiError  # noqa: PLC0415
@@ -84,13 +86,19 @@ class ElevenLabsAmbience:
         client = AsyncElevenLabs(api_key=self.key, base_url=self.base_url, httpx_client=http)
 
         async def attempt() -> Path:
-            # The SDK's answer is a lazy stream: nothing is sent until it is iterated.
-            with open(dest, "wb") as fh:
-                async for chunk in client.text_to_sound_effects.convert(
-                        text=params["text"], duration_seconds=params["duration_seconds"], loop=params["loop"],
-                        prompt_influence=params["prompt_influence"], output_format=params["output_format"],
-                        model_id=self.model, request_options={"max_retries": 0}):
-                    fh.write(chunk)
+            # The raw client answers with the response once its headers are in (an error status
+            # raises ApiError before that), so ElevenLabs' request id is on disk before the
+            # first byte of audio is read.
+            async with client.text_to_sound_effects.with_raw_response.convert(
+                    text=params["text"], duration_seconds=params["duration_seconds"], loop=params["loop"],
+                    prompt_influence=params["prompt_influence"], output_format=params["output_format"],
+                    model_id=self.model, request_options={"max_retries": 0}) as response:
+                request_id = response_request_id(response.headers)
+                if request_id:
+                    ctx.submitted(call_key, request_id)
+                with open(dest, "wb") as fh:
+                    async for chunk in response.data:
+                        fh.write(chunk)
             download.check_bytes(dest, "audio", "audio/mpeg")
             return dest
 
@@ -113,6 +121,19 @@ class ElevenLabsAmbience:
             raise
         finally:
             await http.aclose()
+
+
+def response_request_id(headers: Mapping[str, str]) -> str | None:
+    """ElevenLabs' id for one request, from its `request-id` response header (any case), or None.
+
+    Kept to 200 printable characters: it goes into intents.jsonl, the ledger and provenance.json,
+    and a header is text from the network.
+    """
+    for name, value in headers.items():
+        if name.lower() == "request-id":
+            value = "".join(ch for ch in str(value) if ch.isprintable()).strip()[:200]
+            return value or None
+    return None
 
 
 def _api_problem(exc: Any, what: str) -> ProviderError:

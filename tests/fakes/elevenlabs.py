@@ -3,12 +3,14 @@
   sfx  POST /v1/sound-generation?output_format=... -> audio/mpeg bytes
 
 A request needs the `xi-api-key` header; the JSON body is recorded so tests can check that
-loop=true and duration_seconds <= 30 were asked for. `hold` keeps a request waiting (before
+loop=true and duration_seconds <= 30 were asked for. Every audio answer carries a fresh
+`request-id` header, as ElevenLabs' do; `request_ids` lists them in the order they were sent. `hold` keeps a request waiting (before
 any answer, or after half the audio) so a test can kill the runner at that moment.
 """
 
 from __future__ import annotations
 
+import secrets
 import threading
 from pathlib import Path
 
@@ -27,6 +29,7 @@ class ElevenLabsFake(FakeService):
         self.hold: str | None = None
         self.held = threading.Event()
         self.release = threading.Event()
+        self.request_ids: list[str] = []
 
     def route(self, req: Request) -> str:
         return "sfx" if req.path == "/v1/sound-generation" else "unknown"
@@ -43,10 +46,15 @@ class ElevenLabsFake(FakeService):
             self.held.set()
             self.release.wait(60)
             return None
+        headers = {"Content-Type": "audio/mpeg", "request-id": self._new_request_id()}
         if self.hold == "mid":
-            return Reply(200, self.audio, {"Content-Type": "audio/mpeg"}, hold_after=len(self.audio) // 2,
-                         hold=self._hold_mid)
-        return Reply(200, self.audio, {"Content-Type": "audio/mpeg"})
+            return Reply(200, self.audio, headers, hold_after=len(self.audio) // 2, hold=self._hold_mid)
+        return Reply(200, self.audio, headers)
+
+    def _new_request_id(self) -> str:
+        with self.lock:
+            self.request_ids.append(secrets.token_hex(10))
+            return self.request_ids[-1]
 
     def _hold_mid(self) -> None:
         self.held.set()
