@@ -419,7 +419,7 @@ def cmd_series(args: argparse.Namespace, root: Path) -> int:
         return 0
     if not outcomes:
         print("  nothing due")
-    needs_person = [o for o in outcomes if o.action in ("left", "refused")
+    needs_person = [o for o in outcomes if o.action in ("left", "refused", "no-space")
                     or (o.status == "failed" and o.action != "waiting")]
     return 1 if needs_person else 0
 

@@ -54,7 +54,17 @@ Statvfs = Callable[[str], Any]
 
 
 class NotEnoughSpace(Exception):
-    """The data root has less free space than the run will write; the message is one line."""
+    """The data root has less free space than the run will write; the message is one line.
+
+    `need` (bytes still to write), `free` (bytes free) and `mount` (the disk's mount point)
+    let a caller say it in its own words (`series run` names the entry).
+    """
+
+    def __init__(self, message: str, *, need: int, free: int, mount: Path):
+        super().__init__(message)
+        self.need = need
+        self.free = free
+        self.mount = mount
 
 
 # ----------------------------------------------------------------------------- before a run
@@ -98,11 +108,12 @@ def check_space(root: Path, params: Mapping[str, Any], *, written: int = 0,
     if free < still:
         detail = ", ".join(f"{k} {human(v)}" for k, v in need.items() if k != "total")
         so_far = f"; {human(written)} of it is written already" if written else ""
+        mount = mount_point(root)
         raise NotEnoughSpace(
             f"not enough free space: this run writes about {human(need['total'])} ({detail}, with a 10 % "
-            f"margin{so_far}) under {root}, and the disk holding it (mounted on {mount_point(root)}) has "
+            f"margin{so_far}) under {root}, and the disk holding it (mounted on {mount}) has "
             f"{human(free)} free: "
-            "free some space there, or use --root on a larger disk")
+            "free some space there, or use --root on a larger disk", need=still, free=free, mount=mount)
     return still
 
 

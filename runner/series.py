@@ -4,7 +4,9 @@
 `run(...)` makes every entry whose making window has opened (its publish date minus
 `ahead` days): an entry already made is left alone, an interrupted one is resumed, a failed
 one is retried once and then left for a person, one halted by the daily budget continues
-on a later day. One `series run` per series at a time (a lock in the data root), so two
+on a later day. Before each entry is made or resumed, the data root's disk must hold what it
+will write (sessions.disk_to_write, the estimate a single `run` checks): when it does not,
+the series halts there, naming the entry, and a later `series run` goes on. One `series run` per series at a time (a lock in the data root), so two
 started at once never make an entry twice. Sessions carry their series and entry in
 state.json ("series"), which is what makes re-running safe: the sessions are the record.
 
@@ -22,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, TextIO
 
-from . import budget, quota, sessions, store
+from . import budget, disk, quota, sessions, store
 from .journal import Clock
 from .plan import Entry, Plan
 from .providers.base import ProviderSet
@@ -39,11 +41,20 @@ class SeriesBusy(Exception):
 @dataclass(frozen=True)
 class Outcome:
     key: str
-    action: str            # made | resumed | retried | waiting | left | refused | busy | later
+    action: str            # made | resumed | retried | waiting | left | refused | busy | no-space | later
     status: str | None     # the session's status afterwards, when there is a session
     session_id: str | None
     message: str
     daily_halt: bool = False   # halted by the daily budget: later entries wait for another day
+    disk_halt: bool = False    # the disk cannot hold it: later entries wait for space
+
+    def halts(self) -> str | None:
+        """Why the entries after this one wait (their `later` message), or None to go on."""
+        if self.daily_halt:
+            return "waits for tomorrow: today's daily budget is spent"
+        if self.disk_halt:
+            return "waits for disk space (see the entry before it)"
+        return None
 
     def line(self) -> str:
         sid = f" {self.session_id}" if self.session_id else ""
@@ -197,6 +208,7 @@ class Runner:
     ahead_days: int | None = None
     echo: TextIO | None = None
     step_fns: Mapping[str, Any] | None = None
+    statvfs: disk.Statvfs = os.statvfs    # the data root's free space (tests pass their own)
 
     def run(self) -> list[Outcome]:
         """Make what is due now; raises SeriesBusy when another run holds the series."""
@@ -205,19 +217,18 @@ class Runner:
             write_snapshot(self.root, self.plan, self.env, now)
             made = entry_sessions(self.root, self.plan)
             outcomes: list[Outcome] = []
-            daily_halt = False
+            halted: str | None = None
             for entry in self.plan.entries:
-                if daily_halt:
+                if halted:
                     if self._due(entry, now) and not self._settled(made.get(entry.key)):
-                        outcomes.append(Outcome(entry.key, "later", None, None,
-                                                "waits for tomorrow: today's daily budget is spent"))
+                        outcomes.append(Outcome(entry.key, "later", None, None, halted))
                     continue
                 outcome = self._one(entry, made.get(entry.key) or [], now)
                 if outcome is None:
                     continue
                 self._say(outcome.line())
                 outcomes.append(outcome)
-                daily_halt = outcome.daily_halt
+                halted = outcome.halts()
                 now = self.clock()
             return outcomes
 
@@ -263,6 +274,8 @@ class Runner:
     def _make(self, entry: Entry) -> Outcome:
         params = typing.cast(store.Params, entry.params)
         sessions.check_provider_keys(params, self.env)
+        if (short := self._no_space(entry, params, None)) is not None:
+            return short
         providers = self.providers_for(entry.params)
         state = sessions.create(self.root, params, clock=self.clock, series=series_block(self.plan, entry))
         self._say(f"  {entry.key:<16} making {state['id']} ({entry.theme!r})")
@@ -274,6 +287,8 @@ class Runner:
             state = sessions.prepare_resume(self.root, sid, now=self.clock())
         except (sessions.SessionError, sessions.AlreadyDone) as exc:
             return Outcome(entry.key, "left", None, sid, str(exc))
+        if (short := self._no_space(entry, state["params"], sid)) is not None:
+            return short  # nothing written: its status and its one retry stay as they were
         earlier: dict[str, Any] = dict(state.get("series") or {})
         block = {**earlier, **series_block(self.plan, entry)}
         block["retries"] = retries if retries is not None else int(earlier.get("retries") or 0)
@@ -285,6 +300,18 @@ class Runner:
         except sessions.SessionError as exc:  # a person resumed it by hand meanwhile
             return Outcome(entry.key, "busy", None, sid, str(exc))
         return _outcome(self.root, entry.key, action, sid, status)
+
+    def _no_space(self, entry: Entry, params: Mapping[str, Any], sid: str | None) -> Outcome | None:
+        """The halt when the data root's disk cannot hold what this entry will still write."""
+        try:
+            sessions.disk_to_write(self.root, params, session=sid, statvfs=self.statvfs)
+        except disk.NotEnoughSpace as exc:
+            return Outcome(entry.key, "no-space", None, sid,
+                           f"not enough disk: this entry writes about {disk.human(exc.need)} under {self.root} "
+                           f"and its disk (mounted on {exc.mount}) has {disk.human(exc.free)} free; the series "
+                           "stops here and the next `series run` goes on once there is space (free some, e.g. "
+                           "`python -m runner prune`)", disk_halt=True)
+        return None
 
     def _say(self, line: str) -> None:
         if self.echo is not None:

@@ -53,12 +53,19 @@ def check_ffmpeg() -> str:
         raise SessionError(str(exc)) from None
 
 
-def check_disk_space(root: Path, params: Mapping[str, Any], *, session: str | None = None) -> None:
-    """Refuse a run whose files would not fit on the data root's disk (runner/disk.py); for a
-    resumed session, what its folder already holds counts as written."""
+def disk_to_write(root: Path, params: Mapping[str, Any], *, session: str | None = None,
+                  statvfs: disk.Statvfs = os.statvfs) -> int:
+    """Bytes a run (or the rest of a resumed session) will still write under root: the estimate
+    of disk.check_space, less what the session's folder already holds. Raises
+    disk.NotEnoughSpace when the data root's disk has less free than that."""
     written = store.tree_bytes(store.session_dir(root, session)) if session else 0
+    return disk.check_space(root, dict(params), written=written, statvfs=statvfs)
+
+
+def check_disk_space(root: Path, params: Mapping[str, Any], *, session: str | None = None) -> None:
+    """Refuse a run whose files would not fit on the data root's disk (disk_to_write)."""
     try:
-        disk.check_space(root, dict(params), written=written)
+        disk_to_write(root, params, session=session)
     except disk.NotEnoughSpace as exc:
         raise SessionError(str(exc)) from None
 

@@ -9,6 +9,7 @@ once space is back.
 
 from __future__ import annotations
 
+import datetime as dt
 import errno
 import os
 import shutil
@@ -86,6 +87,20 @@ def test_a_run_the_disk_cannot_hold_is_refused_in_one_line_before_anything_is_wr
     [line] = result.stderr.strip().splitlines()
     assert "not enough free space" in line and "3.0 GB" in line and str(root) in line and "MB free" in line
     assert not any((root / "sessions").iterdir())
+
+
+def test_series_run_on_a_disk_too_small_names_the_entry_and_makes_nothing(small_disk, tmp_path):
+    root = small_disk(48)
+    tomorrow = (store.utc_now() + dt.timedelta(days=1)).date()  # due (ahead 2), publish time still to come
+    plan = tmp_path / "series.toml"
+    plan.write_text(f'[series]\nname = "Big"\nzone = "UTC"\nminutes = 60\nupload = false\nahead = 2\n\n'
+                    f'[[entry]]\ndate = {tomorrow.isoformat()}\ntheme = "rainy night"\n')
+    result = run_cli("series", "run", str(plan), root=root)
+    assert result.returncode == 1, result.stdout + result.stderr
+    [line] = [l for l in result.stdout.splitlines() if "no-space" in l]
+    assert line.split()[:2] == [f"{tomorrow.isoformat()}-rainy-night", "no-space"]
+    assert "writes about 3.0 GB" in line and "MB free" in line and str(root) in line and result.stderr == ""
+    assert not (root / "sessions").exists() or not any((root / "sessions").iterdir())
 
 
 def test_the_estimate_names_each_part_and_a_fake_disk_decides(tmp_path):

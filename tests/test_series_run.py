@@ -9,11 +9,12 @@ import subprocess
 import sys
 import threading
 import textwrap
+from types import SimpleNamespace
 
 import pytest
 from helpers import REPO, run_cli
 
-from runner import plan as plans, series, sessions, store
+from runner import disk, plan as plans, series, sessions, store
 from runner.pipeline import StepResult
 from runner.providers.base import ProviderSet
 from runner.providers.registry import NoUploader
@@ -198,6 +199,48 @@ def test_an_upload_that_failed_on_the_quota_waits_for_the_reset_without_using_it
     clock.now = dt.datetime(2026, 12, 2, 8, 0, tzinfo=UTC)  # the quota day has turned
     again = runner(root, plan, clock).run()
     assert (again[0].key, again[0].action, again[0].status) == (entry.key, "retried", "completed")
+
+
+class Disk:
+    """The data root's free space as the runner sees it (a statvfs passed in), set by the test."""
+
+    def __init__(self, free: int):
+        self.free = free
+
+    def __call__(self, _path: str) -> SimpleNamespace:
+        return SimpleNamespace(f_bavail=self.free // 4096, f_frsize=4096)
+
+
+def test_a_disk_too_small_for_an_entry_halts_the_series_naming_it_and_the_next_run_goes_on(root, tmp_path):
+    plan, clock = load(tmp_path), Clock(DAY1)
+    need = disk.estimate_bytes(plan.entries[0].params)["total"]  # what a single `run` of it checks
+    small = Disk(need - 1024 * 1024)
+    done = runner(root, plan, clock, statvfs=small).run()
+    assert [(o.key, o.action, o.session_id) for o in done] == [
+        ("2026-12-01-rainy-night", "no-space", None), ("2026-12-02-tea-at-dusk", "later", None)]
+    line = done[0].line()
+    assert line.split()[:2] == ["2026-12-01-rainy-night", "no-space"] and "\n" not in line
+    assert f"writes about {disk.human(need)} under {root}" in line and f"{disk.human(small.free)} free" in line
+    assert done[1].message == "waits for disk space (see the entry before it)"
+    assert store.list_session_ids(root) == []  # nothing made, no session folder left behind
+
+    done = runner(root, plan, clock, statvfs=Disk(need + 4096)).run()  # space is back
+    assert [(o.key, o.action, o.status) for o in done] == [
+        ("2026-12-01-rainy-night", "made", "completed"), ("2026-12-02-tea-at-dusk", "made", "completed")]
+
+
+def test_a_failed_entry_waits_for_disk_space_without_using_its_retry(root, tmp_path):
+    plan, clock = load(tmp_path), Clock(DAY1)
+    first = runner(root, plan, clock, step_fns=steps(fail={"rainy night"})).run()
+    sid = first[0].session_id
+    assert first[0].status == "failed"
+    need = disk.estimate_bytes(plan.entries[0].params)["total"]
+    [short] = runner(root, plan, clock, statvfs=Disk(disk.SCRATCH_BYTES)).run()
+    assert (short.action, short.session_id) == ("no-space", sid) and "free" in short.message
+    state = store.read_state(root, sid)
+    assert state["status"] == "failed" and state["series"]["retries"] == 0
+    [again] = runner(root, plan, clock, statvfs=Disk(need)).run()
+    assert (again.action, again.session_id, again.status) == ("retried", sid, "completed")
 
 
 @pytest.mark.slow
