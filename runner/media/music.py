@@ -319,7 +319,7 @@ class TrackDesigner:
             gl, gr = pan(-0.35 + 0.7 * k / max(1, len(voices) - 1))
             dry[off:off + len(v), 0] += v * gl
             dry[off:off + len(v), 1] += v * gr
-        wet = convolve(dry.mean(axis=1), self.ir, self._ir_spectra)
+        wet = convolve((dry[:, 0] + dry[:, 1]) * np.float32(0.5), self.ir, self._ir_spectra)  # mean() is slower
         out = np.zeros((max(n, len(wet)), 2), np.float32)
         out[:n] += dry * (1 - self.wet)
         out[:len(wet)] += wet * self.wet * 0.5
