@@ -3,17 +3,17 @@
 import { config } from "./api.js";
 
 const nf = new Intl.NumberFormat("en-US");
+// No value to show: null, undefined or NaN.
+const none = (v) => v == null || Number.isNaN(v);
 
-export function num(n) {
-  return n === null || n === undefined || Number.isNaN(n) ? "–" : nf.format(n);
-}
+export function num(n) { return none(n) ? "–" : nf.format(n); }
 
 /** "1 track", "2 tracks": a count in words (runner/store.py count). */
 export const counted = (n, noun) => `${num(n)} ${noun}${n === 1 ? "" : "s"}`;
 
 /** $1.23; sub-cent amounts keep a third decimal so a $0.004 call is not shown as $0.00. */
 export function money(usd) {
-  if (usd === null || usd === undefined || Number.isNaN(usd)) return "–";
+  if (none(usd)) return "–";
   const abs = Math.abs(usd);
   const digits = abs > 0 && abs < 0.1 ? 3 : 2;
   return (usd < 0 ? "-$" : "$") + abs.toFixed(digits);
@@ -21,20 +21,19 @@ export function money(usd) {
 
 /** 1.2 GB: bytes on disk in powers of 1000, as store.human_bytes prints them. */
 export function bytes(n) {
-  if (n === null || n === undefined || Number.isNaN(n)) return "–";
+  if (none(n)) return "–";
   let v = n, i = 0;
   while (Math.abs(v) >= 1000 && i < 4) { v /= 1000; i++; }
   return i ? `${v.toFixed(1)} ${["B", "KB", "MB", "GB", "TB"][i]}` : `${v} B`;
 }
 
 export function pct(ratio, digits = 0) {
-  if (ratio === null || ratio === undefined || Number.isNaN(ratio)) return "–";
-  return (ratio * 100).toFixed(digits) + "%";
+  return none(ratio) ? "–" : (ratio * 100).toFixed(digits) + "%";
 }
 
 /** 4 s, 3m 05s, 1h 02m: a step's or a run's wall time. */
 export function duration(seconds) {
-  if (seconds === null || seconds === undefined || Number.isNaN(seconds)) return "–";
+  if (none(seconds)) return "–";
   const s = Math.max(0, seconds);
   if (s < 10) return s.toFixed(1) + " s";
   if (s < 60) return Math.round(s) + " s";
@@ -46,7 +45,7 @@ export function duration(seconds) {
 
 /** A video's target length from its minutes: 1h, 1h 30m, 45m, 6 s. */
 export function length(minutes) {
-  if (minutes === null || minutes === undefined) return "–";
+  if (minutes == null) return "–";
   if (minutes < 1) return Math.round(minutes * 60) + " s";
   const m = Math.round(minutes);
   if (m < 60) return m + "m";
@@ -56,7 +55,7 @@ export function length(minutes) {
 
 /** mm:ss for track lengths and chapter marks. */
 export function clock(seconds) {
-  if (seconds === null || seconds === undefined) return "–";
+  if (seconds == null) return "–";
   const s = Math.max(0, Math.round(seconds));
   const hrs = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
   const mm = String(m).padStart(hrs ? 2 : 1, "0"), ss = String(sec).padStart(2, "0");
@@ -104,6 +103,6 @@ export function cap(word) { return word ? word[0].toUpperCase() + word.slice(1) 
 /** The dashboard's spend colour: "amber" or "red" from the server's spend levels, else "ok". */
 export function spendLevel(ratio) {
   const { amber, red } = config.spend_levels;
-  if (ratio === null || ratio === undefined) return "ok";
+  if (ratio == null) return "ok";
   return ratio >= red ? "red" : ratio >= amber ? "amber" : "ok";
 }

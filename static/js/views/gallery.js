@@ -11,9 +11,9 @@ export function mount(root, ctx) {
   const ctl = new AbortController();
   const grid = h("div.gallery", { role: "list" });
   const more = h("button.btn.btn--ghost.gallery__more", { hidden: true }, "Load more");
-  const count = h("p.toolbar__count", { role: "status" }, "Loading…");
+  const shown = h("p.toolbar__count", { role: "status" }, "Loading…");
   const view = h("div.view.view--gallery",
-    h("header.view__head", h("div", h("h1.view__title", "Gallery"), count)),
+    h("header.view__head", h("div", h("h1.view__title", "Gallery"), shown)),
     grid, more);
   root.append(view);
   let offset = 0;
@@ -30,7 +30,7 @@ export function mount(root, ctx) {
       if (!total) grid.replaceWith(emptyState("No artwork yet", "Start a pipeline and its cover art appears here.",
         ctx.launchButton()));
       for (const r of page.items) grid.append(cardFor(r));
-      count.textContent = counted(total, "session");
+      shown.textContent = counted(total, "session");
       more.hidden = offset >= total;
     } catch (err) {
       if (!aborted(err)) view.replaceChildren(errorState(err, () => location.reload()));

@@ -5,6 +5,7 @@ import { api, aborted, config } from "../api.js";
 import { h, icon } from "../dom.js";
 import { setQuery } from "../router.js";
 import * as stream from "../stream.js";
+import { counted } from "../format.js";
 import { errorState, logLine, sessionHref } from "../ui.js";
 
 const MAX_LINES = 3000;
@@ -89,7 +90,7 @@ export function mount(root, ctx) {
       append(page.lines);
       // New filters show the newest lines: follow again (a scroll to click a marker paused it).
       setFollowing(true);
-      status.textContent = page.lines.length ? `${page.lines.length} lines${page.has_more_before ? " (older lines above)" : ""}` : "No lines match";
+      status.textContent = page.lines.length ? `${counted(page.lines.length, "line")}${page.has_more_before ? " (older lines above)" : ""}` : "No lines match";
     } catch (err) {
       if (!aborted(err)) list.replaceChildren(h("li", errorState(err, load)));
     }
@@ -128,7 +129,7 @@ export function mount(root, ctx) {
       buffered.push(rec);
       if (buffered.length > MAX_LINES) buffered.shift();
       jump.hidden = false;
-      jump.textContent = `${buffered.length} new line${buffered.length === 1 ? "" : "s"} · follow`;
+      jump.textContent = `${counted(buffered.length, "new line")} · follow`;
     }
   });
   const offReset = stream.on("reset", load);

@@ -3,7 +3,7 @@
 import { api, aborted, config } from "../api.js";
 import { costChart, ring, shareBars } from "../charts.js";
 import { h, icon, HIDDEN } from "../dom.js";
-import { cap, counted, duration, length, money, num, pct, ago, statusLabel } from "../format.js";
+import { ago, cap, counted, duration, length, money, num, pct, statusLabel } from "../format.js";
 import { countUp } from "../motion.js";
 import * as stream from "../stream.js";
 import { card, errorState, liveHref, sessionHref, skeleton, statusBadge, throttle } from "../ui.js";
@@ -47,7 +47,7 @@ export function mount(root, ctx) {
               h("span", { class: `legend__item s-${st}` }, h("i"), statusLabel(st)))),
         }),
         card("Upload success", h("div.ring-wrap",
-          ring(k.upload.rate, { label: "Upload success", sub: `${num(k.upload.succeeded)} of ${num(k.upload.attempted)} uploads` }),
+          ring(k.upload.rate, { label: "Upload success", sub: `${num(k.upload.succeeded)} of ${counted(k.upload.attempted, "upload")}` }),
           h("dl.mini-stats",
             h("div", h("dt", "Uploaded"), h("dd", num(k.upload.succeeded))),
             h("div", h("dt", "Failed"), h("dd", num(k.upload.failed))),
@@ -122,7 +122,7 @@ function kpiCards(k, animate) {
     { key: "tracks", label: "Tracks rendered", icon: "music", value: k.tracks_rendered, fmt: (v) => num(Math.round(v)),
       sub: `${counted(k.rendered, "video")} rendered` },
     { key: "uploads", label: "Upload success", icon: "upload", value: k.upload.rate, fmt: (v) => pct(v),
-      sub: k.upload.attempted ? `${num(k.upload.succeeded)} of ${num(k.upload.attempted)} uploads` : "no uploads yet" },
+      sub: k.upload.attempted ? `${num(k.upload.succeeded)} of ${counted(k.upload.attempted, "upload")}` : "no uploads yet" },
     { key: "spend", label: "Spend", icon: "coin", value: k.spend.total_usd, fmt: (v) => money(v),
       sub: k.spend.average_usd != null ? `${money(k.spend.average_usd)} per run on average` : "nothing spent yet" },
   ];

@@ -3,7 +3,7 @@
 
 import { api, aborted } from "../api.js";
 import { h, HIDDEN } from "../dom.js";
-import { bytes, cap, dateTimeFull, money, num, pct } from "../format.js";
+import { bytes, cap, counted, dateTimeFull, money, num, pct } from "../format.js";
 import * as stream from "../stream.js";
 import { card, emptyState, errorState, sessionHref, skeleton, spendBar, throttle } from "../ui.js";
 
@@ -28,7 +28,7 @@ export function mount(root) {
   function render(d) {
     view.replaceChildren(
       h("header.view__head", h("div", h("h1.view__title", "Series"),
-        h("p.toolbar__count", { role: "status" }, `${num(d.series.length)} plan${d.series.length === 1 ? "" : "s"}`))),
+        h("p.toolbar__count", { role: "status" }, counted(d.series.length, "plan")))),
       h("div.grid.grid--series", quotaCard(d.quota), diskCard(d.disk)),
       ...(d.series.length ? d.series.map(plan) : [emptyState("No series yet",
         "Write a series.toml and run `python -m runner series run series.toml`: its calendar appears here.")]));
@@ -58,7 +58,7 @@ function quotaCard(q) {
 function diskCard(d) {
   return card("Disk", h("div",
     h("p.kpi__value", { "data-bytes": String(d.total_bytes) }, bytes(d.total_bytes)),
-    h("p.muted", `held by ${num(d.sessions)} sessions; python -m runner prune frees the intermediates`)),
+    h("p.muted", `held by ${counted(d.sessions, "session")}; python -m runner prune frees the intermediates`)),
   { id: "disk", cls: "card--disk" });
 }
 

@@ -3,7 +3,7 @@
 
 import { api, aborted } from "../api.js";
 import { h, icon, HIDDEN } from "../dom.js";
-import { bytes, cap, clock, dateTime, dateTimeFull, duration, length, money, num, timeOfDay } from "../format.js";
+import { bytes, cap, clock, counted, dateTime, dateTimeFull, duration, length, money, num, timeOfDay } from "../format.js";
 import { reducedMotion } from "../motion.js";
 import { navigate } from "../router.js";
 import * as stream from "../stream.js";
@@ -160,7 +160,7 @@ export function mount(root, ctx) {
       e.step ? h("span.tl__step", e.step) : null,
       h("span.tl__msg", e.message || ""))));
     return h("div.scrollbox", { tabindex: "0", role: "region", "aria-label": "Timeline" }, list,
-      total > events.length ? h("p.muted.small", `${events.length} of ${total} events shown (progress ticks hidden)`) : null);
+      total > events.length ? h("p.muted.small", `${num(events.length)} of ${counted(total, "event")} shown (progress ticks hidden)`) : null);
   }
 
   function ledger(calls, total) {

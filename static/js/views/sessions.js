@@ -41,7 +41,7 @@ export function mount(root, ctx) {
   const view = h("div.view.view--sessions");
   root.append(view);
 
-  const count = h("p.toolbar__count", { role: "status", "aria-live": "polite" }, "Loading…");
+  const shown = h("p.toolbar__count", { role: "status", "aria-live": "polite" }, "Loading…");
   const search = h("input.input.input--search", { type: "search", name: "q", placeholder: "Search theme, title or id",
     "aria-label": "Search sessions", autocomplete: "off", value: f.q });
   const fromInput = h("input.input.input--date", { type: "date", name: "from", "aria-label": "Started from", value: f.from });
@@ -67,14 +67,14 @@ export function mount(root, ctx) {
     placeholder: (i) => h("div.vrow.vrow--ghost", { role: "row" }, h("span.skeleton__line", { style: { "--w": 30 + ((i * 37) % 50) + "%" } })),
     onTotal: (total, page) => {
       table.setAttribute("aria-rowcount", String(total + 1));
-      count.replaceChildren(h("strong", num(total)), ` of ${counted(page.all_total, "session")}`,
+      shown.replaceChildren(h("strong", num(total)), ` of ${counted(page.all_total, "session")}`,
         page.disk_bytes != null ? ` · ${bytes(page.disk_bytes)} on disk` : "");
       empty.hidden = total !== 0;
       rows.el.hidden = total === 0;
     },
     // A refused filter (say, a bad date) is explained where the count goes; the controls
     // stay, so it can be fixed in place.
-    onError: (err) => { count.replaceChildren(h("span.field__error", { role: "alert" }, err.message)); },
+    onError: (err) => { shown.replaceChildren(h("span.field__error", { role: "alert" }, err.message)); },
   });
   const empty = h("div.empty", { hidden: true },
     h("div.empty__art", HIDDEN), h("h3", "No sessions match these filters"),
@@ -83,7 +83,7 @@ export function mount(root, ctx) {
 
   view.append(
     h("header.view__head",
-      h("div", h("h1.view__title", "Sessions"), count),
+      h("div", h("h1.view__title", "Sessions"), shown),
       h("div.view__actions", h("span.muted.export-label", "Export view"), csv, json)),
     h("div.card.toolbar", { role: "search" },
       h("div.toolbar__row",
@@ -159,7 +159,7 @@ export function mount(root, ctx) {
 
   function refresh() {
     syncControls();
-    count.textContent = "Loading…";
+    shown.textContent = "Loading…";
     rows.reset();
   }
 
