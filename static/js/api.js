@@ -13,7 +13,6 @@ export class ApiError extends Error {
     this.status = status;
     this.body = body || {};
     this.field = this.body.field || null;
-    this.reason = this.body.reason || null;
   }
 }
 

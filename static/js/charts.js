@@ -149,10 +149,10 @@ export function ring(rate, { label, sub }) {
 }
 
 /** Horizontal share bars: label, bar, count (the season distribution, step durations). */
-export function shareBars(items, { format = (v) => String(v), cls = "" } = {}) {
+export function shareBars(items, format) {
   const max = Math.max(1, ...items.map((d) => d.value || 0));
   const total = items.reduce((a, d) => a + (d.value || 0), 0);
-  return h("ul", { class: ["shares", cls] }, items.map((d) =>
+  return h("ul.shares", items.map((d) =>
     h("li", { class: ["share", d.cls] },
       h("span.share__label", d.label),
       h("span.share__track", HIDDEN,

@@ -14,9 +14,7 @@ function apply(el, props) {
   for (const [k, v] of Object.entries(props)) {
     if (v === null || v === undefined || v === false) continue;
     if (k === "class") el.setAttribute("class", Array.isArray(v) ? v.filter(Boolean).join(" ") : v);
-    else if (k === "text") el.textContent = String(v);
     else if (k === "on") for (const [ev, fn] of Object.entries(v)) el.addEventListener(ev, fn);
-    else if (k === "dataset") Object.assign(el.dataset, v);
     else if (k === "style") for (const [p, val] of Object.entries(v)) el.style.setProperty(p, val);
     else if (k === "props") Object.assign(el, v);
     else el.setAttribute(k, v === true ? "" : String(v));
@@ -56,7 +54,6 @@ const ICONS = {
   pause: "M7 5h4v14H7zM13 5h4v14h-4z",
   plus: "M12 5v14M5 12h14",
   check: "M5 12.5l4.5 4.5L19 7.5",
-  cross: "M6 6l12 12M18 6L6 18",
   skip: "M6 12h12",
   download: "M12 4v11M7 10l5 5 5-5M5 20h14",
   search: "M11 11m-6 0a6 6 0 1 0 12 0a6 6 0 1 0-12 0M20 20l-4.5-4.5",

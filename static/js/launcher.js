@@ -7,7 +7,7 @@ import { api, ApiError, config } from "./api.js";
 import { h, icon } from "./dom.js";
 import { money, pct, spendLevel } from "./format.js";
 import { navigate } from "./router.js";
-import { toast } from "./ui.js";
+import { fillTrack, toast } from "./ui.js";
 
 const PROVIDER_LABEL = { local: "Local · free", fal: "fal.ai · paid" };
 
@@ -162,8 +162,7 @@ function build() {
         h("div.estimate__row", h("span.label", "Estimate"),
           h("strong", { class: `estimate__total lvl--${level}`, "data-estimate": String(total) }, money(total)),
           h("span.muted", `of ${money(capUsd)} cap · ${pct(ratio)}`)),
-        h("span", { class: `spend spend--${level} spend--big` }, h("span.spend__track",
-          h("span.spend__fill", { style: { "--w": Math.min(100, ratio * 100).toFixed(1) + "%" } }))),
+        h("span", { class: `spend spend--${level} spend--big` }, fillTrack(ratio)),
         h("p.estimate__assets.muted", Object.entries(e.by_asset || {}).filter(([, usd]) => usd > 0)
           .map(([a, usd]) => `${a} ${money(usd)}`).join(" · ") || "Local providers: nothing to pay."),
         ...(e.over_cap ? [h("p.field__error", "This estimate is over the cap: raise the cap or choose fewer tracks.")] : []));

@@ -1,6 +1,8 @@
 // History-API routing with real links (middle-click and "copy link" work); filters live in
 // the query string so a view can be bookmarked or reloaded as it was.
 
+import { qs } from "./api.js";
+
 const ID = "([0-9]{8}-[0-9]{6}-[a-z0-9][a-z0-9-]{0,60})";
 const ROUTES = [
   { name: "overview", re: /^\/(?:overview\/?)?$/ },
@@ -39,16 +41,9 @@ export function navigate(url, { replace = false } = {}) {
 }
 
 /** Change only the query string (filters); replaceState so typing does not flood history. */
-export function setQuery(params, { replace = true } = {}) {
-  const q = new URLSearchParams();
-  for (const [k, v] of Object.entries(params)) {
-    if (v === null || v === undefined || v === "" || (Array.isArray(v) && !v.length)) continue;
-    q.set(k, Array.isArray(v) ? v.join(",") : String(v));
-  }
-  const text = q.toString();
-  const url = window.location.pathname + (text ? "?" + text : "");
-  if (url === window.location.pathname + window.location.search) return;
-  window.history[replace ? "replaceState" : "pushState"](null, "", url);
+export function setQuery(params) {
+  const url = window.location.pathname + qs(params);
+  if (url !== window.location.pathname + window.location.search) window.history.replaceState(null, "", url);
 }
 
 export function start() {

@@ -2,11 +2,12 @@
 
 import { api, config } from "./api.js";
 import { h, icon, HIDDEN } from "./dom.js";
-import { dateTimeFull, money, pct, spendLevel, statusLabel, timeOfDay } from "./format.js";
+import { dateTimeFull, length, money, pct, spendLevel, statusLabel, timeOfDay } from "./format.js";
 
-export function statusBadge(status) {
+/** A status's coloured badge; label: other words in that colour (a series entry's state). */
+export function statusBadge(status, label) {
   const s = status || "unreadable";
-  return h("span", { class: `badge s-${s}` }, h("span.badge__dot", HIDDEN), statusLabel(s));
+  return h("span", { class: `badge s-${s}` }, h("span.badge__dot", HIDDEN), label || statusLabel(s));
 }
 
 export function seasonChip(season) {
@@ -15,22 +16,26 @@ export function seasonChip(season) {
 }
 
 /** A thin bar of spend against the cap, ticked and coloured at the server's spend levels. */
-export function spendBar(spent, cap, { label = true, big = false } = {}) {
+export function spendBar(spent, cap, { big = false } = {}) {
   const ratio = cap ? (spent || 0) / cap : null;
-  const level = spendLevel(ratio);
-  const width = ratio === null ? 0 : Math.min(100, ratio * 100);
-  const bar = h("span", { class: ["spend", `spend--${level}`, big && "spend--big"], role: "meter",
+  return h("span", { class: ["spend", `spend--${spendLevel(ratio)}`, big && "spend--big"], role: "meter",
     "aria-valuemin": "0", "aria-valuemax": String(cap || 0), "aria-valuenow": String(spent || 0),
     "aria-label": `spent ${money(spent)} of ${money(cap)} cap` },
-  h("span.spend__track",
-    h("span.spend__fill", { style: { "--w": width.toFixed(1) + "%" } }),
-    levelMarks("span.spend__tick")));
-  if (label) {
-    bar.append(h("span.spend__label",
-      h("strong", money(spent)), h("span.muted", " / " + money(cap)),
-      ratio !== null && big ? h("span.spend__pct", pct(ratio)) : null));
-  }
-  return bar;
+  fillTrack(ratio, null, levelMarks("span.spend__tick")),
+  h("span.spend__label", h("strong", money(spent)), h("span.muted", " / " + money(cap)),
+    ratio !== null && big ? h("span.spend__pct", pct(ratio)) : null));
+}
+
+/** A bar's track, filled to ratio (0 to 1; more shows full). */
+export function fillTrack(ratio, props, ...extra) {
+  return h("span.spend__track", props, h("span.spend__fill", { style: { "--w": pct(Math.min(1, ratio || 0), 1) } }), ...extra);
+}
+
+/** Ribbons on a cover: on YouTube, has a loop, the video's length once it is made. */
+export function ribbons(cls, youtube, loop, minutes) {
+  return h(cls, youtube ? h("span.ribbon.ribbon--yt", icon("play"), "YouTube") : null,
+    loop ? h("span.ribbon.ribbon--loop", "Loop") : null,
+    minutes != null ? h("span.ribbon.ribbon--len", length(minutes)) : null);
 }
 
 /** A mark at each spend level (amber, red). */
@@ -50,6 +55,40 @@ export function toast(message, kind = "info") {
   close.addEventListener("click", () => el.remove());
   toastHost.append(el);
   if (kind !== "error") setTimeout(() => el.remove(), 5000);
+}
+
+/** A term and its value in a <dl>. */
+export function fact(label, value) { return h("div", h("dt", label), h("dd", value)); }
+
+/** A scrolling box keyboard users can reach and screen readers can name. */
+export function region(tag, label, ...children) {
+  return h(tag, { tabindex: "0", role: "region", "aria-label": label }, ...children);
+}
+
+/** Toggle chips for a list filter: get() is the list, set(list) changes it; sync() presses the chips in it. */
+export function filterChips(values, make, get, set) {
+  const chips = values.map((v) => {
+    const c = make(v);
+    c.addEventListener("click", () => { const l = get(); set(l.includes(v) ? l.filter((x) => x !== v) : [...l, v]); });
+    return c;
+  });
+  const sync = () => chips.forEach((c, i) => c.setAttribute("aria-pressed", String(get().includes(values[i]))));
+  sync();
+  return { chips, sync };
+}
+
+/** The Pause / Follow button of a log that follows its newest line. */
+export function setFollow(btn, on) {
+  btn.setAttribute("aria-pressed", String(on));
+  btn.replaceChildren(icon(on ? "pause" : "play"), on ? "Pause" : "Follow");
+}
+
+/** Log records appended to list (at most max lines kept), scrolled to the end when following. */
+export function addLines(list, recs, max, following, opts) {
+  if (!recs.length) return;
+  list.append(...recs.map((r) => logLine(r, opts)));
+  while (list.childElementCount > max) list.firstElementChild.remove();
+  if (following) list.parentElement.scrollTop = list.parentElement.scrollHeight;
 }
 
 export function emptyState(title, detail, action) {

@@ -1,9 +1,9 @@
 // Gallery: artwork cards, newest first; thumbnails load lazily and pages arrive on scroll.
 
 import { api, aborted, config } from "../api.js";
-import { h, icon } from "../dom.js";
-import { ago, cap, counted, length } from "../format.js";
-import { emptyState, errorState, sessionHref, statusBadge } from "../ui.js";
+import { h } from "../dom.js";
+import { ago, cap, counted } from "../format.js";
+import { emptyState, errorState, ribbons, sessionHref, statusBadge } from "../ui.js";
 
 const PAGE = 48;
 
@@ -49,10 +49,6 @@ export function mount(root, ctx) {
 }
 
 function cardFor(r) {
-  const ribbons = h("div.ribbons",
-    r.youtube_url ? h("span.ribbon.ribbon--yt", icon("play"), "YouTube") : null,
-    r.has_loop ? h("span.ribbon.ribbon--loop", "Loop") : null,
-    r.minutes != null && r.has_final ? h("span.ribbon.ribbon--len", length(r.minutes)) : null);
   const media = h("div.tile__media");
   if (r.thumbnail_url) {
     const img = h("img.tile__img", { src: r.thumbnail_url, alt: "", loading: "lazy", decoding: "async", width: "320", height: "180" });
@@ -63,7 +59,7 @@ function cardFor(r) {
     media.classList.add("tile__media--none");
     media.append(h("span.tile__none", r.readable ? "No artwork yet" : "Unreadable session"));
   }
-  media.append(ribbons);
+  media.append(ribbons("div.ribbons", r.youtube_url, r.has_loop, r.has_final ? r.minutes : null));
   return h("a", { class: `tile tile--${r.status}`, href: sessionHref(r.id), role: "listitem",
     "aria-label": `${r.theme || r.id}, ${r.status}` },
   media,

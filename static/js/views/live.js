@@ -6,9 +6,11 @@ import { h, icon, HIDDEN } from "../dom.js";
 import { cap, counted, duration, length, money, parseTime, pct, spendLevel } from "../format.js";
 import { navigate } from "../router.js";
 import * as stream from "../stream.js";
-import { actionButton, emptyState, errorState, levelMarks, logLine, sessionHref, statusBadge } from "../ui.js";
+import {
+  actionButton, addLines, card, emptyState, errorState, fact, levelMarks, region, sessionHref, setFollow, statusBadge,
+} from "../ui.js";
 
-const STEP_ICON = { done: "check", failed: "cross", skipped: "skip" };
+const STEP_ICON = { done: "check", failed: "close", skipped: "skip" };
 const MOVING = new Set(["queued", "running", "awaiting_review"]);
 const RESUMABLE = new Set(["interrupted", "failed", "halted_budget"]);
 const MAX_LINES = 800;
@@ -21,7 +23,7 @@ export function mount(root, ctx) {
   let sid = ctx.route.id;
   let timer = 0;
   let poll = 0;
-  const follow = { on: true };
+  let following = true;
 
   async function pickSession() {
     if (sid) return sid;
@@ -56,7 +58,8 @@ export function mount(root, ctx) {
     h("div.capbar__track", capFill, levelMarks("span.capbar__mark", true)));
   const assets = h("dl.assets");
   const logList = h("ol.loglines.loglines--live", { "aria-label": "Activity", "aria-live": "off" });
-  const followBtn = h("button.btn.btn--ghost.btn--sm", { "aria-pressed": "true" }, icon("pause"), "Pause");
+  const followBtn = h("button.btn.btn--ghost.btn--sm");
+  setFollow(followBtn, true);
   const preview = h("div.live__preview");
   const actions = h("div.live__actions");
 
@@ -68,15 +71,10 @@ export function mount(root, ctx) {
       h("section.card.card--rail", { "aria-labelledby": "rail-title" },
         h("h2.sr-only", { id: "rail-title" }, "Steps"), rail),
       h("div.grid.grid--live",
-        h("section.card.card--activity", { "aria-labelledby": "act-title" },
-          h("header.card__head", h("h2.card__title", { id: "act-title" }, "Activity"), followBtn),
-          h("div.logscroll", { tabindex: "0", role: "region", "aria-label": "Activity log" }, logList)),
+        card("Activity", region("div.logscroll", "Activity log", logList), { id: "act", cls: "card--activity", extra: followBtn }),
         h("div.live__side",
-          h("section.card.card--cap", { "aria-labelledby": "cap-title" },
-            h("header.card__head", h("h2.card__title", { id: "cap-title" }, "Spend against cap")),
-            capBar, capText, assets),
-          h("section.card.card--preview", { "aria-labelledby": "pv-title" },
-            h("header.card__head", h("h2.card__title", { id: "pv-title" }, "Artwork")), preview))));
+          card("Spend against cap", [capBar, capText, assets], { id: "cap", cls: "card--cap" }),
+          card("Artwork", preview, { id: "pv", cls: "card--preview" }))));
   }
 
   function setConn(state) {
@@ -144,25 +142,17 @@ export function mount(root, ctx) {
     capBar.setAttribute("aria-valuemax", String(spend.cap_usd || 0));
     capBar.setAttribute("aria-valuenow", String(spend.spent_usd || 0));
     capBar.dataset.level = level;
-    capFill.style.setProperty("--w", Math.min(100, ratio * 100).toFixed(1) + "%");
+    capFill.style.setProperty("--w", pct(Math.min(1, ratio), 1));
     capText.replaceChildren(h("strong", money(spend.spent_usd)), ` of ${money(spend.cap_usd)} cap · `, h("span", { class: `lvl lvl--${level}` }, pct(ratio)));
-    assets.replaceChildren(...config.assets.map((k) => h("div", h("dt", k), h("dd", money((spend.by_asset || {})[k] || 0)))));
+    assets.replaceChildren(...config.assets.map((k) => fact(k, money((spend.by_asset || {})[k] || 0))));
   }
 
-
-  function addLines(recs) {
-    if (!recs.length) return;
-    const box = logList.parentElement;
-    logList.append(...recs.map((r) => logLine(r, { marker: false })));
-    while (logList.childElementCount > MAX_LINES) logList.firstElementChild.remove();
-    if (follow.on && box) box.scrollTop = box.scrollHeight;
-  }
+  const showLines = (recs) => addLines(logList, recs, MAX_LINES, following, { marker: false });
 
   followBtn.addEventListener("click", () => {
-    follow.on = !follow.on;
-    followBtn.setAttribute("aria-pressed", String(follow.on));
-    followBtn.replaceChildren(icon(follow.on ? "pause" : "play"), follow.on ? "Pause" : "Follow");
-    if (follow.on) { const box = logList.parentElement; box.scrollTop = box.scrollHeight; }
+    following = !following;
+    setFollow(followBtn, following);
+    if (following) { const box = logList.parentElement; box.scrollTop = box.scrollHeight; }
   });
 
   async function loadDetail() {
@@ -184,7 +174,7 @@ export function mount(root, ctx) {
       disposers.push(stream.onConnection(setConn));
       await loadDetail();
       const logs = await api.get("/api/logs", { session: sid, limit: 300 }, ctl.signal);
-      addLines(logs.lines);
+      showLines(logs.lines);
       disposers.push(stream.on("session", (ev) => {
         if (ev.id !== sid) {
           // Watching "whatever is live": follow a new run when it starts.
@@ -195,7 +185,7 @@ export function mount(root, ctx) {
         applySteps(ev.steps);
         applySpend(ev.spend);
       }));
-      disposers.push(stream.on("log", (rec) => { if (rec.session === sid) addLines([rec]); }));
+      disposers.push(stream.on("log", (rec) => { if (rec.session === sid) showLines([rec]); }));
       disposers.push(stream.on("reset", () => loadDetail().catch(() => {})));
       timer = setInterval(tick, 1000);
       // Without the stream (proxy, server restarting), fall back to polling the detail.

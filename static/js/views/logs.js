@@ -4,9 +4,9 @@
 import { api, aborted, config } from "../api.js";
 import { h, icon } from "../dom.js";
 import { setQuery } from "../router.js";
-import * as stream from "../stream.js";
 import { counted } from "../format.js";
-import { errorState, logLine, sessionHref } from "../ui.js";
+import * as stream from "../stream.js";
+import { addLines, errorState, filterChips, logLine, region, sessionHref, setFollow } from "../ui.js";
 
 const MAX_LINES = 3000;
 
@@ -23,13 +23,14 @@ export function mount(root, ctx) {
   let buffered = [];       // lines that arrived while paused
 
   const list = h("ol.loglines", { "aria-label": "Log lines" });
-  const box = h("div.logscroll.logscroll--page", { tabindex: "0", role: "region", "aria-label": "Log" }, list);
+  const box = region("div.logscroll.logscroll--page", "Log", list);
   const older = h("button.btn.btn--ghost.btn--sm.logs__older", { hidden: true }, "Load older lines");
   const status = h("p.toolbar__count", { role: "status", "aria-live": "polite" });
   const search = h("input.input.input--search", { type: "search", placeholder: "Search messages", "aria-label": "Search log messages", value: f.q, autocomplete: "off" });
-  const levelChips = config.log_levels.map((lv) => h("button", { class: `chip chip--lvl l-${lv.toLowerCase()}`, "data-level": lv, "aria-pressed": "false" }, lv));
+  const levels = filterChips(config.log_levels, (lv) => h("button", { class: `chip chip--lvl l-${lv.toLowerCase()}`, "data-level": lv }, lv),
+    () => f.level, (level) => apply({ level }));
   const sessionChip = h("span.session-filter");
-  const followBtn = h("button.btn.btn--ghost.btn--sm.btn--follow", { "aria-pressed": "true" });
+  const followBtn = h("button.btn.btn--ghost.btn--sm.btn--follow");
   const jump = h("button.logs__jump", { hidden: true });
 
   const view = h("div.view.view--logs",
@@ -37,7 +38,7 @@ export function mount(root, ctx) {
       h("div.view__actions", followBtn)),
     h("div.card.toolbar", { role: "search" },
       h("div.toolbar__row", h("label.field.field--search", icon("search"), search),
-        h("div.toolbar__chips", { role: "group", "aria-label": "Levels" }, levelChips), sessionChip)),
+        h("div.toolbar__chips", { role: "group", "aria-label": "Levels" }, levels.chips), sessionChip)),
     h("section.card.card--logs", older, box, jump));
   root.append(view);
 
@@ -48,20 +49,14 @@ export function mount(root, ctx) {
     return true;
   }
 
-
   function atBottom() { return box.scrollHeight - box.scrollTop - box.clientHeight < 40; }
 
-  function append(recs) {
-    if (!recs.length) return;
-    list.append(...recs.map((r) => logLine(r)));
-    while (list.childElementCount > MAX_LINES) list.firstElementChild.remove();
-    if (following) box.scrollTop = box.scrollHeight;
-  }
+  const append = (recs) => addLines(list, recs, MAX_LINES, following);
 
   function params() { return { level: f.level, q: f.q.trim(), session: f.session }; }
 
   function syncControls() {
-    for (const c of levelChips) c.setAttribute("aria-pressed", String(f.level.includes(c.dataset.level)));
+    levels.sync();
     if (search.value !== f.q && document.activeElement !== search) search.value = f.q;
     sessionChip.replaceChildren();
     if (f.session) {
@@ -70,8 +65,7 @@ export function mount(root, ctx) {
       x.addEventListener("click", () => apply({ session: "" }));
       sessionChip.append(x, h("a.btn.btn--ghost.btn--sm", { href: sessionHref(f.session) }, "Open session"));
     }
-    followBtn.setAttribute("aria-pressed", String(following));
-    followBtn.replaceChildren(icon(following ? "pause" : "play"), following ? "Pause" : "Follow");
+    setFollow(followBtn, following);
     view.dataset.following = String(following);
   }
 
@@ -107,7 +101,7 @@ export function mount(root, ctx) {
 
   function apply(change) {
     f = { ...f, ...change };
-    setQuery({ level: f.level, q: f.q.trim(), session: f.session });
+    setQuery(params());
     load();
   }
 
@@ -136,10 +130,6 @@ export function mount(root, ctx) {
 
   let typing = 0;
   search.addEventListener("input", () => { clearTimeout(typing); typing = setTimeout(() => apply({ q: search.value }), 250); });
-  for (const c of levelChips) c.addEventListener("click", () => {
-    const lv = c.dataset.level;
-    apply({ level: f.level.includes(lv) ? f.level.filter((x) => x !== lv) : [...f.level, lv] });
-  });
   followBtn.addEventListener("click", () => setFollowing(!following));
   jump.addEventListener("click", () => setFollowing(true));
   older.addEventListener("click", () => loadOlder().catch(() => {}));

@@ -6,7 +6,7 @@ import { h, icon, HIDDEN } from "../dom.js";
 import { ago, cap, counted, duration, length, money, num, pct, statusLabel } from "../format.js";
 import { countUp } from "../motion.js";
 import * as stream from "../stream.js";
-import { card, errorState, liveHref, sessionHref, skeleton, statusBadge, throttle } from "../ui.js";
+import { card, errorState, fact, liveHref, sessionHref, skeleton, statusBadge, throttle } from "../ui.js";
 
 export function mount(root, ctx) {
   const ctl = new AbortController();
@@ -49,15 +49,14 @@ export function mount(root, ctx) {
         card("Upload success", h("div.ring-wrap",
           ring(k.upload.rate, { label: "Upload success", sub: `${num(k.upload.succeeded)} of ${counted(k.upload.attempted, "upload")}` }),
           h("dl.mini-stats",
-            h("div", h("dt", "Uploaded"), h("dd", num(k.upload.succeeded))),
-            h("div", h("dt", "Failed"), h("dd", num(k.upload.failed))),
-            h("div", h("dt", "Skipped"), h("dd", num(k.upload.skipped))))), { id: "uploads", cls: "card--ring" }),
+            fact("Uploaded", num(k.upload.succeeded)), fact("Failed", num(k.upload.failed)),
+            fact("Skipped", num(k.upload.skipped)))), { id: "uploads", cls: "card--ring" }),
         card("Seasons", shareBars(config.choices.season.map((season) => ({
           label: cap(season), value: k.seasons[season] || 0, cls: `se-${season}`,
-        })), { format: (v, total) => `${num(v)} · ${total ? pct(v / total) : "0%"}` }), { id: "seasons", cls: "card--seasons" }),
+        })), (v, total) => `${num(v)} · ${total ? pct(v / total) : "0%"}`), { id: "seasons", cls: "card--seasons" }),
         card("Median step time", shareBars(Object.entries(k.step_median_s).map(([name, v]) => ({
           label: name, value: v || 0, cls: "share--step",
-        })), { format: (v) => (v ? duration(v) : "–") }), { id: "steps", cls: "card--steps" }),
+        })), (v) => (v ? duration(v) : "–")), { id: "steps", cls: "card--steps" }),
       ));
     // Redraws during a run must not replay the entrance animations.
     setTimeout(() => { view.dataset.settled = "1"; }, 1500);
@@ -82,36 +81,25 @@ function hero(live, latest, ctx) {
     el.append(img);
   }
   el.append(h("div.hero__veil", HIDDEN));
-  const body = h("div.hero__body");
-  if (live) {
-    body.append(
-      h("p.eyebrow", h("span.pulse", HIDDEN), "On air now"),
-      h("h1.hero__title", { id: "hero-title" }, live.theme || live.id),
-      h("p.hero__meta", statusBadge(live.status),
-        live.current_step ? h("span", `${live.current_step}${live.progress_percent != null ? " · " + Math.round(live.progress_percent) + "%" : ""}`) : null,
-        h("span", `${length(live.minutes)} · ${counted(live.tracks, "track")}`)),
-      h("div.hero__actions",
-        h("a.btn.btn--primary", { href: liveHref(live.id) }, icon("live"), "Watch live"),
-        h("a.btn.btn--ghost", { href: sessionHref(live.id) }, "Session details")));
-  } else if (latest) {
-    body.append(
-      h("p.eyebrow", "Latest tape · ", ago(latest.finished_at || latest.created_at)),
-      h("h1.hero__title", { id: "hero-title" }, latest.title || latest.theme || latest.id),
-      h("p.hero__meta", statusBadge(latest.status),
-        h("span", `${cap(latest.season || "")} · ${length(latest.minutes)} · ${counted(latest.tracks_rendered, "track")}`),
-        h("span", money(latest.spent_usd) + " spent")),
-      h("div.hero__actions",
-        h("a.btn.btn--ghost", { href: sessionHref(latest.id) }, icon("play"), "Open session"),
-        ctx.launchButton()));
-  } else {
-    body.append(
-      h("p.eyebrow", "Badger Tape Studio"),
-      h("h1.hero__title", { id: "hero-title" }, "Your first tape is one theme away"),
-      h("p.hero__meta", "Type a theme and get an hour of lofi with cover art, a loop and a private upload."),
-      h("div.hero__actions",
-        ctx.launchButton()));
-  }
-  el.append(body);
+  const [eyebrow, title, meta, actions] = live ? [
+    [h("span.pulse", HIDDEN), "On air now"], live.theme || live.id,
+    [statusBadge(live.status),
+      live.current_step ? h("span", `${live.current_step}${live.progress_percent != null ? " · " + Math.round(live.progress_percent) + "%" : ""}`) : null,
+      h("span", `${length(live.minutes)} · ${counted(live.tracks, "track")}`)],
+    [h("a.btn.btn--primary", { href: liveHref(live.id) }, icon("live"), "Watch live"),
+      h("a.btn.btn--ghost", { href: sessionHref(live.id) }, "Session details")],
+  ] : latest ? [
+    ["Latest tape · ", ago(latest.finished_at || latest.created_at)], latest.title || latest.theme || latest.id,
+    [statusBadge(latest.status),
+      h("span", `${cap(latest.season || "")} · ${length(latest.minutes)} · ${counted(latest.tracks_rendered, "track")}`),
+      h("span", money(latest.spent_usd) + " spent")],
+    [h("a.btn.btn--ghost", { href: sessionHref(latest.id) }, icon("play"), "Open session"), ctx.launchButton()],
+  ] : [
+    "Badger Tape Studio", "Your first tape is one theme away",
+    "Type a theme and get an hour of lofi with cover art, a loop and a private upload.", ctx.launchButton(),
+  ];
+  el.append(h("div.hero__body", h("p.eyebrow", eyebrow), h("h1.hero__title", { id: "hero-title" }, title),
+    h("p.hero__meta", meta), h("div.hero__actions", actions)));
   return el;
 }
 

@@ -3,9 +3,9 @@
 
 import { api, aborted } from "../api.js";
 import { h, HIDDEN } from "../dom.js";
-import { bytes, cap, counted, dateTimeFull, money, num, pct } from "../format.js";
+import { bytes, cap, counted, dateTimeFull, money, num } from "../format.js";
 import * as stream from "../stream.js";
-import { card, emptyState, errorState, sessionHref, skeleton, spendBar, throttle } from "../ui.js";
+import { card, emptyState, errorState, fillTrack, sessionHref, skeleton, spendBar, statusBadge, throttle } from "../ui.js";
 
 // An entry's status borrows the colour of the session status closest to it.
 const TONE = { planned: "queued", making: "running", waiting: "interrupted", made: "awaiting_review",
@@ -40,11 +40,10 @@ export function mount(root) {
 }
 
 function meter(label, used, limit) {
-  const ratio = limit ? Math.min(1, used / limit) : 0;
   return h("div.qmeter.spend", { role: "meter", "aria-label": `${label}: ${num(used)} of ${num(limit)}`,
     "aria-valuemin": "0", "aria-valuemax": String(limit), "aria-valuenow": String(used) },
   h("span.qmeter__label", label, h("strong", ` ${num(used)}`), h("span.muted", ` / ${num(limit)}`)),
-  h("span.spend__track", HIDDEN, h("span.spend__fill", { style: { "--w": pct(ratio, 1) } })));
+  fillTrack(limit && used / limit, HIDDEN));
 }
 
 function quotaCard(q) {
@@ -86,8 +85,7 @@ function calendar(s) {
     h("td", e.session_id ? h("a", { href: sessionHref(e.session_id) }, e.theme) : e.theme,
       e.error ? h("span.vrow__sub", e.error) : null),
     h("td.num", money(e.estimate_usd)),
-    h("td", h("span", { class: `badge s-${TONE[e.status] || "queued"}` }, h("span.badge__dot", HIDDEN),
-      e.status === "scheduled" ? `Scheduled for ${when(e)}` : cap(e.status)),
+    h("td", statusBadge(TONE[e.status] || "queued", e.status === "scheduled" ? `Scheduled for ${when(e)}` : cap(e.status)),
     e.youtube_url ? h("a.cal__yt", { href: e.youtube_url, target: "_blank", rel: "noopener noreferrer" }, "YouTube") : null));
   return h("div.cal", h("table.ledger",
     h("caption.sr-only", `${s.name}: calendar (times in ${s.zone})`),

@@ -7,7 +7,9 @@ import { bytes, cap, clock, counted, dateTime, dateTimeFull, duration, length, m
 import { reducedMotion } from "../motion.js";
 import { navigate } from "../router.js";
 import * as stream from "../stream.js";
-import { actionButton, card, errorState, liveHref, skeleton, spendBar, statusBadge, throttle, toast } from "../ui.js";
+import {
+  actionButton, card, errorState, fact, liveHref, region, ribbons, skeleton, spendBar, statusBadge, throttle, toast,
+} from "../ui.js";
 
 export function mount(root, ctx) {
   const ctl = new AbortController();
@@ -58,10 +60,8 @@ export function mount(root, ctx) {
       setToggle();
       stage.append(toggle);
     }
-    stage.append(h("div.stage__ribbons.ribbons",
-      d.youtube && d.youtube.url ? h("span.ribbon.ribbon--yt", icon("play"), "YouTube") : null,
-      media.loop && media.loop.exists ? h("span.ribbon.ribbon--loop", "Loop") : null,
-      media.final && media.final.exists && row.minutes != null ? h("span.ribbon.ribbon--len", length(row.minutes)) : null));
+    stage.append(ribbons("div.stage__ribbons.ribbons", d.youtube && d.youtube.url, media.loop && media.loop.exists,
+      media.final && media.final.exists ? row.minutes : null));
 
     const actions = h("div.detail__actions");
     for (const a of ["approve", "resume"]) if (d.actions && d.actions[a]) actions.append(actionButton(sid, a, () => navigate(liveHref(sid))));
@@ -116,8 +116,6 @@ export function mount(root, ctx) {
     view.replaceChildren(...blocks);
   }
 
-  function fact(label, value) { return h("div", h("dt", label), h("dd", value)); }
-
   function tracksList(tracks) {
     if (!tracks.length) return h("p.muted", "No tracks yet.");
     return h("ol.tracks", tracks.map((t) => {
@@ -159,13 +157,13 @@ export function mount(root, ctx) {
       h("span.tl__type", (e.type || "").replace(/_/g, " ")),
       e.step ? h("span.tl__step", e.step) : null,
       h("span.tl__msg", e.message || ""))));
-    return h("div.scrollbox", { tabindex: "0", role: "region", "aria-label": "Timeline" }, list,
+    return region("div.scrollbox", "Timeline", list,
       total > events.length ? h("p.muted.small", `${num(events.length)} of ${counted(total, "event")} shown (progress ticks hidden)`) : null);
   }
 
   function ledger(calls, total) {
     if (!calls.length) return h("p.muted", "No provider calls: a local run costs nothing.");
-    return h("div.scrollbox", { tabindex: "0", role: "region", "aria-label": "Ledger" }, h("table.ledger",
+    return region("div.scrollbox", "Ledger", h("table.ledger",
       h("thead", h("tr", ["Call", "Asset", "Model", "Estimate", "Paid"].map((c) => h("th", { scope: "col" }, c)))),
       h("tbody", calls.map((c) => h("tr", null,
         h("td", c.label || c.call_id), h("td", c.asset || "–"), h("td.mono.small", c.model || "–"),

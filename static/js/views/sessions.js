@@ -6,7 +6,7 @@ import { h, icon, HIDDEN } from "../dom.js";
 import { ago, bytes, counted, dateTimeFull, duration, length, num, statusLabel } from "../format.js";
 import { navigate, setQuery } from "../router.js";
 import * as stream from "../stream.js";
-import { seasonChip, sessionHref, spendBar, statusBadge, throttle } from "../ui.js";
+import { emptyState, filterChips, seasonChip, sessionHref, spendBar, statusBadge, throttle } from "../ui.js";
 import { VirtualRows } from "../vtable.js";
 
 const COLUMNS = [
@@ -21,6 +21,7 @@ const COLUMNS = [
   { key: "disk", label: "Disk", sort: "disk_bytes", cls: "col--opt col--num" },
 ];
 const ROW_H = 56;
+const NO_FILTERS = { status: [], season: [], series: [], q: "", from: "", to: "" };
 
 function filtersFrom(query) {
   const list = (k) => (query.get(k) || "").split(",").map((x) => x.trim()).filter(Boolean);
@@ -47,10 +48,10 @@ export function mount(root, ctx) {
   const fromInput = h("input.input.input--date", { type: "date", name: "from", "aria-label": "Started from", value: f.from });
   const toInput = h("input.input.input--date", { type: "date", name: "to", "aria-label": "Started until", value: f.to });
   const failedOnly = h("button.chip.chip--failed-only.s-failed", { "aria-pressed": "false" }, icon("alert"), "Failed only");
-  const statusChips = config.statuses.map((st) => h("button", { class: `chip s-${st}`, "data-status": st,
-    "aria-pressed": "false" }, h("span.chip__dot", HIDDEN), statusLabel(st)));
-  const seasonChips = config.choices.season.map((se) => h("button", { class: `chip se-${se}`, "data-season": se,
-    "aria-pressed": "false" }, se));
+  const statuses = filterChips(config.statuses, (st) => h("button", { class: `chip s-${st}`, "data-status": st },
+    h("span.chip__dot", HIDDEN), statusLabel(st)), () => f.status, (status) => apply({ status }));
+  const seasons = filterChips(config.choices.season, (se) => h("button", { class: `chip se-${se}`, "data-season": se }, se),
+    () => f.season, (season) => apply({ season }));
   const clearBtn = h("button.btn.btn--ghost.btn--sm", "Clear filters");
   // Set from the Series view's "Its sessions" link; pressing it drops the series filter.
   const seriesChip = h("button.chip.chip--series", { "aria-pressed": "true", hidden: true });
@@ -76,9 +77,9 @@ export function mount(root, ctx) {
     // stay, so it can be fixed in place.
     onError: (err) => { shown.replaceChildren(h("span.field__error", { role: "alert" }, err.message)); },
   });
-  const empty = h("div.empty", { hidden: true },
-    h("div.empty__art", HIDDEN), h("h3", "No sessions match these filters"),
-    h("button.btn.btn--ghost", { on: { click: () => apply({ status: [], season: [], series: [], q: "", from: "", to: "" }) } }, "Clear filters"));
+  const empty = emptyState("No sessions match these filters", null,
+    h("button.btn.btn--ghost", { on: { click: () => apply(NO_FILTERS) } }, "Clear filters"));
+  empty.hidden = true;
   table.append(rows.el);
 
   view.append(
@@ -91,8 +92,8 @@ export function mount(root, ctx) {
         h("div.toolbar__dates", h("label.dfield", h("span", "From"), fromInput),
           h("label.dfield", h("span", "To"), toInput)),
         failedOnly, seriesChip, clearBtn),
-      h("div.toolbar__row.toolbar__chips", { role: "group", "aria-label": "Status" }, statusChips),
-      h("div.toolbar__row.toolbar__chips", { role: "group", "aria-label": "Season" }, seasonChips)),
+      h("div.toolbar__row.toolbar__chips", { role: "group", "aria-label": "Status" }, statuses.chips),
+      h("div.toolbar__row.toolbar__chips", { role: "group", "aria-label": "Season" }, seasons.chips)),
     h("div.card.card--table", table, empty));
 
   function apiFilters() {
@@ -136,8 +137,8 @@ export function mount(root, ctx) {
   function syncControls() {
     if (search.value !== f.q && document.activeElement !== search) search.value = f.q;
     fromInput.value = f.from; toInput.value = f.to;
-    for (const c of statusChips) c.setAttribute("aria-pressed", String(f.status.includes(c.dataset.status)));
-    for (const c of seasonChips) c.setAttribute("aria-pressed", String(f.season.includes(c.dataset.season)));
+    statuses.sync();
+    seasons.sync();
     const onlyFailed = f.status.length === 1 && f.status[0] === "failed";
     failedOnly.setAttribute("aria-pressed", String(onlyFailed));
     seriesChip.hidden = !f.series.length;
@@ -152,8 +153,7 @@ export function mount(root, ctx) {
 
   function apply(change) {
     f = { ...f, ...change };
-    setQuery({ status: f.status, season: f.season, series: f.series, q: f.q.trim(), from: f.from, to: f.to,
-      sort: f.sort === "-created_at" ? "" : f.sort });
+    setQuery({ ...apiFilters(), sort: f.sort === "-created_at" ? "" : f.sort });
     refresh();
   }
 
@@ -167,19 +167,11 @@ export function mount(root, ctx) {
   search.addEventListener("input", () => { clearTimeout(typing); typing = setTimeout(() => apply({ q: search.value }), 200); });
   fromInput.addEventListener("change", () => apply({ from: fromInput.value }));
   toInput.addEventListener("change", () => apply({ to: toInput.value }));
-  for (const c of statusChips) c.addEventListener("click", () => {
-    const st = c.dataset.status;
-    apply({ status: f.status.includes(st) ? f.status.filter((x) => x !== st) : [...f.status, st] });
-  });
-  for (const c of seasonChips) c.addEventListener("click", () => {
-    const se = c.dataset.season;
-    apply({ season: f.season.includes(se) ? f.season.filter((x) => x !== se) : [...f.season, se] });
-  });
   failedOnly.addEventListener("click", () => {
     const on = failedOnly.getAttribute("aria-pressed") === "true";
     apply({ status: on ? [] : ["failed"] });
   });
-  clearBtn.addEventListener("click", () => apply({ status: [], season: [], series: [], q: "", from: "", to: "" }));
+  clearBtn.addEventListener("click", () => apply(NO_FILTERS));
   seriesChip.addEventListener("click", () => apply({ series: [] }));
 
   // A session on screen is updated in place; a new one refetches (at most every 2 s),
