@@ -1,5 +1,5 @@
-// Boot: wire the shell index.html already painted, then load each view on demand.
-// A view is a module with mount(root, ctx) -> {unmount, update?}.
+// Boot: wire the shell index.html already painted, then load each view on demand: a route's
+// name is its module's, views/<name>.js, with mount(root, ctx) -> {unmount, update?}.
 
 import { config, loadConfig } from "./api.js";
 import { h, icon } from "./dom.js";
@@ -9,31 +9,22 @@ import * as router from "./router.js";
 import * as stream from "./stream.js";
 import { errorState } from "./ui.js";
 
-const VIEWS = {
-  overview: () => import("./views/overview.js"),
-  sessions: () => import("./views/sessions.js"),
-  session: () => import("./views/session.js"),
-  series: () => import("./views/series.js"),
-  gallery: () => import("./views/gallery.js"),
-  live: () => import("./views/live.js"),
-  logs: () => import("./views/logs.js"),
-};
-// Which nav entry is lit for each route.
-const navFor = (name) => (name === "session" ? "sessions" : name);
-
 const main = document.getElementById("main");
+const launch = document.getElementById("launch");
+const openIt = () => openLauncher(launch);
 let active = null;         // {name, id, instance}
 let token = 0;
 
 const ctx = {
   route: null,
-  openLauncher: () => openLauncher(document.getElementById("launch")),
-  launchButton: () => h("button.btn.btn--primary", { on: { click: ctx.openLauncher } }, icon("plus"), "Start pipeline"),
+  launchButton: () => h("button.btn.btn--primary", { on: { click: openIt } }, icon("plus"), "Start pipeline"),
 };
 
 function markNav(name) {
+  // A session's page lights Sessions.
+  const lit = name === "session" ? "sessions" : name;
   for (const a of document.querySelectorAll("[data-nav]")) {
-    if (a.dataset.nav === navFor(name)) a.setAttribute("aria-current", "page");
+    if (a.dataset.nav === lit) a.setAttribute("aria-current", "page");
     else a.removeAttribute("aria-current");
   }
 }
@@ -49,12 +40,11 @@ async function show(route) {
   const mine = ++token;
   if (active && active.instance) active.instance.unmount();
   active = null;
-  const loader = VIEWS[route.name];
-  if (!loader) {
+  if (route.name === "notfound") {
     main.replaceChildren(h("div.empty", h("h1", "Nothing here"), h("a.btn.btn--ghost", { href: "/" }, "Back to the overview")));
     return;
   }
-  const mod = await loader();
+  const mod = await import(`./views/${route.name}.js`);
   if (mine !== token) return;
   main.replaceChildren();
   main.dataset.view = route.name;
@@ -75,12 +65,12 @@ function connectionPill() {
   });
 }
 
-document.getElementById("launch").addEventListener("click", (e) => openLauncher(e.currentTarget));
+launch.addEventListener("click", openIt);
 document.addEventListener("keydown", (e) => {
   // "n" starts a new session from anywhere (not while typing).
   if (e.key === "n" && !e.ctrlKey && !e.metaKey && !e.altKey && !e.target.closest("input, textarea, select, [contenteditable], dialog")) {
     e.preventDefault();
-    openLauncher(document.getElementById("launch"));
+    openIt();
   }
 });
 // Start after the first frame: the shell index.html painted is on screen at once, and the

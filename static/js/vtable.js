@@ -10,13 +10,8 @@ export class VirtualRows {
    * fetchBlock(offset, limit, signal) -> Promise<{total, items}>
    * renderRow(item, index) -> Element; placeholder(index) -> Element
    */
-  constructor({ rowHeight, fetchBlock, renderRow, placeholder, onTotal, onError, label }) {
-    this.rowHeight = rowHeight;
-    this.fetchBlock = fetchBlock;
-    this.renderRow = renderRow;
-    this.placeholder = placeholder;
-    this.onTotal = onTotal;
-    this.onError = onError;
+  constructor({ label, ...opts }) {
+    Object.assign(this, opts);    // rowHeight, fetchBlock, renderRow, placeholder, onTotal, onError
     this.total = null;
     this.blocks = new Map();
     this.generation = 0;

@@ -55,7 +55,7 @@ export function mount(root, ctx) {
           label: cap(season), value: k.seasons[season] || 0, cls: `se-${season}`,
         })), (v, total) => `${num(v)} · ${total ? pct(v / total) : "0%"}`), { id: "seasons", cls: "card--seasons" }),
         card("Median step time", shareBars(Object.entries(k.step_median_s).map(([name, v]) => ({
-          label: name, value: v || 0, cls: "share--step",
+          label: name, value: v || 0,
         })), (v) => (v ? duration(v) : "–")), { id: "steps", cls: "card--steps" }),
       ));
     // Redraws during a run must not replay the entrance animations.

@@ -35,17 +35,18 @@ export function mount(root, ctx) {
   function render(d) {
     const row = d.row || {};
     shape = row.status + (d.steps || []).map((s) => s.status).join();
-    const media = d.media || {};
+    // The session's files that exist: {url} or undefined.
+    const [art, loopFile, final] = ["artwork", "loop", "final"].map((k) => d.media && d.media[k] && d.media[k].exists ? d.media[k] : undefined);
     const stage = h("div.stage");
-    if (media.artwork && media.artwork.exists) {
-      stage.append(h("img.stage__art", { src: media.artwork.url, alt: `Artwork for ${row.theme || sid}` }));
+    if (art) {
+      stage.append(h("img.stage__art", { src: art.url, alt: `Artwork for ${row.theme || sid}` }));
     } else {
       stage.append(h("div.stage__none", d.readable ? "No artwork yet" : "This session's state.json cannot be read"));
     }
-    if (media.loop && media.loop.exists) {
+    if (loopFile) {
       // The loop plays over the still (muted, as browsers require for autoplay), unless
       // the person asked for less motion: then it waits for a click.
-      const loop = h("video.stage__loop", { src: media.loop.url, muted: true, loop: true, playsinline: true,
+      const loop = h("video.stage__loop", { src: loopFile.url, muted: true, loop: true, playsinline: true,
         preload: "metadata", "aria-label": "Motion loop", props: { muted: true } });
       stage.append(loop);
       const toggle = h("button.stage__toggle");
@@ -60,8 +61,7 @@ export function mount(root, ctx) {
       setToggle();
       stage.append(toggle);
     }
-    stage.append(ribbons("div.stage__ribbons.ribbons", d.youtube && d.youtube.url, media.loop && media.loop.exists,
-      media.final && media.final.exists ? row.minutes : null));
+    stage.append(ribbons("div.stage__ribbons.ribbons", d.youtube && d.youtube.url, loopFile, final ? row.minutes : null));
 
     const actions = h("div.detail__actions");
     for (const a of ["approve", "resume"]) if (d.actions && d.actions[a]) actions.append(actionButton(sid, a, () => navigate(liveHref(sid))));
@@ -99,11 +99,10 @@ export function mount(root, ctx) {
         d.spend ? h("div.detail__spend", h("h2.label", "Spend against cap"), spendBar(d.spend.spent_usd, d.spend.cap_usd, { big: true })) : null,
         facts));
 
-    const final = media.final && media.final.exists;
     const meta = d.metadata && (d.metadata.description || (d.metadata.tags || []).length);
     const grid = h("div.grid.grid--detail",
-      final ? card("Final video", h("video.player", { src: media.final.url, controls: true, preload: "metadata",
-        poster: media.artwork && media.artwork.exists ? media.artwork.url : null, "aria-label": "Final video" }), { id: "final", cls: "card--player" }) : null,
+      final ? card("Final video", h("video.player", { src: final.url, controls: true, preload: "metadata",
+        poster: art && art.url, "aria-label": "Final video" }), { id: "final", cls: "card--player" }) : null,
       card("Tracks", tracksList(d.tracks || []), { id: "tracks", cls: "card--tracks" }),
       d.provenance ? card("Provenance", h("ul.prov.mono", d.provenance.lines.map((l) => h("li", l))), { id: "prov", cls: "card--prov" }) : null,
       card("Steps", stepsList(d.steps || []), { id: "steps-d", cls: "card--steps-d" }),
@@ -112,8 +111,7 @@ export function mount(root, ctx) {
       meta ? card("YouTube metadata", h("div.meta",
         d.metadata.description ? h("pre.meta__desc", d.metadata.description) : null,
         h("p.meta__tags", (d.metadata.tags || []).map((t) => h("span.tag", t)))), { id: "meta", cls: "card--meta" }) : null);
-    const blocks = [header, grid];
-    view.replaceChildren(...blocks);
+    view.replaceChildren(header, grid);
   }
 
   function tracksList(tracks) {

@@ -9,16 +9,21 @@ import * as stream from "../stream.js";
 import { emptyState, filterChips, seasonChip, sessionHref, spendBar, statusBadge, throttle } from "../ui.js";
 import { VirtualRows } from "../vtable.js";
 
+// Each column's header and the cell it shows for a row r.
 const COLUMNS = [
-  { key: "status", label: "Status", sort: "status" },
-  { key: "theme", label: "Theme", sort: "theme" },
-  { key: "season", label: "Season", sort: "season", cls: "col--opt" },
-  { key: "length", label: "Length", sort: "minutes", cls: "col--opt col--num" },
-  { key: "tracks", label: "Tracks", sort: "tracks_rendered", cls: "col--opt col--num" },
-  { key: "spend", label: "Spend / cap", sort: "spent_usd" },
-  { key: "started", label: "Started", sort: "created_at", cls: "col--opt2" },
-  { key: "duration", label: "Duration", sort: "duration_s", cls: "col--opt col--num" },
-  { key: "disk", label: "Disk", sort: "disk_bytes", cls: "col--opt col--num" },
+  { key: "status", label: "Status", sort: "status", show: (r) => statusBadge(r.status) },
+  { key: "theme", label: "Theme", sort: "theme", show: (r) => [
+    h("a.vrow__link", { href: sessionHref(r.id), "data-focus-key": r.id }, r.theme || r.id),
+    h("span.vrow__sub", r.error || (r.series ? `series ${r.series} · ${r.entry}` : r.title || r.id))] },
+  { key: "season", label: "Season", sort: "season", cls: "col--opt", show: (r) => seasonChip(r.season) },
+  { key: "length", label: "Length", sort: "minutes", cls: "col--opt col--num", show: (r) => length(r.minutes) },
+  { key: "tracks", label: "Tracks", sort: "tracks_rendered", cls: "col--opt col--num",
+    show: (r) => (r.tracks != null ? `${num(r.tracks_rendered)}/${num(r.tracks)}` : "–") },
+  { key: "spend", label: "Spend / cap", sort: "spent_usd", show: (r) => (r.cap_usd != null ? spendBar(r.spent_usd, r.cap_usd) : "–") },
+  { key: "started", label: "Started", sort: "created_at", cls: "col--opt2", show: (r) => ago(r.created_at),
+    title: (r) => dateTimeFull(r.created_at) },
+  { key: "duration", label: "Duration", sort: "duration_s", cls: "col--opt col--num", show: (r) => duration(r.duration_s) },
+  { key: "disk", label: "Disk", sort: "disk_bytes", cls: "col--opt col--num", show: (r) => bytes(r.disk_bytes) },
 ];
 const ROW_H = 56;
 const NO_FILTERS = { status: [], season: [], series: [], q: "", from: "", to: "" };
@@ -106,31 +111,18 @@ export function mount(root, ctx) {
       const active = c.sort === key;
       const btn = h("button.sort", { "data-sort": c.sort },
         c.label, h("span.sort__arrow", HIDDEN, active ? (dir === "descending" ? "↓" : "↑") : ""));
-      btn.addEventListener("click", () => {
-        const next = active && dir === "descending" ? c.sort : "-" + c.sort;
-        apply({ sort: active ? next : (["theme", "season", "status"].includes(c.sort) ? c.sort : "-" + c.sort) });
-      });
+      // A second click turns the order round; words start A to Z, numbers and dates largest first.
+      btn.addEventListener("click", () => apply({ sort: (active ? dir === "descending" : ["theme", "season", "status"].includes(c.sort))
+        ? c.sort : "-" + c.sort }));
       return h("div", { class: ["cell", "cell--head", `col--${c.key}`, c.cls], role: "columnheader",
         "aria-sort": active ? dir : "none" }, btn);
     }));
   }
 
   function renderRow(r) {
-    const href = sessionHref(r.id);
-    const link = h("a.vrow__link", { href, "data-focus-key": r.id }, r.theme || r.id);
-    const row = h("div", { class: `vrow vrow--${r.status}`, role: "row", "data-id": r.id },
-      h("div.cell.col--status", { role: "cell" }, statusBadge(r.status)),
-      h("div.cell.col--theme", { role: "cell" }, link,
-        h("span.vrow__sub", r.error || (r.series ? `series ${r.series} · ${r.entry}` : r.title || r.id))),
-      h("div.cell.col--season.col--opt", { role: "cell" }, seasonChip(r.season)),
-      h("div.cell.col--length.col--opt.col--num", { role: "cell" }, length(r.minutes)),
-      h("div.cell.col--tracks.col--opt.col--num", { role: "cell" },
-        r.tracks != null ? `${num(r.tracks_rendered)}/${num(r.tracks)}` : "–"),
-      h("div.cell.col--spend", { role: "cell" }, r.cap_usd != null ? spendBar(r.spent_usd, r.cap_usd) : "–"),
-      h("div.cell.col--started.col--opt2", { role: "cell", title: dateTimeFull(r.created_at) }, ago(r.created_at)),
-      h("div.cell.col--duration.col--opt.col--num", { role: "cell" }, duration(r.duration_s)),
-      h("div.cell.col--disk.col--opt.col--num", { role: "cell" }, bytes(r.disk_bytes)));
-    row.addEventListener("click", (e) => { if (!e.target.closest("a")) navigate(href); });
+    const row = h("div", { class: `vrow vrow--${r.status}`, role: "row", "data-id": r.id }, COLUMNS.map((c) =>
+      h("div", { class: ["cell", `col--${c.key}`, c.cls], role: "cell", title: c.title && c.title(r) }, c.show(r))));
+    row.addEventListener("click", (e) => { if (!e.target.closest("a")) navigate(sessionHref(r.id)); });
     return row;
   }
 
