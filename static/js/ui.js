@@ -57,6 +57,17 @@ export function toast(message, kind = "info") {
   if (kind !== "error") setTimeout(() => el.remove(), 5000);
 }
 
+/** A search box: onSearch(text) once typing pauses for ms. set(text) shows text unless the box is in use. */
+export function searchField(props, onSearch, ms) {
+  let typing = 0;
+  const input = h("input.input.input--search", { type: "search", autocomplete: "off", ...props });
+  input.addEventListener("input", () => { clearTimeout(typing); typing = setTimeout(() => onSearch(input.value), ms); });
+  return {
+    el: h("label.field.field--search", icon("search"), input), input, stop: () => clearTimeout(typing),
+    set(text) { if (input.value !== text && document.activeElement !== input) input.value = text; },
+  };
+}
+
 /** A term and its value in a <dl>. */
 export function fact(label, value) { return h("div", h("dt", label), h("dd", value)); }
 
@@ -98,27 +109,24 @@ export function emptyState(title, detail, action) {
 }
 
 export function errorState(err, retry) {
-  const btn = retry ? h("button.btn.btn--ghost", { on: { click: retry } }, "Try again") : null;
   return h("div.empty.empty--error", { role: "alert" },
     icon("alert", "icon icon--xl"), h("h3", "Could not load this"),
-    h("p.muted", String((err && err.message) || err)), btn);
+    h("p.muted", String((err && err.message) || err)), h("button.btn.btn--ghost", { on: { click: retry } }, "Try again"));
 }
 
-export function card(title, body, { cls = "", extra = null, id = null } = {}) {
-  const headId = id ? id + "-title" : null;
-  return h("section", { class: ["card", cls], "aria-labelledby": headId },
-    title ? h("header.card__head", h("h2.card__title", { id: headId }, title), extra) : null,
-    body);
+/** A titled card; extra goes beside the title; id names it for screen readers. */
+export function card(title, body, { cls, extra, id }) {
+  return h("section", { class: ["card", cls], "aria-labelledby": id + "-title" },
+    h("header.card__head", h("h2.card__title", { id: id + "-title" }, title), extra), body);
 }
 
-export function skeleton(lines = 3) {
+export function skeleton(lines) {
   return h("div.skeleton", HIDDEN,
     Array.from({ length: lines }, (_, i) => h("span.skeleton__line", { style: { "--w": 60 + ((i * 17) % 40) + "%" } })));
 }
 
-/** Session links: the detail page of a session. */
 export function sessionHref(id) { return "/sessions/" + encodeURIComponent(id); }
-export function liveHref(id) { return id ? "/live/" + encodeURIComponent(id) : "/live"; }
+export function liveHref(id) { return "/live/" + encodeURIComponent(id); }
 
 /** One log record as a list item; session markers link to that session's lines. */
 export function logLine(rec, { marker = true } = {}) {

@@ -27,7 +27,7 @@ export function mount(root, ctx) {
 
   async function pickSession() {
     if (sid) return sid;
-    const moving = await api.get("/api/sessions", { limit: 1, status: ["running", "queued", "awaiting_review"] }, ctl.signal);
+    const moving = await api.get("/api/sessions", { limit: 1, status: [...MOVING] }, ctl.signal);
     if (moving.items.length) return moving.items[0].id;
     const any = await api.get("/api/sessions", { limit: 1 }, ctl.signal);
     return any.items.length ? any.items[0].id : null;
@@ -91,7 +91,7 @@ export function mount(root, ctx) {
     const act = row.status === "awaiting_review" ? "approve" : RESUMABLE.has(row.status) ? "resume" : null;
     if ((act || "") !== actions.dataset.act) {
       actions.dataset.act = act || "";
-      actions.replaceChildren(act ? actionButton(row.id, act, () => loadDetail().catch(() => {})) : "",
+      actions.replaceChildren(act ? actionButton(row.id, act, refresh) : "",
         h("a.btn.btn--ghost", { href: sessionHref(row.id) }, "Session details", icon("arrow")));
     }
     if (row.thumbnail_url && !preview.dataset.src) {
@@ -155,12 +155,14 @@ export function mount(root, ctx) {
     if (following) { const box = logList.parentElement; box.scrollTop = box.scrollHeight; }
   });
 
-  async function loadDetail() {
-    const d = await api.get(`/api/sessions/${sid}`, { timeline_limit: 0 }, ctl.signal);
+  // A session's detail, or a "session" event: the same row, steps and spend.
+  function show(d) {
     applyRow(d.row);
     applySteps(d.steps);
     applySpend(d.spend);
   }
+  const loadDetail = async () => show(await api.get(`/api/sessions/${sid}`, { timeline_limit: 0 }, ctl.signal));
+  const refresh = () => loadDetail().catch(() => {});
 
   async function start() {
     try {
@@ -181,16 +183,14 @@ export function mount(root, ctx) {
           if (!ctx.route.id && ev.row && MOVING.has(ev.row.status) && !MOVING.has(view.dataset.sessionStatus)) navigate("/live/" + ev.id, { replace: true });
           return;
         }
-        applyRow(ev.row);
-        applySteps(ev.steps);
-        applySpend(ev.spend);
+        show(ev);
       }));
       disposers.push(stream.on("log", (rec) => { if (rec.session === sid) showLines([rec]); }));
-      disposers.push(stream.on("reset", () => loadDetail().catch(() => {})));
+      disposers.push(stream.on("reset", refresh));
       timer = setInterval(tick, 1000);
       // Without the stream (proxy, server restarting), fall back to polling the detail.
       poll = setInterval(() => {
-        if (stream.connection() !== "connected" && MOVING.has(view.dataset.sessionStatus)) loadDetail().catch(() => {});
+        if (stream.connection() !== "connected" && MOVING.has(view.dataset.sessionStatus)) refresh();
       }, 3000);
     } catch (err) {
       if (!aborted(err)) view.replaceChildren(errorState(err, () => { view.replaceChildren(); start(); }));

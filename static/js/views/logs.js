@@ -6,7 +6,7 @@ import { h, icon } from "../dom.js";
 import { setQuery } from "../router.js";
 import { counted } from "../format.js";
 import * as stream from "../stream.js";
-import { addLines, errorState, filterChips, logLine, region, sessionHref, setFollow } from "../ui.js";
+import { addLines, errorState, filterChips, logLine, region, searchField, sessionHref, setFollow } from "../ui.js";
 
 const MAX_LINES = 3000;
 
@@ -26,7 +26,7 @@ export function mount(root, ctx) {
   const box = region("div.logscroll.logscroll--page", "Log", list);
   const older = h("button.btn.btn--ghost.btn--sm.logs__older", { hidden: true }, "Load older lines");
   const status = h("p.toolbar__count", { role: "status", "aria-live": "polite" });
-  const search = h("input.input.input--search", { type: "search", placeholder: "Search messages", "aria-label": "Search log messages", value: f.q, autocomplete: "off" });
+  const search = searchField({ placeholder: "Search messages", "aria-label": "Search log messages", value: f.q }, (q) => apply({ q }), 250);
   const levels = filterChips(config.log_levels, (lv) => h("button", { class: `chip chip--lvl l-${lv.toLowerCase()}`, "data-level": lv }, lv),
     () => f.level, (level) => apply({ level }));
   const sessionChip = h("span.session-filter");
@@ -37,7 +37,7 @@ export function mount(root, ctx) {
     h("header.view__head", h("div", h("h1.view__title", "Logs"), status),
       h("div.view__actions", followBtn)),
     h("div.card.toolbar", { role: "search" },
-      h("div.toolbar__row", h("label.field.field--search", icon("search"), search),
+      h("div.toolbar__row", search.el,
         h("div.toolbar__chips", { role: "group", "aria-label": "Levels" }, levels.chips), sessionChip)),
     h("section.card.card--logs", older, box, jump));
   root.append(view);
@@ -57,7 +57,7 @@ export function mount(root, ctx) {
 
   function syncControls() {
     levels.sync();
-    if (search.value !== f.q && document.activeElement !== search) search.value = f.q;
+    search.set(f.q);
     sessionChip.replaceChildren();
     if (f.session) {
       const x = h("button.chip.chip--session", { "aria-pressed": "true", title: "Show every session" },
@@ -128,8 +128,6 @@ export function mount(root, ctx) {
   });
   const offReset = stream.on("reset", load);
 
-  let typing = 0;
-  search.addEventListener("input", () => { clearTimeout(typing); typing = setTimeout(() => apply({ q: search.value }), 250); });
   followBtn.addEventListener("click", () => setFollowing(!following));
   jump.addEventListener("click", () => setFollowing(true));
   older.addEventListener("click", () => loadOlder().catch(() => {}));
@@ -142,8 +140,8 @@ export function mount(root, ctx) {
   return {
     update(route) {
       const next = filtersFrom(route.query);
-      if (JSON.stringify(next) !== JSON.stringify(f)) { f = next; search.value = f.q; load(); }
+      if (JSON.stringify(next) !== JSON.stringify(f)) { f = next; search.input.value = f.q; load(); }
     },
-    unmount() { ctl.abort(); off(); offReset(); clearTimeout(typing); },
+    unmount() { ctl.abort(); off(); offReset(); search.stop(); },
   };
 }

@@ -14,7 +14,7 @@ export function mount(root, ctx) {
   root.append(view);
   view.append(h("div.hero.hero--loading", skeleton(3)), h("div.kpis",
     Array.from({ length: 4 }, () => h("div.card.kpi", skeleton(2)))));
-  let charts = [];
+  let cost = null;
   const reload = throttle(load, 3000);
 
   async function load() {
@@ -32,10 +32,8 @@ export function mount(root, ctx) {
   }
 
   function render(k, live, latest) {
-    for (const c of charts) c.dispose && c.dispose();
-    charts = [];
-    const cost = costChart(k.series, { href: sessionHref });
-    charts.push(cost);
+    if (cost) cost.dispose();
+    cost = costChart(k.series, { href: sessionHref });
     view.replaceChildren(
       hero(live, latest, ctx),
       h("div.kpis", kpiCards(k, !view.dataset.settled)),
@@ -47,7 +45,7 @@ export function mount(root, ctx) {
               h("span", { class: `legend__item s-${st}` }, h("i"), statusLabel(st)))),
         }),
         card("Upload success", h("div.ring-wrap",
-          ring(k.upload.rate, { label: "Upload success", sub: `${num(k.upload.succeeded)} of ${counted(k.upload.attempted, "upload")}` }),
+          ring(k.upload.rate, { label: "Upload success", sub: uploads(k) }),
           h("dl.mini-stats",
             fact("Uploaded", num(k.upload.succeeded)), fact("Failed", num(k.upload.failed)),
             fact("Skipped", num(k.upload.skipped)))), { id: "uploads", cls: "card--ring" }),
@@ -67,7 +65,7 @@ export function mount(root, ctx) {
   const offReset = stream.on("reset", load);
   load();
   return {
-    unmount() { ctl.abort(); off(); offReset(); reload.cancel(); for (const c of charts) c.dispose && c.dispose(); },
+    unmount() { ctl.abort(); off(); offReset(); reload.cancel(); if (cost) cost.dispose(); },
   };
 }
 
@@ -103,15 +101,18 @@ function hero(live, latest, ctx) {
   return el;
 }
 
+const uploads = (k) => `${num(k.upload.succeeded)} of ${counted(k.upload.attempted, "upload")}`;
+const whole = (v) => num(Math.round(v));
+
 function kpiCards(k, animate) {
   const defs = [
-    { key: "sessions", label: "Sessions", icon: "sessions", value: k.sessions, fmt: (v) => num(Math.round(v)),
+    { key: "sessions", label: "Sessions", icon: "sessions", value: k.sessions, fmt: whole,
       sub: `${num(k.completed)} completed · ${num(k.failed)} failed` },
-    { key: "tracks", label: "Tracks rendered", icon: "music", value: k.tracks_rendered, fmt: (v) => num(Math.round(v)),
+    { key: "tracks", label: "Tracks rendered", icon: "music", value: k.tracks_rendered, fmt: whole,
       sub: `${counted(k.rendered, "video")} rendered` },
-    { key: "uploads", label: "Upload success", icon: "upload", value: k.upload.rate, fmt: (v) => pct(v),
-      sub: k.upload.attempted ? `${num(k.upload.succeeded)} of ${counted(k.upload.attempted, "upload")}` : "no uploads yet" },
-    { key: "spend", label: "Spend", icon: "coin", value: k.spend.total_usd, fmt: (v) => money(v),
+    { key: "uploads", label: "Upload success", icon: "upload", value: k.upload.rate, fmt: pct,
+      sub: k.upload.attempted ? uploads(k) : "no uploads yet" },
+    { key: "spend", label: "Spend", icon: "coin", value: k.spend.total_usd, fmt: money,
       sub: k.spend.average_usd != null ? `${money(k.spend.average_usd)} per run on average` : "nothing spent yet" },
   ];
   return defs.map((d, i) => {

@@ -6,7 +6,7 @@ import { h, icon, HIDDEN } from "../dom.js";
 import { ago, bytes, counted, dateTimeFull, duration, length, num, statusLabel } from "../format.js";
 import { navigate, setQuery } from "../router.js";
 import * as stream from "../stream.js";
-import { emptyState, filterChips, seasonChip, sessionHref, spendBar, statusBadge, throttle } from "../ui.js";
+import { emptyState, filterChips, searchField, seasonChip, sessionHref, spendBar, statusBadge, throttle } from "../ui.js";
 import { VirtualRows } from "../vtable.js";
 
 // Each column's header and the cell it shows for a row r.
@@ -48,8 +48,8 @@ export function mount(root, ctx) {
   root.append(view);
 
   const shown = h("p.toolbar__count", { role: "status", "aria-live": "polite" }, "Loading…");
-  const search = h("input.input.input--search", { type: "search", name: "q", placeholder: "Search theme, title or id",
-    "aria-label": "Search sessions", autocomplete: "off", value: f.q });
+  const search = searchField({ name: "q", placeholder: "Search theme, title or id", "aria-label": "Search sessions", value: f.q },
+    (q) => apply({ q }), 200);
   const fromInput = h("input.input.input--date", { type: "date", name: "from", "aria-label": "Started from", value: f.from });
   const toInput = h("input.input.input--date", { type: "date", name: "to", "aria-label": "Started until", value: f.to });
   const failedOnly = h("button.chip.chip--failed-only.s-failed", { "aria-pressed": "false" }, icon("alert"), "Failed only");
@@ -93,7 +93,7 @@ export function mount(root, ctx) {
       h("div.view__actions", h("span.muted.export-label", "Export view"), csv, json)),
     h("div.card.toolbar", { role: "search" },
       h("div.toolbar__row",
-        h("label.field.field--search", icon("search"), search),
+        search.el,
         h("div.toolbar__dates", h("label.dfield", h("span", "From"), fromInput),
           h("label.dfield", h("span", "To"), toInput)),
         failedOnly, seriesChip, clearBtn),
@@ -127,7 +127,7 @@ export function mount(root, ctx) {
   }
 
   function syncControls() {
-    if (search.value !== f.q && document.activeElement !== search) search.value = f.q;
+    search.set(f.q);
     fromInput.value = f.from; toInput.value = f.to;
     statuses.sync();
     seasons.sync();
@@ -155,8 +155,6 @@ export function mount(root, ctx) {
     rows.reset();
   }
 
-  let typing = 0;
-  search.addEventListener("input", () => { clearTimeout(typing); typing = setTimeout(() => apply({ q: search.value }), 200); });
   fromInput.addEventListener("change", () => apply({ from: fromInput.value }));
   toInput.addEventListener("change", () => apply({ to: toInput.value }));
   failedOnly.addEventListener("click", () => {
@@ -180,7 +178,7 @@ export function mount(root, ctx) {
       const next = filtersFrom(route.query);
       if (JSON.stringify(next) !== JSON.stringify(f)) { f = next; refresh(); }
     },
-    unmount() { off(); refetch.cancel(); clearTimeout(typing); rows.dispose(); },
+    unmount() { off(); refetch.cancel(); search.stop(); rows.dispose(); },
     rows,
   };
 }
