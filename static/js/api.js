@@ -9,7 +9,7 @@ export async function loadConfig() { config = await request("GET", "/api/config"
 
 export class ApiError extends Error {
   constructor(status, body) {
-    super((body && body.error) || `request failed (${status})`);
+    super(body?.error || `request failed (${status})`);
     this.status = status;
     this.body = body || {};
     this.field = this.body.field || null;
@@ -20,7 +20,7 @@ export class ApiError extends Error {
 export function qs(params) {
   const q = new URLSearchParams();
   for (const [k, v] of Object.entries(params || {})) {
-    if (v === null || v === undefined || v === "" || v === false) continue;
+    if (v == null || v === "" || v === false) continue;
     if (Array.isArray(v)) { if (v.length) q.set(k, v.join(",")); }
     else q.set(k, String(v));
   }
@@ -52,4 +52,4 @@ export const api = {
 };
 
 /** Whether an error is only our own AbortController cancelling a stale request. */
-export function aborted(err) { return err && err.name === "AbortError"; }
+export function aborted(err) { return err?.name === "AbortError"; }

@@ -33,12 +33,12 @@ async function show(route) {
   ctx.route = route;
   markNav(route.name);
   document.title = `${route.name === "notfound" ? "Not found" : cap(route.name)} · Badger Tape Studio`;
-  if (active && active.name === route.name && active.id === route.id && active.instance && active.instance.update) {
+  if (active?.name === route.name && active.id === route.id && active.instance?.update) {
     active.instance.update(route);
     return;
   }
   const mine = ++token;
-  if (active && active.instance) active.instance.unmount();
+  active?.instance?.unmount();
   active = null;
   if (route.name === "notfound") {
     main.replaceChildren(h("div.empty", h("h1", "Nothing here"), h("a.btn.btn--ghost", { href: "/" }, "Back to the overview")));

@@ -4,7 +4,7 @@
 const SVG_NS = "http://www.w3.org/2000/svg";
 
 function append(parent, child) {
-  if (child === null || child === undefined || child === false) return;
+  if (child == null || child === false) return;
   if (Array.isArray(child)) { for (const c of child) append(parent, c); return; }
   parent.append(child instanceof Node ? child : document.createTextNode(String(child)));
 }
@@ -12,7 +12,7 @@ function append(parent, child) {
 function apply(el, props) {
   if (!props) return el;
   for (const [k, v] of Object.entries(props)) {
-    if (v === null || v === undefined || v === false) continue;
+    if (v == null || v === false) continue;
     if (k === "class") el.setAttribute("class", Array.isArray(v) ? v.filter(Boolean).join(" ") : v);
     else if (k === "on") for (const [ev, fn] of Object.entries(v)) el.addEventListener(ev, fn);
     else if (k === "style") for (const [p, val] of Object.entries(v)) el.style.setProperty(p, val);

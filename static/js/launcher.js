@@ -221,7 +221,7 @@ function build() {
   closeX.addEventListener("click", () => d.close("cancel"));
   // A click on the backdrop (outside the form) closes, like Escape.
   d.addEventListener("click", (e) => { if (e.target === d) d.close("cancel"); });
-  d.addEventListener("close", () => { if (opener && opener.isConnected) opener.focus(); });
+  d.addEventListener("close", () => { if (opener?.isConnected) opener.focus(); });
   d.resetForOpen = () => {
     touched.clear();
     formError.textContent = "";

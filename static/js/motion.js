@@ -6,7 +6,7 @@ export function reducedMotion() { return query.matches; }
 
 /** Count a number up into el.textContent; instant under reduced motion. */
 export function countUp(el, to, format, ms = 900) {
-  if (to === null || to === undefined || Number.isNaN(to) || reducedMotion()) {
+  if (to == null || Number.isNaN(to) || reducedMotion()) {
     el.textContent = format(to);
     return;
   }

@@ -47,16 +47,16 @@ export class VirtualRows {
       if (this.total !== page.total) {
         this.total = page.total;
         this.spacer.style.height = this.total * this.rowHeight + "px";
-        this.onTotal && this.onTotal(page.total, page);
+        this.onTotal?.(page.total, page);
       }
       // Draw now, not next frame: the count and the rows change together.
       cancelAnimationFrame(this.frame);
       this.frame = 0;
       this.render();
     }).catch((err) => {
-      if (gen !== this.generation || (err && err.name === "AbortError")) return;
+      if (gen !== this.generation || err?.name === "AbortError") return;
       this.blocks.delete(block);
-      this.onError && this.onError(err);
+      this.onError?.(err);
     });
     this.blocks.set(block, p);
     return p;
@@ -92,7 +92,7 @@ export class VirtualRows {
       else {
         el = item === undefined ? this.placeholder(i) : this.renderRow(item, i);
         el.style.transform = `translateY(${i * this.rowHeight}px)`;
-        el.setAttribute("aria-rowindex", String(i + 2));
+        el.setAttribute("aria-rowindex", i + 2);
       }
       next.set(i, { item, el });
       els.push(el);

@@ -71,7 +71,7 @@ export function mount(root, ctx) {
 
 function hero(live, latest, ctx) {
   const focus = live || latest;
-  const art = focus && focus.artwork_url;
+  const art = focus?.artwork_url;
   const el = h("section", { class: ["hero", live && "hero--live"], "aria-labelledby": "hero-title" });
   if (art) {
     const img = h("img.hero__art", { src: art, alt: "", decoding: "async", fetchpriority: "high" });
@@ -117,7 +117,7 @@ function kpiCards(k, animate) {
   ];
   return defs.map((d, i) => {
     const value = h("strong.kpi__value", { "data-kpi": d.key });
-    const el = h("article", { class: `card kpi kpi--${d.key}`, style: { "--i": String(i) } },
+    const el = h("article", { class: `card kpi kpi--${d.key}`, style: { "--i": i } },
       h("div.kpi__head", h("span.kpi__icon", icon(d.icon)), h("h2.kpi__label", d.label)),
       value, h("p.kpi__sub", d.sub));
     if (animate) countUp(value, d.value, d.fmt);

@@ -41,7 +41,7 @@ export function mount(root) {
 
 function meter(label, used, limit) {
   return h("div.qmeter.spend", { role: "meter", "aria-label": `${label}: ${num(used)} of ${num(limit)}`,
-    "aria-valuemin": "0", "aria-valuemax": String(limit), "aria-valuenow": String(used) },
+    "aria-valuemin": "0", "aria-valuemax": limit, "aria-valuenow": used },
   h("span.qmeter__label", label, h("strong", ` ${num(used)}`), h("span.muted", ` / ${num(limit)}`)),
   fillTrack(limit && used / limit, HIDDEN));
 }
@@ -56,7 +56,7 @@ function quotaCard(q) {
 
 function diskCard(d) {
   return card("Disk", h("div",
-    h("p.kpi__value", { "data-bytes": String(d.total_bytes) }, bytes(d.total_bytes)),
+    h("p.kpi__value", { "data-bytes": d.total_bytes }, bytes(d.total_bytes)),
     h("p.muted", `held by ${counted(d.sessions, "session")}; python -m runner prune frees the intermediates`)),
   { id: "disk", cls: "card--disk" });
 }
