@@ -26,7 +26,7 @@ export function match(path) {
 
 export function current() {
   const { pathname, search } = window.location;
-  return { ...match(pathname), path: pathname, query: new URLSearchParams(search) };
+  return { ...match(pathname), query: new URLSearchParams(search) };
 }
 
 function emit() { const r = current(); for (const fn of listeners) fn(r); }
