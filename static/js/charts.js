@@ -57,64 +57,46 @@ export function costChart(series, { href }) {
     const slot = iw / n;
     const bw = Math.max(2, Math.min(28, slot * 0.62));
     const y = (v) => pad.t + ih - (Math.min(v, top) / top) * ih;
-    const next = s("svg", { class: "chart__svg", width, height, viewBox: `0 0 ${width} ${height}`,
-      role: "group", "aria-label": `Cost per run for the last ${counted(series.length, "session")}; cap ${money(cap)}` });
-    const defs = s("defs", null);
-    for (const st of config.statuses) {
-      defs.append(s("linearGradient", { id: `g-${st}`, x1: 0, y1: 0, x2: 0, y2: 1 },
-        s("stop", { offset: "0", class: `stop-top s-${st}` }),
-        s("stop", { offset: "1", class: `stop-bottom s-${st}` })));
-    }
-    next.append(defs);
-    const grid = s("g", { class: "chart__grid", "aria-hidden": "true" });
-    for (let i = 0; i <= ticks; i++) {
-      const v = step * i, yy = y(v);
-      grid.append(s("line", { x1: pad.l, x2: width - pad.r, y1: yy, y2: yy }),
-        s("text", { x: pad.l - 8, y: yy + 4, "text-anchor": "end" }, money(v)));
-    }
-    next.append(grid);
-    const bars = s("g", { class: "chart__bars" });
-    series.forEach((d, i) => {
+    const bars = s("g", { class: "chart__bars" }, series.map((d, i) => {
       const cx = pad.l + slot * i + slot / 2;
       const v = d.spent_usd || 0;
       const bh = Math.max(3, pad.t + ih - y(v));
-      const a = s("a", { href: href(d.id), class: `bar bar--${d.status}`, tabindex: i === focusIndex ? "0" : "-1",
-        "aria-label": `${d.theme || d.id}: ${statusLabel(d.status)}, ${money(v)} of ${money(d.cap_usd)}` });
-      a.append(
-        s("rect", { class: "bar__hit", x: cx - slot / 2, y: pad.t, width: slot, height: ih }),
-        s("rect", { class: "bar__fill", x: cx - bw / 2, y: pad.t + ih - bh, width: bw, height: bh, rx: Math.min(4, bw / 2),
-          fill: `url(#g-${d.status})`, style: reducedMotion() ? null : { "--delay": `${Math.min(i * 12, 600)}ms` } }));
       const show = () => showTip(d, cx, pad.t + ih - bh);
-      a.addEventListener("pointerenter", show);
-      a.addEventListener("pointerleave", hideTip);
-      a.addEventListener("focus", () => { focusIndex = i; show(); });
-      a.addEventListener("blur", hideTip);
-      bars.append(a);
-    });
-    next.append(bars);
+      return s("a", { href: href(d.id), class: `bar bar--${d.status}`, tabindex: i === focusIndex ? "0" : "-1",
+        "aria-label": `${d.theme || d.id}: ${statusLabel(d.status)}, ${money(v)} of ${money(d.cap_usd)}`,
+        on: { pointerenter: show, pointerleave: hideTip, focus: () => { focusIndex = i; show(); }, blur: hideTip } },
+      s("rect", { class: "bar__hit", x: cx - slot / 2, y: pad.t, width: slot, height: ih }),
+      s("rect", { class: "bar__fill", x: cx - bw / 2, y: pad.t + ih - bh, width: bw, height: bh, rx: Math.min(4, bw / 2),
+        fill: `url(#g-${d.status})`, style: reducedMotion() ? null : { "--delay": `${Math.min(i * 12, 600)}ms` } }));
+    }));
     const capY = y(cap);
-    next.append(s("g", { class: "chart__cap", "aria-hidden": "true" },
+    const next = s("svg", { class: "chart__svg", width, height, viewBox: `0 0 ${width} ${height}`,
+      role: "group", "aria-label": `Cost per run for the last ${counted(series.length, "session")}; cap ${money(cap)}` },
+    s("defs", null, config.statuses.map((st) => s("linearGradient", { id: `g-${st}`, x1: 0, y1: 0, x2: 0, y2: 1 },
+      s("stop", { offset: "0", class: `stop-top s-${st}` }),
+      s("stop", { offset: "1", class: `stop-bottom s-${st}` })))),
+    s("g", { class: "chart__grid", "aria-hidden": "true" }, Array.from({ length: ticks + 1 }, (_, i) => {
+      const v = step * i, yy = y(v);
+      return [s("line", { x1: pad.l, x2: width - pad.r, y1: yy, y2: yy }),
+        s("text", { x: pad.l - 8, y: yy + 4, "text-anchor": "end" }, money(v))];
+    })),
+    bars,
+    s("g", { class: "chart__cap", "aria-hidden": "true" },
       s("line", { x1: pad.l, x2: width - pad.r, y1: capY, y2: capY }),
-      s("text", { x: width - pad.r, y: capY - 6, "text-anchor": "end" }, `cap ${money(cap)}`)));
-    const axis = s("g", { class: "chart__axis", "aria-hidden": "true" });
-    if (series.length) {
-      axis.append(s("text", { x: pad.l, y: height - 6 }, dateTime(series[0].created_at)),
-        s("text", { x: width - pad.r, y: height - 6, "text-anchor": "end" }, dateTime(series[series.length - 1].created_at)));
-    }
-    next.append(axis);
+      s("text", { x: width - pad.r, y: capY - 6, "text-anchor": "end" }, `cap ${money(cap)}`)),
+    s("g", { class: "chart__axis", "aria-hidden": "true" }, series.length ? [
+      s("text", { x: pad.l, y: height - 6 }, dateTime(series[0].created_at)),
+      s("text", { x: width - pad.r, y: height - 6, "text-anchor": "end" }, dateTime(series[series.length - 1].created_at))] : null));
+    // One tab stop: arrow keys, Home and End move between the bars.
     next.addEventListener("keydown", (e) => {
       const links = [...bars.children];
-      if (!links.length) return;
-      let i = links.indexOf(document.activeElement);
-      if (i < 0) return;
-      if (e.key === "ArrowRight") i = Math.min(links.length - 1, i + 1);
-      else if (e.key === "ArrowLeft") i = Math.max(0, i - 1);
-      else if (e.key === "Home") i = 0;
-      else if (e.key === "End") i = links.length - 1;
-      else return;
+      const i = links.indexOf(document.activeElement);
+      const to = { ArrowRight: i + 1, ArrowLeft: i - 1, Home: 0, End: links.length - 1 }[e.key];
+      if (i < 0 || to === undefined) return;
       e.preventDefault();
-      links.forEach((l, k) => l.setAttribute("tabindex", k === i ? "0" : "-1"));
-      links[i].focus();
+      const j = Math.max(0, Math.min(links.length - 1, to));
+      links.forEach((l, k) => l.setAttribute("tabindex", k === j ? "0" : "-1"));
+      links[j].focus();
     });
     if (svg) svg.replaceWith(next); else wrap.prepend(next);
     svg = next;
@@ -133,7 +115,7 @@ export function costChart(series, { href }) {
 /** A ring for a rate (upload success): the share as an arc, the number in the middle. */
 export function ring(rate, { label, sub }) {
   const r = 52, c = 2 * Math.PI * r;
-  const value = rate === null || rate === undefined ? 0 : Math.max(0, Math.min(1, rate));
+  const value = rate == null ? 0 : Math.max(0, Math.min(1, rate));
   const arc = s("circle", { class: "ring__arc", cx: 64, cy: 64, r, "stroke-dasharray": c.toFixed(2),
     "stroke-dashoffset": c.toFixed(2), transform: "rotate(-90 64 64)" });
   const svg = s("svg", { class: "ring__svg", viewBox: "0 0 128 128", "aria-hidden": "true" },
