@@ -19,7 +19,7 @@ export function seasonChip(season) {
 export function spendBar(spent, cap, { big = false } = {}) {
   const ratio = cap ? (spent || 0) / cap : null;
   return h("span", { class: ["spend", `spend--${spendLevel(ratio)}`, big && "spend--big"], role: "meter",
-    "aria-valuemin": "0", "aria-valuemax": String(cap || 0), "aria-valuenow": String(spent || 0),
+    "aria-valuemin": "0", "aria-valuemax": cap || 0, "aria-valuenow": spent || 0,
     "aria-label": `spent ${money(spent)} of ${money(cap)} cap` },
   fillTrack(ratio, null, levelMarks("span.spend__tick")),
   h("span.spend__label", h("strong", money(spent)), h("span.muted", " / " + money(cap)),
@@ -83,14 +83,14 @@ export function filterChips(values, make, get, set) {
     c.addEventListener("click", () => { const l = get(); set(l.includes(v) ? l.filter((x) => x !== v) : [...l, v]); });
     return c;
   });
-  const sync = () => chips.forEach((c, i) => c.setAttribute("aria-pressed", String(get().includes(values[i]))));
+  const sync = () => chips.forEach((c, i) => c.setAttribute("aria-pressed", get().includes(values[i])));
   sync();
   return { chips, sync };
 }
 
 /** The Pause / Follow button of a log that follows its newest line. */
 export function setFollow(btn, on) {
-  btn.setAttribute("aria-pressed", String(on));
+  btn.setAttribute("aria-pressed", on);
   btn.replaceChildren(icon(on ? "pause" : "play"), on ? "Pause" : "Follow");
 }
 
@@ -111,7 +111,7 @@ export function emptyState(title, detail, action) {
 export function errorState(err, retry) {
   return h("div.empty.empty--error", { role: "alert" },
     icon("alert", "icon icon--xl"), h("h3", "Could not load this"),
-    h("p.muted", String((err && err.message) || err)), h("button.btn.btn--ghost", { on: { click: retry } }, "Try again"));
+    h("p.muted", String(err?.message || err)), h("button.btn.btn--ghost", { on: { click: retry } }, "Try again"));
 }
 
 /** A titled card; extra goes beside the title; id names it for screen readers. */
@@ -128,11 +128,14 @@ export function skeleton(lines) {
 export function sessionHref(id) { return "/sessions/" + encodeURIComponent(id); }
 export function liveHref(id) { return "/live/" + encodeURIComponent(id); }
 
+/** A <time> showing the time of day, the full date on hover. */
+export function timeEl(tag, iso) { return h(tag, { datetime: iso || "", title: dateTimeFull(iso) }, timeOfDay(iso)); }
+
 /** One log record as a list item; session markers link to that session's lines. */
 export function logLine(rec, { marker = true } = {}) {
   const lvl = (rec.level || "INFO").toLowerCase();
   return h(`li.logline.logline--${lvl}`,
-    h("time.logline__time", { datetime: rec.time || "", title: dateTimeFull(rec.time) }, timeOfDay(rec.time)),
+    timeEl("time.logline__time", rec.time),
     h(`span.lvl.lvl--${lvl}`, lvl.toUpperCase()),
     marker && rec.session ? h("a.logline__session", { href: "/logs?session=" + encodeURIComponent(rec.session), title: "Only this session" }, rec.session) : null,
     rec.step ? h("span.logline__step", rec.step) : null,

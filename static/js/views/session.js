@@ -3,13 +3,16 @@
 
 import { api, aborted } from "../api.js";
 import { h, icon, HIDDEN } from "../dom.js";
-import { bytes, cap, clock, counted, dateTime, dateTimeFull, duration, length, money, num, timeOfDay } from "../format.js";
+import { bytes, cap, clock, counted, dateTime, duration, length, money, num } from "../format.js";
 import { reducedMotion } from "../motion.js";
 import { navigate } from "../router.js";
 import * as stream from "../stream.js";
 import {
-  actionButton, card, errorState, fact, liveHref, region, ribbons, skeleton, spendBar, statusBadge, throttle, toast,
+  actionButton, card, errorState, fact, liveHref, region, ribbons, skeleton, spendBar, statusBadge, throttle, timeEl, toast,
 } from "../ui.js";
+
+// What a redraw would change: the session's and its steps' statuses.
+const shapeOf = (row, steps) => row.status + steps.map((s) => s.status).join();
 
 export function mount(root, ctx) {
   const ctl = new AbortController();
@@ -34,9 +37,9 @@ export function mount(root, ctx) {
 
   function render(d) {
     const row = d.row || {};
-    shape = row.status + (d.steps || []).map((s) => s.status).join();
+    shape = shapeOf(row, d.steps || []);
     // The session's files that exist: {url} or undefined.
-    const [art, loopFile, final] = ["artwork", "loop", "final"].map((k) => d.media && d.media[k] && d.media[k].exists ? d.media[k] : undefined);
+    const [art, loopFile, final] = ["artwork", "loop", "final"].map((k) => d.media?.[k]?.exists ? d.media[k] : undefined);
     const stage = h("div.stage");
     if (art) {
       stage.append(h("img.stage__art", { src: art.url, alt: `Artwork for ${row.theme || sid}` }));
@@ -49,24 +52,23 @@ export function mount(root, ctx) {
       const loop = h("video.stage__loop", { src: loopFile.url, muted: true, loop: true, playsinline: true,
         preload: "metadata", "aria-label": "Motion loop", props: { muted: true } });
       stage.append(loop);
-      const toggle = h("button.stage__toggle");
+      const toggle = h("button.stage__toggle", { on: { click: () => (loop.paused ? loop.play().catch(() => {}) : loop.pause()) } });
       const setToggle = () => {
         toggle.replaceChildren(icon(loop.paused ? "play" : "pause"), loop.paused ? "Play loop" : "Pause loop");
         stage.classList.toggle("is-playing", !loop.paused);
       };
-      toggle.addEventListener("click", () => { if (loop.paused) loop.play().catch(() => {}); else loop.pause(); });
       loop.addEventListener("play", setToggle);
       loop.addEventListener("pause", setToggle);
       if (!reducedMotion()) { loop.autoplay = true; loop.play().catch(() => {}); }
       setToggle();
       stage.append(toggle);
     }
-    stage.append(ribbons("div.stage__ribbons.ribbons", d.youtube && d.youtube.url, loopFile, final ? row.minutes : null));
+    stage.append(ribbons("div.stage__ribbons.ribbons", d.youtube?.url, loopFile, final ? row.minutes : null));
 
     const actions = h("div.detail__actions");
-    for (const a of ["approve", "resume"]) if (d.actions && d.actions[a]) actions.append(actionButton(sid, a, () => navigate(liveHref(sid))));
+    for (const a of ["approve", "resume"]) if (d.actions?.[a]) actions.append(actionButton(sid, a, () => navigate(liveHref(sid))));
     if (d.live) actions.append(h("a.btn.btn--ghost", { href: liveHref(sid) }, icon("live"), "Watch live"));
-    if (d.youtube && d.youtube.url) {
+    if (d.youtube?.url) {
       actions.append(h("a.btn.btn--yt", { href: d.youtube.url, target: "_blank", rel: "noopener noreferrer", "data-external": "" },
         icon("play"), "Open on YouTube", icon("external", "icon icon--sm")));
     }
@@ -102,7 +104,7 @@ export function mount(root, ctx) {
     const meta = d.metadata && (d.metadata.description || (d.metadata.tags || []).length);
     const grid = h("div.grid.grid--detail",
       final ? card("Final video", h("video.player", { src: final.url, controls: true, preload: "metadata",
-        poster: art && art.url, "aria-label": "Final video" }), { id: "final", cls: "card--player" }) : null,
+        poster: art?.url, "aria-label": "Final video" }), { id: "final", cls: "card--player" }) : null,
       card("Tracks", tracksList(d.tracks || []), { id: "tracks", cls: "card--tracks" }),
       d.provenance ? card("Provenance", h("ul.prov.mono", d.provenance.lines.map((l) => h("li", l))), { id: "prov", cls: "card--prov" }) : null,
       card("Steps", stepsList(d.steps || []), { id: "steps-d", cls: "card--steps-d" }),
@@ -117,8 +119,8 @@ export function mount(root, ctx) {
   function tracksList(tracks) {
     if (!tracks.length) return h("p.muted", "No tracks yet.");
     return h("ol.tracks", tracks.map((t) => {
-      const play = h("button.track__play", { "aria-label": `Play ${t.title || "track " + t.index}`, disabled: !t.url }, icon("play"));
-      play.addEventListener("click", () => playTrack(t, play));
+      const play = h("button.track__play", { "aria-label": `Play ${t.title || "track " + t.index}`, disabled: !t.url,
+        on: { click: () => playTrack(t, play) } }, icon("play"));
       return h("li.track", play,
         h("span.track__idx", String(t.index).padStart(2, "0")),
         h("span.track__main", h("span.track__title", t.title || `Track ${t.index}`),
@@ -151,7 +153,7 @@ export function mount(root, ctx) {
   function timeline(events, total) {
     if (!events.length) return h("p.muted", "No events recorded.");
     const list = h("ol.timeline", events.slice().reverse().map((e) => h("li", { class: `tl tl--${e.type}` },
-      h("time.tl__time", { datetime: e.ts || "", title: dateTimeFull(e.ts) }, timeOfDay(e.ts)),
+      timeEl("time.tl__time", e.ts),
       h("span.tl__type", (e.type || "").replace(/_/g, " ")),
       e.step ? h("span.tl__step", e.step) : null,
       h("span.tl__msg", e.message || ""))));
@@ -174,7 +176,7 @@ export function mount(root, ctx) {
   // a redraw would restart the players.
   const off = stream.on("session", (ev) => {
     if (ev.id !== sid || !ev.steps) return;
-    const next = ev.row.status + ev.steps.map((s) => s.status).join();
+    const next = shapeOf(ev.row, ev.steps);
     if (next !== shape) { shape = next; reload.poke(); }
   });
   load();
