@@ -58,7 +58,10 @@ export function mount(root, ctx) {
     h("div.capbar__track", capFill, levelMarks("span.capbar__mark", true)));
   const assets = h("dl.assets");
   const logList = h("ol.loglines.loglines--live", { "aria-label": "Activity", "aria-live": "off" });
-  const followBtn = h("button.btn.btn--ghost.btn--sm");
+  const followBtn = h("button.btn.btn--ghost.btn--sm", { on: { click() {
+    setFollow(followBtn, following = !following);
+    if (following) logList.parentElement.scrollTop = logList.parentElement.scrollHeight;
+  } } });
   setFollow(followBtn, true);
   const preview = h("div.live__preview");
   const actions = h("div.live__actions");
@@ -114,7 +117,7 @@ export function mount(root, ctx) {
       it.note.textContent = s.status === "failed" ? (s.error || "failed") : s.status === "skipped" ? (s.note || "skipped")
         : s.status === "running" && p ? (p.label || (p.percent != null ? pct(p.percent / 100) : "")) : (s.status === "done" && s.cost_usd ? money(s.cost_usd) : "");
       it.note.title = it.note.textContent;
-      const percent = s.status === "done" ? 100 : s.status === "running" && p && p.percent != null ? p.percent : 0;
+      const percent = s.status === "done" ? 100 : s.status === "running" && p?.percent != null ? p.percent : 0;
       it.bar.firstChild.style.setProperty("--w", percent + "%");
       it.li.setAttribute("aria-label", `${cap(s.name)}: ${s.status}${s.duration_s != null ? ", " + duration(s.duration_s) : ""}`);
       if (s.status !== "running") it.time.textContent = s.duration_s != null ? duration(s.duration_s) : s.status === "skipped" ? "skipped" : "–";
@@ -139,8 +142,8 @@ export function mount(root, ctx) {
     const ratio = spend.cap_usd ? spend.spent_usd / spend.cap_usd : 0;
     const level = spendLevel(ratio);
     capBar.className = `capbar capbar--${level}`;
-    capBar.setAttribute("aria-valuemax", String(spend.cap_usd || 0));
-    capBar.setAttribute("aria-valuenow", String(spend.spent_usd || 0));
+    capBar.setAttribute("aria-valuemax", spend.cap_usd || 0);
+    capBar.setAttribute("aria-valuenow", spend.spent_usd || 0);
     capBar.dataset.level = level;
     capFill.style.setProperty("--w", pct(Math.min(1, ratio), 1));
     capText.replaceChildren(h("strong", money(spend.spent_usd)), ` of ${money(spend.cap_usd)} cap · `, h("span", { class: `lvl lvl--${level}` }, pct(ratio)));
@@ -148,12 +151,6 @@ export function mount(root, ctx) {
   }
 
   const showLines = (recs) => addLines(logList, recs, MAX_LINES, following, { marker: false });
-
-  followBtn.addEventListener("click", () => {
-    following = !following;
-    setFollow(followBtn, following);
-    if (following) { const box = logList.parentElement; box.scrollTop = box.scrollHeight; }
-  });
 
   // A session's detail, or a "session" event: the same row, steps and spend.
   function show(d) {

@@ -24,14 +24,14 @@ export function mount(root, ctx) {
 
   const list = h("ol.loglines", { "aria-label": "Log lines" });
   const box = region("div.logscroll.logscroll--page", "Log", list);
-  const older = h("button.btn.btn--ghost.btn--sm.logs__older", { hidden: true }, "Load older lines");
+  const older = h("button.btn.btn--ghost.btn--sm.logs__older", { hidden: true, on: { click: () => loadOlder().catch(() => {}) } }, "Load older lines");
   const status = h("p.toolbar__count", { role: "status", "aria-live": "polite" });
   const search = searchField({ placeholder: "Search messages", "aria-label": "Search log messages", value: f.q }, (q) => apply({ q }), 250);
   const levels = filterChips(config.log_levels, (lv) => h("button", { class: `chip chip--lvl l-${lv.toLowerCase()}`, "data-level": lv }, lv),
     () => f.level, (level) => apply({ level }));
   const sessionChip = h("span.session-filter");
-  const followBtn = h("button.btn.btn--ghost.btn--sm.btn--follow");
-  const jump = h("button.logs__jump", { hidden: true });
+  const followBtn = h("button.btn.btn--ghost.btn--sm.btn--follow", { on: { click: () => setFollowing(!following) } });
+  const jump = h("button.logs__jump", { hidden: true, on: { click: () => setFollowing(true) } });
 
   const view = h("div.view.view--logs",
     h("header.view__head", h("div", h("h1.view__title", "Logs"), status),
@@ -42,14 +42,8 @@ export function mount(root, ctx) {
     h("section.card.card--logs", older, box, jump));
   root.append(view);
 
-  function matches(rec) {
-    if (f.level.length && !f.level.includes(rec.level)) return false;
-    if (f.session && rec.session !== f.session) return false;
-    if (f.q && !(rec.message || "").toLowerCase().includes(f.q.toLowerCase())) return false;
-    return true;
-  }
-
-  function atBottom() { return box.scrollHeight - box.scrollTop - box.clientHeight < 40; }
+  const matches = (rec) => (!f.level.length || f.level.includes(rec.level)) && (!f.session || rec.session === f.session)
+    && (!f.q || (rec.message || "").toLowerCase().includes(f.q.toLowerCase()));
 
   const append = (recs) => addLines(list, recs, MAX_LINES, following);
 
@@ -128,12 +122,9 @@ export function mount(root, ctx) {
   });
   const offReset = stream.on("reset", load);
 
-  followBtn.addEventListener("click", () => setFollowing(!following));
-  jump.addEventListener("click", () => setFollowing(true));
-  older.addEventListener("click", () => loadOlder().catch(() => {}));
-  // Scrolling up to read pauses following; coming back to the bottom resumes it.
+  // Scrolling up to read pauses following (the button or the new-lines pill resumes it).
   box.addEventListener("scroll", () => {
-    if (following && !atBottom()) setFollowing(false);
+    if (following && box.scrollHeight - box.scrollTop - box.clientHeight >= 40) setFollowing(false);
   }, { passive: true });
 
   load();

@@ -50,18 +50,19 @@ export function mount(root, ctx) {
   const shown = h("p.toolbar__count", { role: "status", "aria-live": "polite" }, "Loading…");
   const search = searchField({ name: "q", placeholder: "Search theme, title or id", "aria-label": "Search sessions", value: f.q },
     (q) => apply({ q }), 200);
-  const fromInput = h("input.input.input--date", { type: "date", name: "from", "aria-label": "Started from", value: f.from });
-  const toInput = h("input.input.input--date", { type: "date", name: "to", "aria-label": "Started until", value: f.to });
-  const failedOnly = h("button.chip.chip--failed-only.s-failed", { "aria-pressed": "false" }, icon("alert"), "Failed only");
+  const date = (name, label) => h("input.input.input--date", { type: "date", name, "aria-label": label, value: f[name],
+    on: { change: (e) => apply({ [name]: e.target.value }) } });
+  const fromInput = date("from", "Started from"), toInput = date("to", "Started until");
+  const failedOnly = h("button.chip.chip--failed-only.s-failed", { "aria-pressed": "false",
+    on: { click: () => apply({ status: failedOnly.getAttribute("aria-pressed") === "true" ? [] : ["failed"] }) } }, icon("alert"), "Failed only");
   const statuses = filterChips(config.statuses, (st) => h("button", { class: `chip s-${st}`, "data-status": st },
     h("span.chip__dot", HIDDEN), statusLabel(st)), () => f.status, (status) => apply({ status }));
   const seasons = filterChips(config.choices.season, (se) => h("button", { class: `chip se-${se}`, "data-season": se }, se),
     () => f.season, (season) => apply({ season }));
-  const clearBtn = h("button.btn.btn--ghost.btn--sm", "Clear filters");
+  const clearBtn = h("button.btn.btn--ghost.btn--sm", { on: { click: () => apply(NO_FILTERS) } }, "Clear filters");
   // Set from the Series view's "Its sessions" link; pressing it drops the series filter.
-  const seriesChip = h("button.chip.chip--series", { "aria-pressed": "true", hidden: true });
-  const csv = h("a.btn.btn--ghost.btn--sm", { download: "", "data-export": "csv" }, icon("download"), "CSV");
-  const json = h("a.btn.btn--ghost.btn--sm", { download: "", "data-export": "json" }, icon("download"), "JSON");
+  const seriesChip = h("button.chip.chip--series", { "aria-pressed": "true", hidden: true, on: { click: () => apply({ series: [] }) } });
+  const exports = ["csv", "json"].map((x) => h("a.btn.btn--ghost.btn--sm", { download: "", "data-export": x }, icon("download"), x.toUpperCase()));
 
   const head = h("div.vtable__head", { role: "row", "aria-rowindex": "1" });
   const table = h("div.vtable", { role: "table", "aria-label": "Sessions", "aria-rowcount": "0" }, head);
@@ -72,7 +73,7 @@ export function mount(root, ctx) {
     renderRow,
     placeholder: (i) => h("div.vrow.vrow--ghost", { role: "row" }, h("span.skeleton__line", { style: { "--w": 30 + ((i * 37) % 50) + "%" } })),
     onTotal: (total, page) => {
-      table.setAttribute("aria-rowcount", String(total + 1));
+      table.setAttribute("aria-rowcount", total + 1);
       shown.replaceChildren(h("strong", num(total)), ` of ${counted(page.all_total, "session")}`,
         page.disk_bytes != null ? ` · ${bytes(page.disk_bytes)} on disk` : "");
       empty.hidden = total !== 0;
@@ -90,7 +91,7 @@ export function mount(root, ctx) {
   view.append(
     h("header.view__head",
       h("div", h("h1.view__title", "Sessions"), shown),
-      h("div.view__actions", h("span.muted.export-label", "Export view"), csv, json)),
+      h("div.view__actions", h("span.muted.export-label", "Export view"), exports)),
     h("div.card.toolbar", { role: "search" },
       h("div.toolbar__row",
         search.el,
@@ -121,7 +122,7 @@ export function mount(root, ctx) {
 
   function renderRow(r) {
     const row = h("div", { class: `vrow vrow--${r.status}`, role: "row", "data-id": r.id }, COLUMNS.map((c) =>
-      h("div", { class: ["cell", `col--${c.key}`, c.cls], role: "cell", title: c.title && c.title(r) }, c.show(r))));
+      h("div", { class: ["cell", `col--${c.key}`, c.cls], role: "cell", title: c.title?.(r) }, c.show(r))));
     row.addEventListener("click", (e) => { if (!e.target.closest("a")) navigate(sessionHref(r.id)); });
     return row;
   }
@@ -131,15 +132,11 @@ export function mount(root, ctx) {
     fromInput.value = f.from; toInput.value = f.to;
     statuses.sync();
     seasons.sync();
-    const onlyFailed = f.status.length === 1 && f.status[0] === "failed";
-    failedOnly.setAttribute("aria-pressed", String(onlyFailed));
+    failedOnly.setAttribute("aria-pressed", f.status.length === 1 && f.status[0] === "failed");
     seriesChip.hidden = !f.series.length;
     seriesChip.textContent = `Series: ${f.series.join(", ")} ✕`;
-    const any = f.status.length || f.season.length || f.series.length || f.q || f.from || f.to;
-    clearBtn.disabled = !any;
-    const params = apiFilters();
-    csv.href = "/api/sessions.csv" + qs(params);
-    json.href = "/api/sessions.json" + qs(params);
+    clearBtn.disabled = !(f.status.length || f.season.length || f.series.length || f.q || f.from || f.to);
+    for (const a of exports) a.href = `/api/sessions.${a.dataset.export}` + qs(apiFilters());
     renderHead();
   }
 
@@ -154,15 +151,6 @@ export function mount(root, ctx) {
     shown.textContent = "Loading…";
     rows.reset();
   }
-
-  fromInput.addEventListener("change", () => apply({ from: fromInput.value }));
-  toInput.addEventListener("change", () => apply({ to: toInput.value }));
-  failedOnly.addEventListener("click", () => {
-    const on = failedOnly.getAttribute("aria-pressed") === "true";
-    apply({ status: on ? [] : ["failed"] });
-  });
-  clearBtn.addEventListener("click", () => apply(NO_FILTERS));
-  seriesChip.addEventListener("click", () => apply({ series: [] }));
 
   // A session on screen is updated in place; a new one refetches (at most every 2 s),
   // keeping the scroll position.
