@@ -44,16 +44,12 @@ export function levelMarks(tag, label) {
     style: { left: pct(at) } }, label ? h("span", pct(at)) : null));
 }
 
-let toastHost = null;
-
 /** A short message in the corner; errors stay until dismissed, the rest fade. */
 export function toast(message, kind = "info") {
-  if (!toastHost) toastHost = document.getElementById("toasts");
-  const close = h("button.toast__close", { "aria-label": "Dismiss" }, icon("close"));
   const el = h("div", { class: `toast toast--${kind}`, role: kind === "error" ? "alert" : "status" },
-    icon(kind === "error" ? "alert" : "check"), h("span", message), close);
-  close.addEventListener("click", () => el.remove());
-  toastHost.append(el);
+    icon(kind === "error" ? "alert" : "check"), h("span", message),
+    h("button.toast__close", { "aria-label": "Dismiss", on: { click: () => el.remove() } }, icon("close")));
+  document.getElementById("toasts").append(el);
   if (kind !== "error") setTimeout(() => el.remove(), 5000);
 }
 
@@ -105,7 +101,7 @@ export function addLines(list, recs, max, following, opts) {
 export function emptyState(title, detail, action) {
   return h("div.empty",
     h("div.empty__art", HIDDEN),
-    h("h3", title), detail ? h("p.muted", detail) : null, action || null);
+    h("h3", title), detail && h("p.muted", detail), action);
 }
 
 export function errorState(err, retry) {
@@ -152,8 +148,7 @@ export function throttle(fn, ms) {
 /** Approve (upload a reviewed session) or resume (continue a stopped one) via the launcher. */
 export function actionButton(sid, action, done) {
   const approve = action === "approve";
-  const b = h("button.btn.btn--primary", { "data-action": action }, icon(action), approve ? "Approve upload" : "Resume run");
-  b.addEventListener("click", async () => {
+  const b = h("button.btn.btn--primary", { "data-action": action, on: { async click() {
     b.disabled = true;
     try {
       await api.post(`/api/sessions/${sid}/${action}`, {});
@@ -163,6 +158,6 @@ export function actionButton(sid, action, done) {
       toast(err.message, "error");
       b.disabled = false;
     }
-  });
+  } } }, icon(action), approve ? "Approve upload" : "Resume run");
   return b;
 }
