@@ -38,94 +38,85 @@ export function validate(v) {
 function errorFor(name, id) { return h("p.field__error", { id, "data-error-for": name, role: "alert" }); }
 
 function field(name, label, control, hint) {
-  const id = "f-" + name;
-  control.id = control.id || id;
-  const err = errorFor(name, id + "-err");
+  const id = control.id = "f-" + name;
   const help = hint ? h("p.field__hint", { id: id + "-hint" }, hint) : null;
   control.setAttribute("aria-describedby", [help && id + "-hint", id + "-err"].filter(Boolean).join(" "));
-  return h("div", { class: `field field--${name}` }, h("label.field__label", { for: control.id }, label), control, help, err);
+  return h("div", { class: `field field--${name}` }, h("label.field__label", { for: id }, label), control, help, errorFor(name, id + "-err"));
 }
 
-function radios(name, values, checked, labels = {}) {
-  return h("div", { class: `seg seg--${name}`, role: "radiogroup", "aria-label": name },
-    values.map((v) => h("label.seg__opt",
-      h("input", { type: "radio", name, value: v, checked: v === checked }),
-      h("span", labels[v] || v))));
+/** A served choice as radio buttons under a legend. */
+function radios(name, label, checked, labels = {}) {
+  return h("fieldset", { class: `field field--${name}` }, h("legend.field__label", label),
+    h("div", { class: `seg seg--${name}`, role: "radiogroup", "aria-label": name },
+      config.choices[name].map((v) => h("label.seg__opt",
+        h("input", { type: "radio", name, value: v, checked: v === checked }),
+        h("span", labels[v] || v)))),
+    errorFor(name));
 }
 
-function select(name, def) {
-  return h("select.input", { name }, config.choices[name].map((v) => h("option", { value: v, selected: v === def[name] }, v)));
+function select(name, chosen) {
+  return h("select.input", { name }, config.choices[name].map((v) => h("option", { value: v, selected: v === chosen }, v)));
 }
 
 function build() {
   const def = config.defaults, L = config.limits;
-  const theme = h("input.input", { name: "theme", type: "text", maxlength: String(L.theme_chars + 40), required: true,
-    autocomplete: "off", placeholder: "rainy night in the city", spellcheck: "false" });
-  const minutes = h("input.input", { name: "minutes", type: "number", min: "0.1", max: String(L.minutes), step: "any", inputmode: "decimal", value: String(def.minutes) });
-  const tracks = h("input.input", { name: "tracks", type: "text", inputmode: "numeric", autocomplete: "off", value: String(def.tracks) });
-  const capIn = h("input.input", { name: "cap", type: "number", min: "0.01", step: "0.01", inputmode: "decimal", value: def.cap.toFixed(2) });
-  const atmosphere = select("atmosphere", def);
-  const privacy = select("privacy", def);
-  const upload = h("input", { type: "checkbox", name: "upload", checked: def.upload });
-  const review = h("input", { type: "checkbox", name: "review", checked: def.review });
-  const seasonGroup = radios("season", config.choices.season, def.season);
-  const providerGroup = radios("provider", config.choices.provider, def.provider, PROVIDER_LABEL);
+  const minutes = h("input.input", { name: "minutes", type: "number", min: "0.1", max: L.minutes, step: "any", inputmode: "decimal", value: def.minutes });
+  const tracks = h("input.input", { name: "tracks", type: "text", inputmode: "numeric", autocomplete: "off", value: def.tracks });
+  const check = (name, checked) => h("input", { type: "checkbox", name, checked });
+  const upload = check("upload", def.upload), review = check("review", def.review), whole = check("whole");
   // Your own files, picked from the data root's library/ folder (GET /api/library).
   const pick = (name) => h("select.input", { name }, h("option", { value: "" }, "Made by the runner"));
   const music = pick("music"), artwork = pick("artwork"), loopIn = pick("loop");
-  const fit = select("fit", { fit: config.choices.fit[0] });
-  const whole = h("input", { type: "checkbox", name: "whole" });
-  const note = h("input.input", { name: "license_note", type: "text", maxlength: "2000", autocomplete: "off" });
   const estimate = h("div.estimate", { role: "status", "aria-live": "polite" }, h("p.muted", "Estimate appears here."));
   const formError = h("p.form__error", { role: "alert" });
   const submit = h("button.btn.btn--primary", { type: "submit" }, icon("play"), "Start pipeline");
-  const cancel = h("button.btn.btn--ghost", { type: "button", value: "cancel" }, "Cancel");
-  const closeX = h("button.modal__close", { type: "button", "aria-label": "Close" }, icon("close"));
+  const close = { click: () => d.close("cancel") };
+  const cancel = h("button.btn.btn--ghost", { type: "button", value: "cancel", on: close }, "Cancel");
+  const closeX = h("button.modal__close", { type: "button", "aria-label": "Close", on: close }, icon("close"));
 
   const form = h("form.form", { method: "dialog", novalidate: true },
     h("header.modal__head",
       h("div", h("p.eyebrow", "New session"), h("h2.modal__title", { id: "launch-title" }, "Start pipeline")), closeX),
     h("div.form__body", h("div.form__grid",
-      field("theme", "Theme", theme, `What the hour feels like. Up to ${L.theme_chars} characters.`),
-      h("fieldset.field.field--season", h("legend.field__label", "Season"), seasonGroup,
-        errorFor("season")),
-      field("atmosphere", "Atmosphere", atmosphere),
+      field("theme", "Theme", h("input.input", { name: "theme", type: "text", maxlength: L.theme_chars + 40, required: true,
+        autocomplete: "off", placeholder: "rainy night in the city", spellcheck: "false" }), `What the hour feels like. Up to ${L.theme_chars} characters.`),
+      radios("season", "Season", def.season),
+      field("atmosphere", "Atmosphere", select("atmosphere", def.atmosphere)),
       field("minutes", "Length (minutes)", minutes, "60 is an hour; 0.1 makes a six-second test."),
       field("tracks", "Tracks", tracks, `${def.tracks} (the default) or 1 to ${L.tracks}.`),
-      field("privacy", "Privacy", privacy),
-      h("fieldset.field.field--provider", h("legend.field__label", "Provider"), providerGroup,
-        errorFor("provider")),
+      field("privacy", "Privacy", select("privacy", def.privacy)),
+      radios("provider", "Provider", def.provider, PROVIDER_LABEL),
       h("div.field.field--toggles",
         h("label.toggle", upload, h("span", "Upload to YouTube")),
         h("label.toggle", review, h("span", "Stop for review before upload")),
         errorFor("upload"),
         errorFor("review")),
       h("div.field.field--budget",
-        field("cap", "Spend cap (US $)", capIn, "No paid call is ever made past it."), estimate),
+        field("cap", "Spend cap (US $)", h("input.input", { name: "cap", type: "number", min: "0.01", step: "0.01", inputmode: "decimal",
+          value: def.cap.toFixed(2) }), "No paid call is ever made past it."), estimate),
       h("details.field.field--own", h("summary.field__label", "Your own files"),
         field("music", "Music", music, "A folder or playlist in library/."),
         h("label.toggle", whole, h("span", "As long as the playlist")),
-        field("artwork", "Artwork", artwork), field("loop", "Loop", loopIn), field("fit", "Fit", fit),
-        field("license_note", "Licence note", note, "Kept in provenance.json."))),
+        field("artwork", "Artwork", artwork), field("loop", "Loop", loopIn), field("fit", "Fit", select("fit")),
+        field("license_note", "Licence note", h("input.input", { name: "license_note", type: "text", maxlength: "2000", autocomplete: "off" }),
+          "Kept in provenance.json."))),
     formError),
     h("footer.modal__foot", cancel, submit));
 
   const d = h("dialog.modal", { "aria-labelledby": "launch-title" }, form);
-  const controls = { theme, minutes, tracks, cap: capIn, atmosphere, privacy, upload, review, music, artwork, loop: loopIn, fit, license_note: note };
+  // The control a field's message belongs to (a radio group has none to mark).
+  const control = (name) => (form.elements[name] instanceof Element ? form.elements[name] : null);
 
+  /** The form's answers, trimmed; what is empty or disabled is left out. */
   function values() {
-    const fd = new FormData(form);
-    const own = music.value, shown = artwork.value || loopIn.value;
+    const own = music.value;
     // Owned files are named only when picked; tracks and minutes follow the playlist.
     minutes.disabled = own && whole.checked;
     whole.disabled = !(tracks.disabled = !!own);
-    return {
-      theme: theme.value, season: fd.get("season"), atmosphere: atmosphere.value,
-      minutes: minutes.disabled ? "auto" : minutes.value.trim(), tracks: own ? undefined : tracks.value.trim(),
-      cap: capIn.value.trim(), provider: fd.get("provider"), privacy: privacy.value,
-      upload: upload.checked, review: review.checked, music: own || undefined, artwork: artwork.value || undefined,
-      loop: loopIn.value || undefined, fit: shown ? fit.value : undefined, license_note: note.value.trim() || undefined,
-    };
+    const v = Object.fromEntries([...new FormData(form)].map(([k, x]) => [k, x.trim()]).filter(([, x]) => x));
+    delete v.whole;
+    if (!v.artwork && !v.loop) delete v.fit;
+    return { ...v, minutes: minutes.disabled ? "auto" : v.minutes, upload: upload.checked, review: review.checked };
   }
 
   function showErrors(errors, touchedOnly) {
@@ -133,7 +124,7 @@ function build() {
       const name = el.dataset.errorFor;
       const msg = errors[name] && (!touchedOnly || touched.has(name)) ? errors[name] : "";
       el.textContent = msg;
-      const ctl = controls[name];
+      const ctl = control(name);
       if (ctl) { if (msg) ctl.setAttribute("aria-invalid", "true"); else ctl.removeAttribute("aria-invalid"); }
     }
   }
@@ -152,7 +143,7 @@ function build() {
     const seq = ++estSeq;
     estimate.classList.add("is-busy");
     try {
-      const res = await api.get("/api/estimate", { ...v, theme: v.theme.trim() || "estimate", upload: String(v.upload), review: String(v.review) });
+      const res = await api.get("/api/estimate", { ...v, theme: v.theme || "estimate", upload: String(v.upload), review: String(v.review) });
       if (seq !== estSeq) return;
       const e = res.estimate || {};
       const total = e.total_usd || 0, capUsd = e.cap_usd ?? Number(v.cap);
@@ -176,7 +167,7 @@ function build() {
   }
 
   function onChange(e) {
-    if (e && e.target && e.target.name) touched.add(e.target.name);
+    if (e.target.name) touched.add(e.target.name);
     showErrors(validate(values()), true);
     clearTimeout(estTimer);
     estTimer = setTimeout(refreshEstimate, 250);
@@ -188,18 +179,17 @@ function build() {
     e.preventDefault();
     const v = values();
     const errors = validate(v);
-    for (const k of Object.keys(controls)) touched.add(k);
+    for (const el of form.elements) if (el.name) touched.add(el.name);
     showErrors(errors, false);
     formError.textContent = "";
     if (Object.keys(errors).length) {
-      const first = controls[Object.keys(errors)[0]];
-      if (first) first.focus();
+      control(Object.keys(errors)[0])?.focus();
       return;
     }
     submit.disabled = true;
     submit.classList.add("is-busy");
     try {
-      const body = { ...v, theme: v.theme.trim(), minutes: Number(v.minutes) || v.minutes, tracks: Number(v.tracks) || v.tracks, cap: Number(v.cap) };
+      const body = { ...v, minutes: Number(v.minutes) || v.minutes, tracks: Number(v.tracks) || v.tracks, cap: Number(v.cap) };
       const res = await api.post("/api/launch", body);
       d.close("started");
       toast(`Started “${body.theme}”`, "ok");
@@ -207,7 +197,7 @@ function build() {
     } catch (err) {
       if (err instanceof ApiError && err.field && form.querySelector(`[data-error-for="${err.field}"]`)) {
         showErrors({ [err.field]: err.message }, false);
-        if (controls[err.field]) controls[err.field].focus();
+        control(err.field)?.focus();
       } else {
         formError.textContent = err.message;
       }
@@ -217,8 +207,6 @@ function build() {
     }
   });
 
-  cancel.addEventListener("click", () => d.close("cancel"));
-  closeX.addEventListener("click", () => d.close("cancel"));
   // A click on the backdrop (outside the form) closes, like Escape.
   d.addEventListener("click", (e) => { if (e.target === d) d.close("cancel"); });
   d.addEventListener("close", () => { if (opener?.isConnected) opener.focus(); });
