@@ -4,6 +4,7 @@ import { config } from "./api.js";
 import { h, s, HIDDEN } from "./dom.js";
 import { counted, dateTime, money, pct, statusLabel } from "./format.js";
 import { reducedMotion } from "./motion.js";
+import { fillTrack } from "./ui.js";
 
 /** A round step for about four gridlines up to v (0.25, 0.5, 1, 2, 5 ...). */
 function niceStep(v) {
@@ -137,7 +138,6 @@ export function shareBars(items, format) {
   return h("ul.shares", items.map((d) =>
     h("li", { class: ["share", d.cls] },
       h("span.share__label", d.label),
-      h("span.share__track", HIDDEN,
-        h("span.share__fill", { style: { "--w": ((100 * (d.value || 0)) / max).toFixed(1) + "%" } })),
+      fillTrack((d.value || 0) / max, HIDDEN),
       h("span.share__value", format(d.value, total)))));
 }

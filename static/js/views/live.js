@@ -7,7 +7,7 @@ import { cap, counted, duration, length, money, parseTime, pct, spendLevel } fro
 import { navigate } from "../router.js";
 import * as stream from "../stream.js";
 import {
-  actionButton, addLines, card, emptyState, errorState, fact, levelMarks, region, sessionHref, setFollow, statusBadge,
+  actionButton, addLines, card, emptyState, errorState, fact, fillTrack, levelMarks, region, sessionHref, setFollow, statusBadge,
 } from "../ui.js";
 
 const STEP_ICON = { done: "check", failed: "close", skipped: "skip" };
@@ -52,10 +52,9 @@ export function mount(root, ctx) {
     railItems[name] = { li, node, time, note, bar, state };
     rail.append(li);
   }
-  const capFill = h("span.capbar__fill");
   const capText = h("p.capbar__text");
   const capBar = h("div.capbar", { role: "meter", "aria-label": "Spend against the cap", "aria-valuemin": "0" },
-    h("div.capbar__track", capFill, levelMarks("span.capbar__mark", true)));
+    fillTrack(0, null, levelMarks("span.capbar__mark", true)));
   const assets = h("dl.assets");
   const logList = h("ol.loglines.loglines--live", { "aria-label": "Activity", "aria-live": "off" });
   const followBtn = h("button.btn.btn--ghost.btn--sm", { on: { click() {
@@ -141,11 +140,11 @@ export function mount(root, ctx) {
     if (!spend) return;
     const ratio = spend.cap_usd ? spend.spent_usd / spend.cap_usd : 0;
     const level = spendLevel(ratio);
-    capBar.className = `capbar capbar--${level}`;
+    capBar.className = `capbar spend--${level}`;
     capBar.setAttribute("aria-valuemax", spend.cap_usd || 0);
     capBar.setAttribute("aria-valuenow", spend.spent_usd || 0);
     capBar.dataset.level = level;
-    capFill.style.setProperty("--w", pct(Math.min(1, ratio), 1));
+    capBar.firstChild.firstChild.style.setProperty("--w", pct(Math.min(1, ratio), 1));
     capText.replaceChildren(h("strong", money(spend.spent_usd)), ` of ${money(spend.cap_usd)} cap · `, h("span", { class: `lvl lvl--${level}` }, pct(ratio)));
     assets.replaceChildren(...config.assets.map((k) => fact(k, money((spend.by_asset || {})[k] || 0))));
   }
