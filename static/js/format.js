@@ -68,13 +68,14 @@ export function parseTime(iso) {
   return Number.isNaN(t) ? null : t;
 }
 
-const dtf = new Intl.DateTimeFormat(undefined, { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" });
-const dtfFull = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "medium" });
-const tf = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" });
-
-export function dateTime(iso) { const t = parseTime(iso); return t === null ? "–" : dtf.format(t); }
-export function dateTimeFull(iso) { const t = parseTime(iso); return t === null ? "" : dtfFull.format(t); }
-export function timeOfDay(iso) { const t = parseTime(iso); return t === null ? "" : tf.format(t); }
+/** A formatter of ISO times through Intl options; missing: what an unreadable time shows. */
+const timeFormat = (options, missing = "") => {
+  const f = new Intl.DateTimeFormat(undefined, options);
+  return (iso) => { const t = parseTime(iso); return t === null ? missing : f.format(t); };
+};
+export const dateTime = timeFormat({ day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" }, "–");
+export const dateTimeFull = timeFormat({ dateStyle: "medium", timeStyle: "medium" });
+export const timeOfDay = timeFormat({ hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" });
 
 /** "3 min ago", "yesterday": how long since a time, for table cells and the hero. */
 export function ago(iso, now = Date.now()) {
@@ -90,13 +91,10 @@ export function ago(iso, now = Date.now()) {
   return dateTime(iso);
 }
 
-const STATUS_LABEL = {
-  queued: "Queued", running: "Running", awaiting_review: "Review", completed: "Completed",
-  failed: "Failed", halted_budget: "Budget halt", interrupted: "Interrupted", unreadable: "Unreadable",
-  needs_attention: "Needs attention",
-};
+// The statuses whose label is not their name capitalised.
+const STATUS_LABEL = { awaiting_review: "Review", halted_budget: "Budget halt", needs_attention: "Needs attention" };
 
-export function statusLabel(status) { return STATUS_LABEL[status] || String(status || "unknown"); }
+export function statusLabel(status) { return STATUS_LABEL[status] || cap(status || "unknown"); }
 
 export function cap(word) { return word ? word[0].toUpperCase() + word.slice(1) : ""; }
 

@@ -5,21 +5,18 @@ import { qs } from "./api.js";
 
 const ID = "([0-9]{8}-[0-9]{6}-[a-z0-9][a-z0-9-]{0,60})";
 const ROUTES = [
-  { name: "overview", re: /^\/(?:overview\/?)?$/ },
-  { name: "sessions", re: /^\/sessions\/?$/ },
-  { name: "session", re: new RegExp(`^/sessions?/${ID}/?$`) },
-  { name: "series", re: /^\/series\/?$/ },
-  { name: "gallery", re: /^\/gallery\/?$/ },
-  { name: "live", re: new RegExp(`^/live(?:/${ID})?/?$`) },
-  { name: "logs", re: /^\/logs\/?$/ },
+  ["overview", /^\/(?:overview\/?)?$/],
+  ["session", new RegExp(`^/sessions?/${ID}/?$`)],
+  ["live", new RegExp(`^/live(?:/${ID})?/?$`)],
+  ...["sessions", "series", "gallery", "logs"].map((name) => [name, new RegExp(`^/${name}/?$`)]),
 ];
 
 const listeners = new Set();
 
 export function match(path) {
-  for (const r of ROUTES) {
-    const m = r.re.exec(path);
-    if (m) return { name: r.name, id: m[1] || null };
+  for (const [name, re] of ROUTES) {
+    const m = re.exec(path);
+    if (m) return { name, id: m[1] || null };
   }
   return { name: "notfound", id: null };
 }
