@@ -49,6 +49,8 @@ async function request(method, path, { params, body, signal } = {}) {
 export const api = {
   get: (path, params, signal) => request("GET", path, { params, signal }),
   post: (path, body = {}) => request("POST", path, { body }),
+  /** The newest session row matching params (a status filter...), or null. */
+  first: async (params, signal) => (await request("GET", "/api/sessions", { params: { ...params, limit: 1 }, signal })).items[0] || null,
 };
 
 /** Whether an error is only our own AbortController cancelling a stale request. */

@@ -25,19 +25,11 @@ export function mount(root, ctx) {
   let poll = 0;
   let following = true;
 
-  async function pickSession() {
-    if (sid) return sid;
-    const moving = await api.get("/api/sessions", { limit: 1, status: [...MOVING] }, ctl.signal);
-    if (moving.items.length) return moving.items[0].id;
-    const any = await api.get("/api/sessions", { limit: 1 }, ctl.signal);
-    return any.items.length ? any.items[0].id : null;
-  }
-
   // Parts of the page that change; built once, updated in place.
-  const conn = h("span.conn", { role: "status", "aria-live": "polite" });
+  const conn = h("span.conn", { role: "status" });
   const title = h("h1.view__title.live__title");
   const sub = h("p.live__sub");
-  const badge = h("span.live__badge");
+  const badge = h("span");
   const rail = h("ol.rail", { "aria-label": "Pipeline steps" });
   const railItems = {};
   const STEPS = config.steps;
@@ -45,7 +37,7 @@ export function mount(root, ctx) {
     const time = h("span.rail__time", "–");
     const note = h("span.rail__note");
     const bar = h("span.rail__bar", HIDDEN, h("span.rail__barfill"));
-    const node = h("span.rail__node", HIDDEN, h("span.rail__num", String(i + 1)));
+    const node = h("span.rail__node", HIDDEN, i + 1);
     const state = h("span.rail__state", "pending");
     const li = h("li.rail__step", { "data-step": name, "data-status": "pending" },
       node, h("span.rail__label", cap(name)), state, time, bar, note);
@@ -62,12 +54,12 @@ export function mount(root, ctx) {
     if (following) logList.parentElement.scrollTop = logList.parentElement.scrollHeight;
   } } });
   setFollow(followBtn, true);
-  const preview = h("div.live__preview");
+  const preview = h("div");
   const actions = h("div.live__actions");
 
   function layout() {
     view.replaceChildren(
-      h("header.view__head.live__head",
+      h("header.view__head",
         h("div.live__heading", h("p.eyebrow", "Live run", conn), title, sub),
         h("div.view__actions", badge, actions)),
       h("section.card.card--rail", { "aria-labelledby": "rail-title" },
@@ -96,11 +88,12 @@ export function mount(root, ctx) {
       actions.replaceChildren(act ? actionButton(row.id, act, refresh) : "",
         h("a.btn.btn--ghost", { href: sessionHref(row.id) }, "Session details", icon("arrow")));
     }
-    if (row.thumbnail_url && !preview.dataset.src) {
-      preview.dataset.src = row.thumbnail_url;
-      preview.replaceChildren(h("img.live__art", { src: row.artwork_url || row.thumbnail_url, alt: `Artwork for ${row.theme || row.id}` }));
+    // Until the artwork step makes the cover, a note; the cover, once shown, stays.
+    if (!preview.dataset.src) {
+      preview.dataset.src = row.thumbnail_url || "";
+      preview.replaceChildren(row.thumbnail_url ? h("img.live__art", { src: row.artwork_url || row.thumbnail_url, alt: `Artwork for ${row.theme || row.id}` })
+        : h("p.muted.live__wait", "The cover appears when the artwork step is done."));
     }
-    if (!row.thumbnail_url && !preview.dataset.src) preview.replaceChildren(h("p.muted.live__wait", "The cover appears when the artwork step is done."));
   }
 
   function applySteps(steps) {
@@ -111,7 +104,7 @@ export function mount(root, ctx) {
       it.li.dataset.status = s.status;
       it.li.dataset.started = s.started_at || "";
       it.state.textContent = s.status;
-      it.node.replaceChildren(STEP_ICON[s.status] ? icon(STEP_ICON[s.status]) : h("span.rail__num", String(STEPS.indexOf(s.name) + 1)));
+      it.node.replaceChildren(STEP_ICON[s.status] ? icon(STEP_ICON[s.status]) : STEPS.indexOf(s.name) + 1);
       const p = s.progress;
       it.note.textContent = s.status === "failed" ? (s.error || "failed") : s.status === "skipped" ? (s.note || "skipped")
         : s.status === "running" && p ? (p.label || (p.percent != null ? pct(p.percent / 100) : "")) : (s.status === "done" && s.cost_usd ? money(s.cost_usd) : "");
@@ -162,7 +155,8 @@ export function mount(root, ctx) {
 
   async function start() {
     try {
-      sid = await pickSession();
+      // Without an id: the run that is moving, else the newest.
+      sid ||= (await api.first({ status: [...MOVING] }, ctl.signal) || await api.first({}, ctl.signal))?.id;
       if (!sid) {
         view.replaceChildren(emptyState("Nothing on air", "Start a pipeline to watch it here, step by step.",
           ctx.launchButton()));

@@ -19,12 +19,12 @@ export function mount(root, ctx) {
 
   async function load() {
     try {
-      const [k, latest, moving] = await Promise.all([
+      const [k, latest, live] = await Promise.all([
         api.get("/api/kpis", { series: 60 }, ctl.signal),
-        api.get("/api/sessions", { limit: 1, status: ["completed", "awaiting_review"] }, ctl.signal),
-        api.get("/api/sessions", { limit: 1, status: ["running", "queued"] }, ctl.signal),
+        api.first({ status: ["completed", "awaiting_review"] }, ctl.signal),
+        api.first({ status: ["running", "queued"] }, ctl.signal),
       ]);
-      render(k, moving.items[0] || null, latest.items[0] || null);
+      render(k, live, latest);
     } catch (err) {
       if (aborted(err)) return;
       view.replaceChildren(errorState(err, load));
