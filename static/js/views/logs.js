@@ -25,7 +25,7 @@ export function mount(root, ctx) {
   const list = h("ol.loglines", { "aria-label": "Log lines" });
   const box = region("div.logscroll.logscroll--page", "Log", list);
   const older = h("button.btn.btn--ghost.btn--sm.logs__older", { hidden: true, on: { click: () => loadOlder().catch(() => {}) } }, "Load older lines");
-  const status = h("p.toolbar__count", { role: "status", "aria-live": "polite" });
+  const status = h("p.toolbar__count", { role: "status" });
   const search = searchField({ placeholder: "Search messages", "aria-label": "Search log messages", value: f.q }, (q) => apply({ q }), 250);
   const levels = filterChips(config.log_levels, (lv) => h("button", { class: `chip chip--lvl l-${lv.toLowerCase()}`, "data-level": lv }, lv),
     () => f.level, (level) => apply({ level }));
@@ -47,7 +47,7 @@ export function mount(root, ctx) {
 
   const append = (recs) => addLines(list, recs, MAX_LINES, following);
 
-  function params() { return { level: f.level, q: f.q.trim(), session: f.session }; }
+  function params() { return { ...f, q: f.q.trim() }; }
 
   function syncControls() {
     levels.sync();
@@ -60,7 +60,7 @@ export function mount(root, ctx) {
       sessionChip.append(x, h("a.btn.btn--ghost.btn--sm", { href: sessionHref(f.session) }, "Open session"));
     }
     setFollow(followBtn, following);
-    view.dataset.following = String(following);
+    view.dataset.following = following;
   }
 
   async function load() {

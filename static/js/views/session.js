@@ -83,12 +83,10 @@ export function mount(root, ctx) {
       row.series ? fact("Series", h("a", { href: "/sessions?series=" + encodeURIComponent(row.series) },
         `${row.series} · ${row.entry}`)) : null);
 
-    const problems = [];
-    if (d.error) problems.push(h("p.notice.notice--error", { role: "alert" }, icon("alert"), String(d.error)));
-    for (const [m, i] of [[(d.halt || {}).message, "coin"], [(d.attention || {}).message, "alert"],
-      [(d.youtube || {}).privacy_note, "alert"]])
-      if (m) problems.push(h("p.notice.notice--amber", { role: "alert" }, icon(i), m));
-    if (!d.readable) problems.push(h("p.notice.notice--error", { role: "alert" }, icon("alert"), d.error || "unreadable"));
+    const notice = (kind, i, m) => m && h(`p.notice.notice--${kind}`, { role: "alert" }, icon(i), m);
+    const problems = [notice("error", "alert", d.error), notice("amber", "coin", d.halt?.message),
+      notice("amber", "alert", d.attention?.message), notice("amber", "alert", d.youtube?.privacy_note),
+      !d.readable && notice("error", "alert", d.error || "unreadable")];
 
     const header = h("section.detail__hero", stage,
       h("div.detail__info",

@@ -47,7 +47,7 @@ export function mount(root, ctx) {
   const view = h("div.view.view--sessions");
   root.append(view);
 
-  const shown = h("p.toolbar__count", { role: "status", "aria-live": "polite" }, "Loading…");
+  const shown = h("p.toolbar__count", { role: "status" }, "Loading…");
   const search = searchField({ name: "q", placeholder: "Search theme, title or id", "aria-label": "Search sessions", value: f.q },
     (q) => apply({ q }), 200);
   const date = (name, label) => h("input.input.input--date", { type: "date", name, "aria-label": label, value: f[name],
@@ -102,9 +102,7 @@ export function mount(root, ctx) {
       h("div.toolbar__row.toolbar__chips", { role: "group", "aria-label": "Season" }, seasons.chips)),
     h("div.card.card--table", table, empty));
 
-  function apiFilters() {
-    return { status: f.status, season: f.season, series: f.series, q: f.q.trim(), from: f.from, to: f.to, sort: f.sort };
-  }
+  function apiFilters() { return { ...f, q: f.q.trim() }; }
 
   function renderHead() {
     const [dir, key] = f.sort.startsWith("-") ? ["descending", f.sort.slice(1)] : ["ascending", f.sort.replace(/^\+/, "")];
