@@ -27,7 +27,7 @@ function median(values) {
  */
 export function costChart(series, { href }) {
   const wrap = h("div.chart.chart--cost");
-  const tip = h("div.chart__tip", { role: "status", "aria-live": "polite" });
+  const tip = h("div.chart__tip", { role: "status" });
   wrap.append(tip);
   let svg = null;
   let focusIndex = series.length - 1;

@@ -67,7 +67,7 @@ function build() {
   // Your own files, picked from the data root's library/ folder (GET /api/library).
   const pick = (name) => h("select.input", { name }, h("option", { value: "" }, "Made by the runner"));
   const music = pick("music"), artwork = pick("artwork"), loopIn = pick("loop");
-  const estimate = h("div.estimate", { role: "status", "aria-live": "polite" }, h("p.muted", "Estimate appears here."));
+  const estimate = h("div.estimate", { role: "status" }, h("p.muted", "Estimate appears here."));
   const formError = h("p.form__error", { role: "alert" });
   const submit = h("button.btn.btn--primary", { type: "submit" }, icon("play"), "Start pipeline");
   const close = { click: () => d.close("cancel") };
@@ -151,7 +151,7 @@ function build() {
       const level = e.over_cap ? "red" : spendLevel(ratio);
       estimate.replaceChildren(
         h("div.estimate__row", h("span.label", "Estimate"),
-          h("strong", { class: `estimate__total lvl--${level}`, "data-estimate": String(total) }, money(total)),
+          h("strong", { class: `estimate__total lvl--${level}`, "data-estimate": total }, money(total)),
           h("span.muted", `of ${money(capUsd)} cap · ${pct(ratio)}`)),
         h("span", { class: `spend spend--${level} spend--big` }, fillTrack(ratio)),
         h("p.estimate__assets.muted", Object.entries(e.by_asset || {}).filter(([, usd]) => usd > 0)

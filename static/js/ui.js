@@ -56,7 +56,7 @@ export function toast(message, kind = "info") {
 /** A search box: onSearch(text) once typing pauses for ms. set(text) shows text unless the box is in use. */
 export function searchField(props, onSearch, ms) {
   let typing = 0;
-  const input = h("input.input.input--search", { type: "search", autocomplete: "off", ...props });
+  const input = h("input.input", { type: "search", autocomplete: "off", ...props });
   input.addEventListener("input", () => { clearTimeout(typing); typing = setTimeout(() => onSearch(input.value), ms); });
   return {
     el: h("label.field.field--search", icon("search"), input), input, stop: () => clearTimeout(typing),

@@ -60,7 +60,7 @@ function cardFor(r) {
     media.append(h("span.tile__none", r.readable ? "No artwork yet" : "Unreadable session"));
   }
   media.append(ribbons("div.ribbons", r.youtube_url, r.has_loop, r.has_final ? r.minutes : null));
-  return h("a", { class: `tile tile--${r.status}`, href: sessionHref(r.id), role: "listitem",
+  return h("a", { class: "tile", href: sessionHref(r.id), role: "listitem",
     "aria-label": `${r.theme || r.id}, ${r.status}` },
   media,
   h("div.tile__body",

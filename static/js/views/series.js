@@ -42,7 +42,7 @@ export function mount(root) {
 function meter(label, used, limit) {
   return h("div.qmeter.spend", { role: "meter", "aria-label": `${label}: ${num(used)} of ${num(limit)}`,
     "aria-valuemin": "0", "aria-valuemax": limit, "aria-valuenow": used },
-  h("span.qmeter__label", label, h("strong", ` ${num(used)}`), h("span.muted", ` / ${num(limit)}`)),
+  h("span", label, h("strong", ` ${num(used)}`), h("span.muted", ` / ${num(limit)}`)),
   fillTrack(limit && used / limit, HIDDEN));
 }
 
