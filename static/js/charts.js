@@ -70,9 +70,20 @@ export function costChart(series, { href }) {
       s("rect", { class: "bar__fill", x: cx - bw / 2, y: pad.t + ih - bh, width: bw, height: bh, rx: Math.min(4, bw / 2),
         fill: `url(#g-${d.status})`, style: reducedMotion() ? null : { "--delay": `${Math.min(i * 12, 600)}ms` } }));
     }));
+    // One tab stop: arrow keys, Home and End move between the bars.
+    const keydown = (e) => {
+      const links = [...bars.children];
+      const i = links.indexOf(document.activeElement);
+      const to = { ArrowRight: i + 1, ArrowLeft: i - 1, Home: 0, End: links.length - 1 }[e.key];
+      if (i < 0 || to === undefined) return;
+      e.preventDefault();
+      const j = Math.max(0, Math.min(links.length - 1, to));
+      links.forEach((l, k) => l.setAttribute("tabindex", k === j ? "0" : "-1"));
+      links[j].focus();
+    };
     const capY = y(cap);
     const next = s("svg", { class: "chart__svg", width, height, viewBox: `0 0 ${width} ${height}`,
-      role: "group", "aria-label": `Cost per run for the last ${counted(series.length, "session")}; cap ${money(cap)}` },
+      role: "group", "aria-label": `Cost per run for the last ${counted(series.length, "session")}; cap ${money(cap)}`, on: { keydown } },
     s("defs", null, config.statuses.map((st) => s("linearGradient", { id: `g-${st}`, x1: 0, y1: 0, x2: 0, y2: 1 },
       s("stop", { offset: "0", class: `stop-top s-${st}` }),
       s("stop", { offset: "1", class: `stop-bottom s-${st}` })))),
@@ -88,17 +99,6 @@ export function costChart(series, { href }) {
     s("g", { class: "chart__axis", "aria-hidden": "true" }, series.length ? [
       s("text", { x: pad.l, y: height - 6 }, dateTime(series[0].created_at)),
       s("text", { x: width - pad.r, y: height - 6, "text-anchor": "end" }, dateTime(series[series.length - 1].created_at))] : null));
-    // One tab stop: arrow keys, Home and End move between the bars.
-    next.addEventListener("keydown", (e) => {
-      const links = [...bars.children];
-      const i = links.indexOf(document.activeElement);
-      const to = { ArrowRight: i + 1, ArrowLeft: i - 1, Home: 0, End: links.length - 1 }[e.key];
-      if (i < 0 || to === undefined) return;
-      e.preventDefault();
-      const j = Math.max(0, Math.min(links.length - 1, to));
-      links.forEach((l, k) => l.setAttribute("tabindex", k === j ? "0" : "-1"));
-      links[j].focus();
-    });
     if (svg) svg.replaceWith(next); else wrap.prepend(next);
     svg = next;
   }
@@ -116,7 +116,7 @@ export function costChart(series, { href }) {
 /** A ring for a rate (upload success): the share as an arc, the number in the middle. */
 export function ring(rate, { label, sub }) {
   const r = 52, c = 2 * Math.PI * r;
-  const value = rate == null ? 0 : Math.max(0, Math.min(1, rate));
+  const value = Math.max(0, Math.min(1, rate || 0));
   const arc = s("circle", { class: "ring__arc", cx: 64, cy: 64, r, "stroke-dasharray": c.toFixed(2),
     "stroke-dashoffset": c.toFixed(2), transform: "rotate(-90 64 64)" });
   const svg = s("svg", { class: "ring__svg", viewBox: "0 0 128 128", "aria-hidden": "true" },
@@ -124,7 +124,7 @@ export function ring(rate, { label, sub }) {
       s("stop", { offset: "0", class: "ring-stop-a" }), s("stop", { offset: "1", class: "ring-stop-b" }))),
     s("circle", { class: "ring__track", cx: 64, cy: 64, r }), arc);
   const el = h("div.ring", { role: "img", "aria-label": `${label}: ${rate === null ? "no uploads yet" : pct(rate, 1)}` },
-    svg, h("div.ring__center", h("strong.ring__value", rate === null ? "–" : pct(rate)),
+    svg, h("div.ring__center", h("strong.ring__value", pct(rate)),
       h("span.ring__sub", sub)));
   // Set the arc on the next frame so the CSS transition draws it in.
   requestAnimationFrame(() => requestAnimationFrame(() => arc.setAttribute("stroke-dashoffset", (c * (1 - value)).toFixed(2))));

@@ -7,7 +7,7 @@ import { api, ApiError, config } from "./api.js";
 import { h, icon } from "./dom.js";
 import { money, pct, spendLevel } from "./format.js";
 import { navigate } from "./router.js";
-import { fillTrack, toast } from "./ui.js";
+import { fillTrack, liveHref, toast } from "./ui.js";
 
 const PROVIDER_LABEL = { local: "Local · free", fal: "fal.ai · paid" };
 
@@ -74,7 +74,7 @@ function build() {
   const cancel = h("button.btn.btn--ghost", { type: "button", value: "cancel", on: close }, "Cancel");
   const closeX = h("button.modal__close", { type: "button", "aria-label": "Close", on: close }, icon("close"));
 
-  const form = h("form.form", { method: "dialog", novalidate: true },
+  const form = h("form.form", { method: "dialog", novalidate: true, on: { input: onChange, change: onChange } },
     h("header.modal__head",
       h("div", h("p.eyebrow", "New session"), h("h2.modal__title", { id: "launch-title" }, "Start pipeline")), closeX),
     h("div.form__body", h("div.form__grid",
@@ -103,7 +103,11 @@ function build() {
     formError),
     h("footer.modal__foot", cancel, submit));
 
-  const d = h("dialog.modal", { "aria-labelledby": "launch-title" }, form);
+  // A click on the backdrop (outside the form) closes, like Escape; closing gives focus back.
+  const d = h("dialog.modal", { "aria-labelledby": "launch-title", on: {
+    click: (e) => { if (e.target === d) d.close("cancel"); },
+    close: () => { if (opener?.isConnected) opener.focus(); },
+  } }, form);
   // The control a field's message belongs to (a radio group has none to mark).
   const control = (name) => (form.elements[name] instanceof Element ? form.elements[name] : null);
 
@@ -156,7 +160,7 @@ function build() {
         h("span", { class: `spend spend--${level} spend--big` }, fillTrack(ratio)),
         h("p.estimate__assets.muted", Object.entries(e.by_asset || {}).filter(([, usd]) => usd > 0)
           .map(([a, usd]) => `${a} ${money(usd)}`).join(" · ") || "Local providers: nothing to pay."),
-        ...(e.over_cap ? [h("p.field__error", "This estimate is over the cap: raise the cap or choose fewer tracks.")] : []));
+        e.over_cap ? h("p.field__error", "This estimate is over the cap: raise the cap or choose fewer tracks.") : "");
     } catch (err) {
       if (seq !== estSeq) return;
       if (err instanceof ApiError && err.field) { touched.add(err.field); showErrors({ [err.field]: err.message }, false); }
@@ -172,8 +176,6 @@ function build() {
     clearTimeout(estTimer);
     estTimer = setTimeout(refreshEstimate, 250);
   }
-  form.addEventListener("input", onChange);
-  form.addEventListener("change", onChange);
 
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
@@ -193,7 +195,7 @@ function build() {
       const res = await api.post("/api/launch", body);
       d.close("started");
       toast(`Started “${body.theme}”`, "ok");
-      navigate("/live/" + encodeURIComponent(res.id));
+      navigate(liveHref(res.id));
     } catch (err) {
       if (err instanceof ApiError && err.field && form.querySelector(`[data-error-for="${err.field}"]`)) {
         showErrors({ [err.field]: err.message }, false);
@@ -207,9 +209,6 @@ function build() {
     }
   });
 
-  // A click on the backdrop (outside the form) closes, like Escape.
-  d.addEventListener("click", (e) => { if (e.target === d) d.close("cancel"); });
-  d.addEventListener("close", () => { if (opener?.isConnected) opener.focus(); });
   d.resetForOpen = () => {
     touched.clear();
     formError.textContent = "";

@@ -56,8 +56,8 @@ export function toast(message, kind = "info") {
 /** A search box: onSearch(text) once typing pauses for ms. set(text) shows text unless the box is in use. */
 export function searchField(props, onSearch, ms) {
   let typing = 0;
-  const input = h("input.input", { type: "search", autocomplete: "off", ...props });
-  input.addEventListener("input", () => { clearTimeout(typing); typing = setTimeout(() => onSearch(input.value), ms); });
+  const input = h("input.input", { type: "search", autocomplete: "off", ...props,
+    on: { input() { clearTimeout(typing); typing = setTimeout(() => onSearch(input.value), ms); } } });
   return {
     el: h("label.field.field--search", icon("search"), input), input, stop: () => clearTimeout(typing),
     set(text) { if (input.value !== text && document.activeElement !== input) input.value = text; },
