@@ -11,8 +11,7 @@ export class ApiError extends Error {
   constructor(status, body) {
     super(body?.error || `request failed (${status})`);
     this.status = status;
-    this.body = body || {};
-    this.field = this.body.field || null;
+    this.field = body?.field || null;
   }
 }
 

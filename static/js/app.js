@@ -22,9 +22,9 @@ const ctx = {
 
 function markNav(name) {
   // A session's page lights Sessions.
-  const lit = name === "session" ? "sessions" : name;
-  for (const a of document.querySelectorAll("[data-nav]")) {
-    if (a.dataset.nav === lit) a.setAttribute("aria-current", "page");
+  const lit = "/" + (name === "overview" ? "" : name === "session" ? "sessions" : name);
+  for (const a of document.querySelectorAll(".nav a")) {
+    if (a.getAttribute("href") === lit) a.setAttribute("aria-current", "page");
     else a.removeAttribute("aria-current");
   }
 }

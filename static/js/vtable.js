@@ -19,7 +19,7 @@ export class VirtualRows {
     this.spacer = h("div.vrows__spacer", { role: "presentation" });
     // The scroller is the rowgroup; the layer is only layout.
     this.layer = h("div.vrows__layer", { role: "presentation" });
-    this.el = h("div.vrows", { role: "rowgroup", tabindex: "0", "aria-label": label || "rows" }, this.spacer, this.layer);
+    this.el = h("div.vrows", { role: "rowgroup", tabindex: "0", "aria-label": label }, this.spacer, this.layer);
     this.frame = 0;
     this.el.addEventListener("scroll", () => this.schedule(), { passive: true });
     this.ro = new ResizeObserver(() => this.schedule());

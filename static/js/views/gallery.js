@@ -10,7 +10,7 @@ const PAGE = 48;
 export function mount(root, ctx) {
   const ctl = new AbortController();
   const grid = h("div.gallery", { role: "list" });
-  const more = h("button.btn.btn--ghost.gallery__more", { hidden: true }, "Load more");
+  const more = h("button.btn.btn--ghost.gallery__more", { hidden: true, on: { click: loadMore } }, "Load more");
   const shown = h("p.toolbar__count", { role: "status" }, "Loading…");
   const view = h("div.view.view--gallery",
     h("header.view__head", h("div", h("h1.view__title", "Gallery"), shown)),
@@ -43,7 +43,6 @@ export function mount(root, ctx) {
   const io = new IntersectionObserver((entries) => { if (entries.some((e) => e.isIntersecting)) loadMore(); },
     { rootMargin: "600px 0px" });
   io.observe(more);
-  more.addEventListener("click", loadMore);
   loadMore();
   return { unmount() { ctl.abort(); io.disconnect(); } };
 }
@@ -51,10 +50,8 @@ export function mount(root, ctx) {
 function cardFor(r) {
   const media = h("div.tile__media");
   if (r.thumbnail_url) {
-    const img = h("img.tile__img", { src: r.thumbnail_url, alt: "", loading: "lazy", decoding: "async", width: "320", height: "180" });
-    img.addEventListener("load", () => img.classList.add("is-loaded"));
-    img.addEventListener("error", () => img.remove());
-    media.append(img);
+    media.append(h("img.tile__img", { src: r.thumbnail_url, alt: "", loading: "lazy", decoding: "async", width: "320", height: "180",
+      on: { load() { this.classList.add("is-loaded"); }, error() { this.remove(); } } }));
   } else {
     media.classList.add("tile__media--none");
     media.append(h("span.tile__none", r.readable ? "No artwork yet" : "Unreadable session"));

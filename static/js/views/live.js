@@ -7,7 +7,7 @@ import { cap, counted, duration, length, money, parseTime, pct, spendLevel } fro
 import { navigate } from "../router.js";
 import * as stream from "../stream.js";
 import {
-  actionButton, addLines, card, emptyState, errorState, fact, fillTrack, levelMarks, region, sessionHref, setFollow, statusBadge,
+  actionButton, addLines, card, emptyState, errorState, fact, fillTrack, levelMarks, liveHref, region, sessionHref, setFollow, statusBadge,
 } from "../ui.js";
 
 const STEP_ICON = { done: "check", failed: "close", skipped: "skip" };
@@ -168,15 +168,10 @@ export function mount(root, ctx) {
       const logs = await api.get("/api/logs", { session: sid, limit: 300 }, ctl.signal);
       showLines(logs.lines);
       disposers.push(stream.on("session", (ev) => {
-        if (ev.id !== sid) {
-          // Watching "whatever is live": follow a new run when it starts.
-          if (!ctx.route.id && ev.row && MOVING.has(ev.row.status) && !MOVING.has(view.dataset.sessionStatus)) navigate("/live/" + ev.id, { replace: true });
-          return;
-        }
-        show(ev);
-      }));
-      disposers.push(stream.on("log", (rec) => { if (rec.session === sid) showLines([rec]); }));
-      disposers.push(stream.on("reset", refresh));
+        if (ev.id === sid) show(ev);
+        // Watching "whatever is live": follow a new run when it starts.
+        else if (!ctx.route.id && ev.row && MOVING.has(ev.row.status) && !MOVING.has(view.dataset.sessionStatus)) navigate(liveHref(ev.id), { replace: true });
+      }), stream.on("log", (rec) => { if (rec.session === sid) showLines([rec]); }), stream.on("reset", refresh));
       timer = setInterval(tick, 1000);
       // Without the stream (proxy, server restarting), fall back to polling the detail.
       poll = setInterval(() => {

@@ -54,10 +54,9 @@ export function mount(root, ctx) {
     search.set(f.q);
     sessionChip.replaceChildren();
     if (f.session) {
-      const x = h("button.chip.chip--session", { "aria-pressed": "true", title: "Show every session" },
-        h("span.mono", f.session), icon("close"));
-      x.addEventListener("click", () => apply({ session: "" }));
-      sessionChip.append(x, h("a.btn.btn--ghost.btn--sm", { href: sessionHref(f.session) }, "Open session"));
+      sessionChip.append(h("button.chip.chip--session", { "aria-pressed": "true", title: "Show every session",
+        on: { click: () => apply({ session: "" }) } }, h("span.mono", f.session), icon("close")),
+      h("a.btn.btn--ghost.btn--sm", { href: sessionHref(f.session) }, "Open session"));
     }
     setFollow(followBtn, following);
     view.dataset.following = following;

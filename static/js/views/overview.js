@@ -70,14 +70,9 @@ export function mount(root, ctx) {
 }
 
 function hero(live, latest, ctx) {
-  const focus = live || latest;
-  const art = focus?.artwork_url;
+  const art = (live || latest)?.artwork_url;
   const el = h("section", { class: ["hero", live && "hero--live"], "aria-labelledby": "hero-title" });
-  if (art) {
-    const img = h("img.hero__art", { src: art, alt: "", decoding: "async", fetchpriority: "high" });
-    img.addEventListener("error", () => img.remove());
-    el.append(img);
-  }
+  if (art) el.append(h("img.hero__art", { src: art, alt: "", decoding: "async", fetchpriority: "high", on: { error() { this.remove(); } } }));
   el.append(h("div.hero__veil", HIDDEN));
   const [eyebrow, title, meta, actions] = live ? [
     [h("span.pulse", HIDDEN), "On air now"], live.theme || live.id,

@@ -41,27 +41,21 @@ export function mount(root, ctx) {
     // The session's files that exist: {url} or undefined.
     const [art, loopFile, final] = ["artwork", "loop", "final"].map((k) => d.media?.[k]?.exists ? d.media[k] : undefined);
     const stage = h("div.stage");
-    if (art) {
-      stage.append(h("img.stage__art", { src: art.url, alt: `Artwork for ${row.theme || sid}` }));
-    } else {
-      stage.append(h("div.stage__none", d.readable ? "No artwork yet" : "This session's state.json cannot be read"));
-    }
+    stage.append(art ? h("img.stage__art", { src: art.url, alt: `Artwork for ${row.theme || sid}` })
+      : h("div.stage__none", d.readable ? "No artwork yet" : "This session's state.json cannot be read"));
     if (loopFile) {
       // The loop plays over the still (muted, as browsers require for autoplay), unless
       // the person asked for less motion: then it waits for a click.
-      const loop = h("video.stage__loop", { src: loopFile.url, muted: true, loop: true, playsinline: true,
-        preload: "metadata", "aria-label": "Motion loop", props: { muted: true } });
-      stage.append(loop);
-      const toggle = h("button.stage__toggle", { on: { click: () => (loop.paused ? loop.play().catch(() => {}) : loop.pause()) } });
       const setToggle = () => {
         toggle.replaceChildren(icon(loop.paused ? "play" : "pause"), loop.paused ? "Play loop" : "Pause loop");
         stage.classList.toggle("is-playing", !loop.paused);
       };
-      loop.addEventListener("play", setToggle);
-      loop.addEventListener("pause", setToggle);
+      const loop = h("video.stage__loop", { src: loopFile.url, muted: true, loop: true, playsinline: true,
+        preload: "metadata", "aria-label": "Motion loop", props: { muted: true }, on: { play: setToggle, pause: setToggle } });
+      const toggle = h("button.stage__toggle", { on: { click: () => (loop.paused ? loop.play().catch(() => {}) : loop.pause()) } });
       if (!reducedMotion()) { loop.autoplay = true; loop.play().catch(() => {}); }
       setToggle();
-      stage.append(toggle);
+      stage.append(loop, toggle);
     }
     stage.append(ribbons("div.stage__ribbons.ribbons", d.youtube?.url, loopFile, final ? row.minutes : null));
 
@@ -130,7 +124,7 @@ export function mount(root, ctx) {
 
   // One audio element for the whole list: starting a track stops the previous one.
   function playTrack(t, btn) {
-    if (!audio) { audio = new Audio(); audio.addEventListener("ended", () => reset()); }
+    if (!audio) { audio = new Audio(); audio.onended = () => reset(); }
     const reset = () => view.querySelectorAll(".track__play.is-playing").forEach((b) => { b.classList.remove("is-playing"); b.replaceChildren(icon("play")); });
     if (btn.classList.contains("is-playing")) { audio.pause(); reset(); return; }
     reset();

@@ -59,7 +59,8 @@ export function mount(root, ctx) {
     h("span.chip__dot", HIDDEN), statusLabel(st)), () => f.status, (status) => apply({ status }));
   const seasons = filterChips(config.choices.season, (se) => h("button", { class: `chip se-${se}`, "data-season": se }, se),
     () => f.season, (season) => apply({ season }));
-  const clearBtn = h("button.btn.btn--ghost.btn--sm", { on: { click: () => apply(NO_FILTERS) } }, "Clear filters");
+  const clear = { click: () => apply(NO_FILTERS) };
+  const clearBtn = h("button.btn.btn--ghost.btn--sm", { on: clear }, "Clear filters");
   // Set from the Series view's "Its sessions" link; pressing it drops the series filter.
   const seriesChip = h("button.chip.chip--series", { "aria-pressed": "true", hidden: true, on: { click: () => apply({ series: [] }) } });
   const exports = ["csv", "json"].map((x) => h("a.btn.btn--ghost.btn--sm", { download: "", "data-export": x }, icon("download"), x.toUpperCase()));
@@ -84,7 +85,7 @@ export function mount(root, ctx) {
     onError: (err) => { shown.replaceChildren(h("span.field__error", { role: "alert" }, err.message)); },
   });
   const empty = emptyState("No sessions match these filters", null,
-    h("button.btn.btn--ghost", { on: { click: () => apply(NO_FILTERS) } }, "Clear filters"));
+    h("button.btn.btn--ghost", { on: clear }, "Clear filters"));
   empty.hidden = true;
   table.append(rows.el);
 
@@ -108,21 +109,17 @@ export function mount(root, ctx) {
     const [dir, key] = f.sort.startsWith("-") ? ["descending", f.sort.slice(1)] : ["ascending", f.sort.replace(/^\+/, "")];
     head.replaceChildren(...COLUMNS.map((c) => {
       const active = c.sort === key;
-      const btn = h("button.sort", { "data-sort": c.sort },
-        c.label, h("span.sort__arrow", HIDDEN, active ? (dir === "descending" ? "↓" : "↑") : ""));
       // A second click turns the order round; words start A to Z, numbers and dates largest first.
-      btn.addEventListener("click", () => apply({ sort: (active ? dir === "descending" : ["theme", "season", "status"].includes(c.sort))
-        ? c.sort : "-" + c.sort }));
-      return h("div", { class: ["cell", "cell--head", `col--${c.key}`, c.cls], role: "columnheader",
-        "aria-sort": active ? dir : "none" }, btn);
+      const click = () => apply({ sort: (active ? dir === "descending" : ["theme", "season", "status"].includes(c.sort)) ? c.sort : "-" + c.sort });
+      return h("div", { class: ["cell", "cell--head", `col--${c.key}`, c.cls], role: "columnheader", "aria-sort": active ? dir : "none" },
+        h("button.sort", { "data-sort": c.sort, on: { click } }, c.label, h("span.sort__arrow", HIDDEN, active ? (dir === "descending" ? "↓" : "↑") : "")));
     }));
   }
 
   function renderRow(r) {
-    const row = h("div", { class: `vrow vrow--${r.status}`, role: "row", "data-id": r.id }, COLUMNS.map((c) =>
+    return h("div", { class: `vrow vrow--${r.status}`, role: "row", "data-id": r.id,
+      on: { click: (e) => { if (!e.target.closest("a")) navigate(sessionHref(r.id)); } } }, COLUMNS.map((c) =>
       h("div", { class: ["cell", `col--${c.key}`, c.cls], role: "cell", title: c.title?.(r) }, c.show(r))));
-    row.addEventListener("click", (e) => { if (!e.target.closest("a")) navigate(sessionHref(r.id)); });
-    return row;
   }
 
   function syncControls() {
