@@ -3,6 +3,7 @@
 import { config } from "./api.js";
 
 const nf = new Intl.NumberFormat("en-US");
+const two = (n) => String(n).padStart(2, "0");
 // No value to show: null, undefined or NaN.
 const none = (v) => v == null || Number.isNaN(v);
 
@@ -38,9 +39,9 @@ export function duration(seconds) {
   if (s < 10) return s.toFixed(1) + " s";
   if (s < 60) return Math.round(s) + " s";
   const m = Math.floor(s / 60), r = Math.round(s % 60);
-  if (m < 60) return `${m}m ${String(r).padStart(2, "0")}s`;
+  if (m < 60) return `${m}m ${two(r)}s`;
   const hrs = Math.floor(m / 60);
-  return `${hrs}h ${String(m % 60).padStart(2, "0")}m`;
+  return `${hrs}h ${two(m % 60)}m`;
 }
 
 /** A video's target length from its minutes: 1h, 1h 30m, 45m, 6 s. */
@@ -58,8 +59,7 @@ export function clock(seconds) {
   if (seconds == null) return "–";
   const s = Math.max(0, Math.round(seconds));
   const hrs = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
-  const mm = String(m).padStart(hrs ? 2 : 1, "0"), ss = String(sec).padStart(2, "0");
-  return hrs ? `${hrs}:${mm}:${ss}` : `${mm}:${ss}`;
+  return hrs ? `${hrs}:${two(m)}:${two(sec)}` : `${m}:${two(sec)}`;
 }
 
 export function parseTime(iso) {

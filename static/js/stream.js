@@ -18,7 +18,7 @@ const stateListeners = new Set();
 function watch() {
   clearTimeout(quiet);
   quiet = setTimeout(() => {
-    if (source) source.close();
+    source?.close();
     source = null;
     setState("reconnecting");
     connect();
