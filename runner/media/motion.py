@@ -222,7 +222,7 @@ class LoopBuilder:
         # Dust motes drifting in the lamp light, on closed (Lissajous) paths.
         lx, ly = scene.lamp_xy
         self.motes = []
-        for _ in range(26 if scene.fire is None else 0):
+        for _ in range(26 if scene.fire is None and not scene.outdoors else 0):
             self.motes.append((lx - 120 + rng.normal(0, 120), ly + 160 + rng.normal(0, 90),
                                rng.uniform(30, 120), rng.uniform(20, 90), int(rng.integers(1, 4)), int(rng.integers(1, 4)),
                                rng.random(), rng.random(), rng.uniform(1.0, 2.2), rng.uniform(0.25, 0.6)))
