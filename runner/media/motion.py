@@ -53,14 +53,26 @@ except ImportError:  # numpy 1.x
     from numpy.core.umath import clip as _clip  # type: ignore[attr-defined,no-redef]
 
 
-def encoder_args(fps: int, frames: int) -> list[str]:
+# For the painted loop, whose motion moves by whole pixels (rain and flames scroll by whole
+# rows, leaves and petals are drawn at whole pixels) or is no motion at all (a light breathing,
+# a sweep): x264 may skip the sub-pixel search (subme=0), the smaller partitions of P-frames
+# and the wider search pattern (me=dia). Measured on 384 raw frames of two scenes, medians of
+# four: x264 CPU 5.60 -> 3.57 s (cabin by the fire in rain) and 5.27 -> 3.29 s (rooftop in rain),
+# 5-6 % more bytes, PSNR within 0.25 dB, the frames indistinguishable by eye at 2x.
+WHOLE_PIXEL_X264 = "partitions=none:me=dia:subme=0"
+
+
+def encoder_args(fps: int, frames: int, whole_pixel: bool = False) -> list[str]:
     """x264 settings shared by every loop: one closed GOP per loop, no B-frames, CFR (in the
-    input rate and, with force-cfr=1, in the stream's own timing)."""
+    input rate and, with force-cfr=1, in the stream's own timing). whole_pixel: the frames move
+    by whole pixels only (the painted loop), so the cheaper analysis of WHOLE_PIXEL_X264 codes
+    them as well; a clip or a panned picture moves by fractions of a pixel and keeps the preset's."""
+    x264 = "open-gop=0:scenecut=0:bframes=0:force-cfr=1" + (":" + WHOLE_PIXEL_X264 if whole_pixel else "")
     return [
         "-c:v", "libx264", "-preset", PRESET, "-crf", str(CRF), "-tune", "animation",
         "-profile:v", "high", "-pix_fmt", "yuv420p",
         "-g", str(frames), "-keyint_min", str(frames), "-sc_threshold", "0", "-bf", "0",
-        "-x264-params", "open-gop=0:scenecut=0:bframes=0:force-cfr=1",
+        "-x264-params", x264,
         "-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709", "-color_range", "tv",
         # CFR comes from the input: raw frames at a fixed -r, or the fps filter for clips.
         "-r", str(fps), "-movflags", "+faststart", "-an",
@@ -564,7 +576,7 @@ async def make_loop(scene: art.Scene, out_mp4: Path, *, frames: int = FRAMES, fp
     builder = await asyncio.to_thread(LoopBuilder, scene, frames, fps)
     tmp = out_mp4.with_name(f".{out_mp4.stem}.tmp.mp4")
     args = ["-y", "-v", "error", "-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", f"{W}x{H}", "-r", str(fps),
-            "-i", "pipe:0", *encoder_args(fps, frames), str(tmp)]
+            "-i", "pipe:0", *encoder_args(fps, frames, whole_pixel=not scene.pan), str(tmp)]
     try:
         # The loop is needed only when the render starts, after the music: at a lower CPU
         # priority its encoder takes what the music's synthesis and AAC encoder leave idle.
