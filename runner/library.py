@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from . import store
-from .media import ffmpeg
+from .media import ffmpeg, picture
 
 LIBRARY = "library"   # the data root's folder of a person's own files (the studio's picker lists it)
 AUDIO_SUFFIXES = (".mp3", ".wav", ".flac", ".m4a", ".aac", ".ogg", ".opus")
@@ -327,7 +327,8 @@ def title_from_name(name: str) -> str:
 
 
 def inspect_picture(root: Path, path: Path) -> Picture:
-    """--artwork: a PNG, JPEG or WebP of at least 640x360."""
+    """--artwork: a PNG, JPEG or WebP of at least 640x360 as shown (a JPEG's EXIF orientation
+    may turn it: media/picture.py); width and height are the shown size."""
     _readable(path, "artwork")
     if not path.name.lower().endswith(IMAGE_SUFFIXES):
         raise BadInput(f"{path}: not a PNG, JPEG or WebP file name ({', '.join(IMAGE_SUFFIXES)})")
@@ -339,9 +340,14 @@ def inspect_picture(root: Path, path: Path) -> Picture:
     codec = str(v.get("codec") or "")
     if codec not in IMAGE_CODECS:
         raise BadInput(f"{path}: a {codec or 'unknown'} image; the artwork must be PNG, JPEG or WebP")
-    width, height = int(v["width"]), int(v["height"])
+    stored = int(v["width"]), int(v["height"])
+    try:
+        width, height = picture.shown_size(path, *stored)  # a phone photo on its side is judged upright
+    except OSError as exc:
+        raise BadInput(f"{path}: unreadable ({exc.strerror})") from None
     if width < MIN_IMAGE[0] or height < MIN_IMAGE[1]:
-        raise BadInput(f"{path}: {width}x{height} is too small; the artwork must be at least "
+        turned = f" (stored {stored[0]}x{stored[1]}, turned by its EXIF orientation)" if (width, height) != stored else ""
+        raise BadInput(f"{path}: {width}x{height}{turned} is too small; the artwork must be at least "
                        f"{MIN_IMAGE[0]}x{MIN_IMAGE[1]}")
     return Picture(path=shown(root, path), sha256=sha256_of(path), width=width, height=height,
                    codec=IMAGE_CODECS[codec])

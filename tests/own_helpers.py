@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -54,6 +55,24 @@ def five_tracks(folder: Path) -> list[dict[str, Any]]:
 def picture(path: Path, w: int, h: int) -> Path:
     """testsrc2's pattern at w x h: colour bars that show where a crop or pad went."""
     ff("-f", "lavfi", "-i", f"testsrc2=s={w}x{h}", "-frames:v", "1", str(path))
+    return path
+
+
+def exif_app1(orientation: int, order: bytes = b"II") -> bytes:
+    """A JPEG APP1 segment holding only EXIF's Orientation tag, as a camera writes it: "Exif\\0\\0",
+    a TIFF header (byte order, 42, IFD0 at 8) and IFD0 with one entry, 0x0112 SHORT."""
+    e = "<" if order == b"II" else ">"
+    tiff = (order + struct.pack(e + "HI", 42, 8) + struct.pack(e + "H", 1)
+            + struct.pack(e + "HHIHH", 0x0112, 3, 1, orientation, 0) + struct.pack(e + "I", 0))
+    body = b"Exif\0\0" + tiff
+    return b"\xff\xe1" + struct.pack(">H", len(body) + 2) + body
+
+
+def with_orientation(path: Path, orientation: int, order: bytes = b"II") -> Path:
+    """The JPEG at path, given an EXIF Orientation tag (right after its SOI, where phones put it)."""
+    data = path.read_bytes()
+    assert data[:2] == b"\xff\xd8", "not a JPEG"
+    path.write_bytes(data[:2] + exif_app1(orientation, order) + data[2:])
     return path
 
 

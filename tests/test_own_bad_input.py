@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Callable
 
 import pytest
-from own_helpers import clip, drm_m4a, picture, track, truncated_flac, video_only
+from own_helpers import clip, drm_m4a, picture, track, truncated_flac, video_only, with_orientation
 from test_bad_input import _assert_refused, main  # noqa: F401 - the in-process CLI fixture
 
 from runner import library
@@ -41,6 +41,8 @@ CASES: list[tuple[str, str, Callable[[Path], Path], str]] = [
     ("--music", "locked.m4a", drm_m4a, "protected by DRM"),
     ("--music", "list.m3u", _playlist_with_a_gap, "gone.mp3: no such file"),
     ("--artwork", "small.png", lambda p: picture(p, 600, 400), "600x400 is too small"),
+    ("--artwork", "sideways.jpg", lambda p: with_orientation(picture(p, 700, 400), 6),
+     "400x700 (stored 700x400, turned by its EXIF orientation) is too small"),
     ("--artwork", "noise.png", _garbage, "unreadable"),
     ("--loop", "short.mp4", lambda p: clip(p, seamless=True, seconds=1), "a loop must last at least 2 s"),
     ("--loop", "locked.mp4", lambda p: _encrypted_clip(p), "protected by DRM"),
