@@ -76,6 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="start a new session and run it to the end",
                        description="Start a session: prints its id first, then progress, then a summary.")
     _run_options(p)
+    p.add_argument("--library-only", action="store_true",
+                   help="read only files inside the data root's library/ folder, also those a playlist or a "
+                        "folder's links lead to (the studio's launcher passes this)")
 
     p = sub.add_parser("resume", help="continue an interrupted, failed or halted session")
     p.add_argument("id")
@@ -187,7 +190,7 @@ def cmd_run(args: argparse.Namespace, root: Path) -> int:
     sessions.check_provider_keys(params, os.environ)
     own = None
     if any(params.get(k) for k in store.OWN_FILES):
-        own = library.check(root, params)
+        own = library.check(root, params, library_only=args.library_only)
         params = library.resolve(params, own)
     sessions.check_disk_space(root, params)
     from .providers import registry  # noqa: PLC0415

@@ -139,25 +139,56 @@ def _given(path_text: str, cwd: Path) -> Path:
 
 # ----------------------------------------------------------------------------- the check
 
-def check(root: Path, params: Mapping[str, Any], *, cwd: Path | None = None, workers: int = 2) -> Own:
+def check(root: Path, params: Mapping[str, Any], *, cwd: Path | None = None, workers: int = 2,
+          library_only: bool = False) -> Own:
     """Check every file params names; return what was found, or raise BadInput (one line).
 
     cwd: the folder relative paths are read from (default: the current directory, where the
     person typed them). workers: files inspected at once (each runs ffprobe and ffmpeg).
+    library_only (`run --library-only`, which the studio's launcher passes): every file named,
+    every file in a music folder and every file a playlist names must be inside the data
+    root's library/ folder once links are followed; else BadInput naming it. From the command
+    line a person's playlist may name any file they can read.
     """
     cwd = Path.cwd() if cwd is None else cwd
+    inside = Confined(root) if library_only else None
     music = playlist = artwork = loop = None
     if params.get("music"):
         given = _given(str(params["music"]), cwd)
-        files = playlist_files(given)
+        files = playlist_files(given, inside)
         playlist = shown(root, given)
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
             music = tuple(pool.map(lambda f: inspect_track(root, f), files))
     if params.get("artwork"):
-        artwork = inspect_picture(root, _given(str(params["artwork"]), cwd))
+        artwork = inspect_picture(root, _within(inside, _given(str(params["artwork"]), cwd)))
     if params.get("loop"):
-        loop = inspect_clip(root, _given(str(params["loop"]), cwd))
+        loop = inspect_clip(root, _within(inside, _given(str(params["loop"]), cwd)))
     return Own(music=music, playlist=playlist, artwork=artwork, loop=loop)
+
+
+class Confined:
+    """The data root's library/ folder, as the files a run started from the studio may read.
+
+    A path is inside when the file it leads to, every link followed (os.path.realpath), is
+    below library/ (itself followed too). Checked before the file is looked at, so the
+    line it prints says nothing about a file outside."""
+
+    def __init__(self, root: Path) -> None:
+        self.folder = os.path.realpath(Path(root) / LIBRARY)
+
+    def holds(self, path: Path) -> bool:
+        real = os.path.realpath(path)
+        return os.path.commonpath([real, self.folder]) == self.folder
+
+    def refusal(self, named: str) -> BadInput:
+        return BadInput(f"{named}: outside the data root's {LIBRARY}/ folder (links followed); a run started "
+                        f"from the studio reads only files in {LIBRARY}/")
+
+
+def _within(inside: Confined | None, path: Path) -> Path:
+    if inside is not None and not inside.holds(path):
+        raise inside.refusal(str(path))
+    return path
 
 
 def resolve(params: Mapping[str, Any], own: Own) -> dict[str, Any]:
@@ -181,9 +212,11 @@ def resolve(params: Mapping[str, Any], own: Own) -> dict[str, Any]:
     return out
 
 
-def playlist_files(given: Path) -> list[Path]:
+def playlist_files(given: Path, inside: Confined | None = None) -> list[Path]:
     """The tracks a folder or playlist names, in order: a playlist's own order, a folder's
-    audio files in natural order of their names (2 before 10; subfolders are not read)."""
+    audio files in natural order of their names (2 before 10; subfolders are not read).
+    inside: each of them must be in library/ (check()'s library_only)."""
+    _within(inside, given)
     if not given.exists():
         raise BadInput(f"{given}: no such folder or playlist")
     if given.is_dir():
@@ -194,11 +227,11 @@ def playlist_files(given: Path) -> list[Path]:
             raise BadInput(f"{given}: cannot read the folder ({exc.strerror})") from None
         if not names:
             raise BadInput(f"{given}: the folder holds no audio files ({', '.join(s[1:] for s in AUDIO_SUFFIXES)})")
-        files = [given / n for n in sorted(names, key=natural_key)]
+        files = [_within(inside, given / n) for n in sorted(names, key=natural_key)]
     elif given.name.lower().endswith(AUDIO_SUFFIXES):
         files = [given]  # one track is a playlist of one
     else:
-        files = read_playlist(given)
+        files = read_playlist(given, inside)
     if len(files) > MAX_TRACKS:
         raise BadInput(f"{given}: {len(files)} tracks; at most {MAX_TRACKS}")
     return files
@@ -210,9 +243,10 @@ def natural_key(name: str) -> list[Any]:
             for part in re.split(r"(\d+)", name) if part]
 
 
-def read_playlist(path: Path) -> list[Path]:
+def read_playlist(path: Path, inside: Confined | None = None) -> list[Path]:
     """An M3U/M3U8 playlist or a text file of one path a line (# comments and #EXT lines are
-    skipped; relative paths are read from the playlist's folder; file:// URLs are paths)."""
+    skipped; relative paths are read from the playlist's folder; file:// URLs are paths).
+    inside: every line must name a file in library/ (check()'s library_only)."""
     try:
         with open(path, "rb") as fh:
             data = fh.read(MAX_PLAYLIST_BYTES + 1)
@@ -228,7 +262,7 @@ def read_playlist(path: Path) -> list[Path]:
         text = data.decode("latin-1")  # classic .m3u files are in the system's legacy encoding
     files = []
     for n, line in enumerate(text.splitlines(), 1):
-        entry = line.strip()
+        entry = typed = line.strip()
         if not entry or entry.startswith("#"):
             continue
         if entry.lower().startswith("file://"):
@@ -236,6 +270,8 @@ def read_playlist(path: Path) -> list[Path]:
         elif re.match(r"^[a-z][a-z0-9+.-]*://", entry, re.I):
             raise BadInput(f"{path}:{n}: {entry[:80]} is an address; the playlist must name files on this machine")
         found = _given(entry, path.parent)
+        if inside is not None and not inside.holds(found):
+            raise inside.refusal(f"{path}:{n}: {typed[:200]}")
         if not found.exists():
             raise BadInput(f"{path}:{n}: {entry}: no such file")
         files.append(found)

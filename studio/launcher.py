@@ -241,7 +241,10 @@ class Launcher:
             else self.first_line_timeout
         with self._lock:
             self._check_can_start()
-            proc, out, err = self._spawn(["run", *run_args(params), f"--root={self.root}"])
+            # The picks are checked against library/ here; --library-only holds the runner to
+            # it for every file they lead to (a playlist's lines, a folder's links).
+            confine = ["--library-only"] if any(k in params for k in store.OWN_FILES) else []
+            proc, out, err = self._spawn(["run", *run_args(params), *confine, f"--root={self.root}"])
             child = Child(proc, None, "run")
             self._children.append(child)
             try:

@@ -57,7 +57,8 @@ def test_a_launch_passes_the_picks_to_the_runner_as_typed_options(root, tmp_path
     argv = calls(tmp_path)[0]
     for option in ("--music=library/albums/night", "--artwork=library/albums/night/cover.jpg",
                    "--loop=library/loops/rain.mov", "--fit=contain", "--minutes=auto",
-                   "--license-note=licensed from Ada Reed", "--tracks=auto"):
+                   "--license-note=licensed from Ada Reed", "--tracks=auto",
+                   "--library-only"):  # the runner reads nothing outside library/ (a playlist's lines)
         assert option in argv, argv
     wait_gone(app)
 
