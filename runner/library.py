@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from . import store
-from .media import ffmpeg, picture
+from .media import ends, ffmpeg, picture
 
 LIBRARY = "library"   # the data root's folder of a person's own files (the studio's picker lists it)
 AUDIO_SUFFIXES = (".mp3", ".wav", ".flac", ".m4a", ".aac", ".ogg", ".opus")
@@ -43,6 +43,11 @@ MAX_TAG_CHARS = 100
 # A track is truncated when it decodes to this much less than its header promises (an MP3's
 # Xing frame count, FLAC's STREAMINFO): a cut-off download plays, then stops mid-note.
 TRUNCATED_SLACK_S = 0.5
+# FLAC's STREAMINFO counts its samples exactly: short by more than resampling can round is cut.
+EXACT_SLACK_S = {"flac": 0.02}
+# Containers (ffprobe's format names) whose last frame or page tells a cut (media/ends.py):
+# MP3, raw AAC (ADTS), Ogg (Vorbis, Opus, FLAC in Ogg).
+ENDS_TOLD = ("mp3", "aac", "ogg")
 RATE = 48000                  # the master's sample rate (runner/media/master.py): lengths are counted in it
 
 
@@ -327,14 +332,21 @@ def inspect_track(root: Path, path: Path) -> Track:
     try:
         frames = ffmpeg.decoded_frames(path, RATE)
     except ffmpeg.MediaError as exc:
-        raise BadInput(f"{path}: unreadable or truncated: {str(exc).split(': ', 1)[-1]}") from None
+        raise BadInput(f"{path}: unreadable, truncated or damaged (ffmpeg: {str(exc).split(': ', 1)[-1]})") from None
     seconds = frames / RATE
     declared = float(audio.get("duration") or info.get("duration") or 0.0)
-    if declared and seconds < declared - TRUNCATED_SLACK_S:
+    if declared and seconds < declared - EXACT_SLACK_S.get(str(info.get("format")), TRUNCATED_SLACK_S):
         raise BadInput(f"{path}: truncated: it plays {seconds:.1f} s of the {declared:.1f} s its header promises")
-    if path.suffix.lower() == ".wav":
+    if info.get("format") in ENDS_TOLD:  # these say nothing of their length: their last frame does
         try:
-            ffmpeg.check_input(path, "audio")  # a WAV's header says how many bytes it should hold
+            cut = ends.cut_off(path)
+        except OSError as exc:
+            raise BadInput(f"{path}: unreadable ({exc.strerror})") from None
+        if cut:
+            raise BadInput(f"{path}: truncated: {cut}")
+    if path.suffix.lower() == ".wav" or "mp4" in str(info.get("format") or ""):
+        try:
+            ffmpeg.check_input(path, "audio")  # a WAV's header and an M4A's boxes say how many bytes it holds
         except ffmpeg.MediaError as exc:
             raise BadInput(f"{path}: {str(exc).split(': ')[0]}") from None
     if seconds < MIN_TRACK_S:

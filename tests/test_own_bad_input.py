@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Callable
 
 import pytest
+from fakes.fixtures import loopback_only  # noqa: F401 - a run that got past the check must not reach fal
 from own_helpers import clip, drm_m4a, picture, track, truncated_flac, video_only, with_orientation
 from test_bad_input import _assert_refused, main  # noqa: F401 - the in-process CLI fixture
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from fakes.fixtures import loopback_only  # noqa: F401 - a run that got past the check must not reach fal
 from own_helpers import picture, track
 from test_bad_input import _assert_refused, main  # noqa: F401 - the in-process CLI fixture
 

@@ -398,7 +398,9 @@ def decoded_frames(path: Path, rate: int) -> int:
     """Sample frames the first audio stream of path decodes to, resampled to rate Hz: its real
     length, as the master will hear it (header durations can be estimates, or lie when a file
     was cut short). Decodes the whole stream. Raises MediaError (naming the file) when ffmpeg
-    cannot decode it."""
+    cannot decode it, or reports an error on the way: at -v error a decoder or demuxer speaks
+    only of data it could not read (a FLAC or AAC frame cut off, "partial file"), so a good
+    file decodes in silence."""
     argv = _base_args(ffmpeg_exe(), False) + ["-v", "error", "-i", str(path), "-map", "0:a:0", "-vn", "-ac", "2",
                                               "-ar", str(rate), "-c:a", "pcm_s16le", "-f", "s16le", "pipe:1"]
     with tempfile.TemporaryFile() as err:
@@ -415,7 +417,21 @@ def decoded_frames(path: Path, rate: int) -> int:
         text = err.read().decode("utf-8", "replace")
     if rc != 0:
         raise MediaError(f"cannot decode {path}: {summarize_stderr(text, 160)}")
+    said = decoder_errors(text)
+    if said:
+        raise MediaError(f"damaged data in {path}: {said[0][:160]}")
     return size // 4
+
+
+_WHO = re.compile(r"^\[[\w:,.-]+ @ 0x[0-9a-f]+\]\s*")
+_GENERIC = "Error while decoding stream"
+
+
+def decoder_errors(stderr: str) -> list[str]:
+    """ffmpeg's error lines without their "[aac @ 0x...]" prefix, the specific ones first
+    (the generic "Error while decoding stream ..." that follows each is last)."""
+    lines = [_WHO.sub("", ln.strip()) for ln in stderr.splitlines() if ln.strip() and not _NOISE.match(ln.strip())]
+    return sorted(lines, key=lambda ln: ln.startswith(_GENERIC))
 
 
 # ISO BMFF (MP4, M4A, MOV) boxes that only protected content has: a protection scheme (sinf,
