@@ -8,6 +8,7 @@ import re
 import subprocess
 from pathlib import Path
 
+import numpy as np
 from helpers import run_cli
 from media_helpers import FFMPEG, decode_rgb, packets, run, variation
 from own_helpers import clip
@@ -104,3 +105,26 @@ def test_a_clip_in_another_format_is_encoded_once_to_the_renders(tmp_path):
     # 16:9 into 16:9 under contain: scaled up, no bars.
     img = decode_rgb(tmp_path / "loop.mp4", 1920, 1080)
     assert img[540, 2].max() > 40
+
+
+def test_a_clip_a_display_matrix_turns_is_encoded_upright_not_copied_on_its_side(tmp_path):
+    """A phone's clip may be stored 1920x1080 with a matrix that shows it 1080x1920. Copied, the
+    matrix would ride into the render and turn the whole video; it is encoded as shown instead."""
+    plain = clip(tmp_path / "plain.mp4", seamless=True, seconds=2, fps=12)
+    turned = tmp_path / "turned.mp4"
+    subprocess.run([FFMPEG, "-v", "error", "-y", "-i", str(plain), "-c", "copy", "-metadata:s:v", "rotate=90",
+                    str(turned)], check=True)
+    assert own_clip.facts(turned).rotation % 360 and own_clip.problems(own_clip.facts(plain)) == []
+    made = run(own_clip.make_loop(turned, tmp_path / "loop.mp4"))
+    assert made["method"] == "re-encoded" and any("rotation" in r for r in made["reasons"]), made
+    assert own_clip.facts(tmp_path / "loop.mp4").rotation == 0
+    # What ffmpeg shows of the clip (turned by its matrix), covered to 1920x1080, is the loop's
+    # first frame; the clip as stored is not.
+    def first(args: list[str]) -> np.ndarray:
+        raw = subprocess.run([FFMPEG, "-v", "error", *args, "-frames:v", "1", "-vf",
+                              f"{own_clip.fit_filter('cover')},format=rgb24", "-f", "rawvideo", "-"],
+                             capture_output=True, check=True).stdout
+        return np.frombuffer(raw, np.uint8).reshape(1080, 1920, 3).astype(int)
+    loop = decode_rgb(tmp_path / "loop.mp4", 1920, 1080).astype(int)
+    assert np.abs(loop - first(["-i", str(turned)])).mean() < 6
+    assert np.abs(loop - first(["-noautorotate", "-i", str(turned)])).mean() > 20

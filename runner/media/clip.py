@@ -55,6 +55,7 @@ class Facts:
     keyframes: list[int]    # frame numbers, in presentation order
     b_frames: bool
     constant_rate: bool     # every frame lasts as long as every other (to a tick)
+    rotation: int = 0       # its display matrix's rotation, as ffprobe gives it (a phone's; ffmpeg turns it when decoding)
 
 
 def facts(path: Path) -> Facts:
@@ -85,7 +86,15 @@ def facts(path: Path) -> Facts:
                  height=int(stream.get("height") or 0), sar=stream.get("sample_aspect_ratio"),
                  fps=rate if constant or not avg else avg, frames=len(packets), seconds=round(seconds, 6),
                  keyframes=[i for i, p in enumerate(packets) if "K" in str(p.get("flags", ""))],
-                 b_frames=bool(stream.get("has_b_frames")), constant_rate=constant and abs(rate - avg) < 0.01 * rate)
+                 b_frames=bool(stream.get("has_b_frames")), constant_rate=constant and abs(rate - avg) < 0.01 * rate,
+                 rotation=_rotation(stream))
+
+
+def _rotation(stream: dict[str, Any]) -> int:
+    for side in stream.get("side_data_list") or []:
+        if isinstance(side, dict) and isinstance(side.get("rotation"), (int, float)):
+            return int(side["rotation"])
+    return 0
 
 
 def _ratio(text: Any) -> float | None:
@@ -117,6 +126,9 @@ def problems(f: Facts, fit: str = "cover") -> list[str]:
         out.append(f"{len(f.keyframes)} keyframes, not one closed GOP (a keyframe on the first frame only)")
     if f.b_frames:
         out.append("B-frames (a GOP that is not closed at the seam)")
+    if f.rotation % 360:
+        # Copied, the matrix would ride into the render and turn the whole video on its side.
+        out.append(f"a display matrix that turns it when shown (rotation {f.rotation})")
     return out
 
 
