@@ -1,5 +1,6 @@
 import sys
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -13,6 +14,16 @@ def root(tmp_path: Path) -> Path:
     (tmp_path / "sessions").mkdir()
     (tmp_path / "logs").mkdir()
     return tmp_path
+
+
+@pytest.fixture(autouse=True)
+def no_network_beyond_loopback(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every test, in-process: a DNS lookup or connection beyond loopback is refused and fails it."""
+    from fakes.loopback import guard_sockets
+
+    tried = guard_sockets(monkeypatch)
+    yield
+    assert not tried, f"a test tried to leave loopback: {tried}"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import ipaddress
-import socket
 from types import SimpleNamespace
 from typing import Iterator
 
@@ -13,42 +11,14 @@ import pytest
 from .elevenlabs import ElevenLabsFake
 from .fal import FalFake
 from .harness import assets, fal_media
+from .loopback import guard_sockets
 from .youtube import YouTubeFake
-
-
-def _loopback(host: object) -> bool:
-    if host is None:
-        return True
-    text = host.decode() if isinstance(host, bytes) else str(host)
-    text = text.strip("[]").split("%")[0]
-    if text in ("localhost", ""):
-        return True
-    try:
-        return ipaddress.ip_address(text).is_loopback
-    except ValueError:
-        return False
 
 
 @pytest.fixture(autouse=True)
 def loopback_only(monkeypatch: pytest.MonkeyPatch, tmp_path) -> Iterator[list[str]]:
     """In-process: refuse any DNS lookup or connection beyond loopback, and fail the test if tried."""
-    tried: list[str] = []
-    real_getaddrinfo, real_connect = socket.getaddrinfo, socket.socket.connect
-
-    def getaddrinfo(host, *args, **kwargs):
-        if not _loopback(host):
-            tried.append(f"getaddrinfo {host}")
-            raise socket.gaierror(socket.EAI_NONAME, "test: not loopback")
-        return real_getaddrinfo(host, *args, **kwargs)
-
-    def connect(self, address):
-        if self.family in (socket.AF_INET, socket.AF_INET6) and not _loopback(address[0]):
-            tried.append(f"connect {address}")
-            raise ConnectionRefusedError("test: not loopback")
-        return real_connect(self, address)
-
-    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
-    monkeypatch.setattr(socket.socket, "connect", connect)
+    tried = guard_sockets(monkeypatch)
     a = assets()
     # The fakes' CA is the only one trusted, for httpx (fal, ElevenLabs, downloads).
     monkeypatch.setenv("SSL_CERT_FILE", str(a.tls.ca))
