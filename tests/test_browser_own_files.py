@@ -26,6 +26,8 @@ def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[InProcess
     (lib / "tapes").mkdir(parents=True)
     track(lib / "tapes" / "1 first.flac", 5, freq=330, level_db=0, tags={"title": "First Light", "artist": "Ada Reed"})
     track(lib / "tapes" / "2 second.mp3", 5, freq=220, level_db=0, codec=("-c:a", "libmp3lame"))
+    (lib / "single").mkdir()
+    track(lib / "single" / "only.flac", 3, freq=440, level_db=0)
     picture(lib / "harbour.png", 960, 540)
     (lib / "loops").mkdir()
     clip(lib / "loops" / "drift.mp4", seamless=True, seconds=2)
@@ -51,10 +53,11 @@ def test_pick_your_own_files_start_a_run_and_see_their_provenance(open_page: Any
     page.locator("details.field--own summary").click()
     # The library as the server lists it: folders of tracks, pictures, loops; no link.
     page.wait_for_function("() => document.querySelectorAll('select[name=music] option').length > 1")
-    assert _options(page, "music") == ["", "library/tapes"]
+    assert _options(page, "music") == ["", "library/single", "library/tapes"]
     assert _options(page, "artwork") == ["", "library/harbour.png"]
     assert _options(page, "loop") == ["", "library/loops/drift.mp4"]
     assert "2 tracks" in page.locator("select[name=music] option[value='library/tapes']").inner_text()
+    assert page.locator("select[name=music] option[value='library/single']").inner_text().endswith("· 1 track")
 
     page.fill("input[name=theme]", "my tapes")
     page.select_option("select[name=music]", "library/tapes")

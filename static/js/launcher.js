@@ -5,7 +5,7 @@
 
 import { api, ApiError, config } from "./api.js";
 import { h, icon } from "./dom.js";
-import { money, pct, spendLevel } from "./format.js";
+import { counted, money, pct, spendLevel } from "./format.js";
 import { navigate } from "./router.js";
 import { fillTrack, liveHref, toast } from "./ui.js";
 
@@ -216,7 +216,7 @@ function build() {
       for (const [sel, items] of [[music, lib.music], [artwork, lib.artwork], [loopIn, lib.loop]]) {
         const was = sel.value;
         sel.replaceChildren(sel.options[0], ...items.map((i) => h("option", { value: i.path, selected: i.path === was },
-          i.path.slice(8) + (i.tracks ? ` · ${i.tracks} tracks` : ""))));
+          i.path.slice(8) + (i.tracks ? ` · ${counted(i.tracks, "track")}` : ""))));
       }
       values();
     }).catch(() => {});
