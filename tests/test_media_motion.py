@@ -64,6 +64,25 @@ def test_last_frame_flows_into_the_first(scene, tmp_path):
     assert seam >= statistics.median(neighbours), (seam, neighbours)
 
 
+def test_a_frame_is_the_same_whichever_frames_were_built_before_it():
+    """The key light lives in the builder's base between its steps: building frames out of
+    order (as the seam test does) must not change them."""
+    b = motion.LoopBuilder(art.build_scene(variation(5, "autumn", **DESK)))
+    first = [b.frame(i) for i in (0, 150, 151)]
+    assert [b.frame(i) for i in (151, 0, 150)] == [first[2], first[0], first[1]]
+
+
+def test_the_key_light_steps_by_at_most_lamp_step_and_holds_between():
+    values = [0.0, 0.2, 0.5, 0.9, 1.2, 1.0, 0.1]
+    assert motion.held(values, 1.0) == [0.0, 0.0, 0.0, 0.0, 1.2, 1.2, 0.1]
+    b = motion.LoopBuilder(art.build_scene(variation(5, "autumn", **DESK)))
+    peak = float(np.abs(b.lamp_y).max())
+    steps = [abs(x - y) * peak for x, y in zip(b.lamp_f, b.lamp_f[1:] + b.lamp_f[:1]) if x != y]
+    assert 10 < len(steps) < motion.FRAMES  # it moves, and holds in between
+    # A held step never lags the light by a full step.
+    assert all(abs(f - b.tl.flicker(i / motion.FRAMES)) * peak < motion.LAMP_STEP for i, f in enumerate(b.lamp_f))
+
+
 def test_the_encoded_seam_stays_smooth(loop):
     """Encoded, the one keyframe costs the seam a little (x264 codes it afresh), never a jump."""
     path, _, _ = loop

@@ -267,6 +267,30 @@ class LoopBuilder:
         self.lamp_y = ((lc @ (KY * 219.0)) * fade * fade * (3 - 2 * fade) * np.float32(scene.flicker)).astype(np.float32)
         self.lamp_rect = lb
         scene.lamp_contrib = None  # type: ignore[assignment]
+        # The light is part of the base (self.lit_f of it), changed only on the frames the
+        # schedule moves it: base and 8-bit base of the lamp box are repainted then, and every
+        # restore brings the light back with it.
+        peak = float(np.abs(self.lamp_y).max())
+        self.lamp_f = held([self.tl.flicker(i / self.n) for i in range(self.n)], LAMP_STEP / peak if peak > 0 else math.inf)
+        self.lamp_base = self.base[0][y0:y1, x0:x1].copy()
+        self.lamp_tmp = np.empty_like(self.lamp_y)
+        self.lit_f = 0.0
+
+    def _light(self, i: int) -> None:
+        """Bring the base (float and 8-bit) and the 8-bit frame to frame i's key light."""
+        if self.lamp_rect is None:
+            return
+        f = self.lamp_f[i % self.n]
+        if f == self.lit_f:
+            return
+        x0, y0, x1, y1 = self.lamp_rect
+        by, b8y, tmp = self.base[0][y0:y1, x0:x1], self.base8[0][y0:y1, x0:x1], self.lamp_tmp
+        np.multiply(self.lamp_y, np.float32(f), out=tmp)
+        np.add(self.lamp_base, tmp, out=by)
+        _clip(by, 0.0, 255.49, out=tmp)
+        b8y[...] = tmp
+        self.out[0][y0:y1, x0:x1] = b8y
+        self.lit_f = f
 
     # -- per frame ------------------------------------------------------------------------
 
@@ -274,6 +298,7 @@ class LoopBuilder:
         t = (i % self.n) / self.n
         todo: list[tuple[Rect, bool, Callable[[], None]]] = []  # (rect, luma only, paint)
         self._plan_frame(i, t, todo)
+        self._light(i)
         wy, wu, wv = self.work
         by, bu, bv = self.base
         oy, ou, ov = self.out
@@ -334,13 +359,6 @@ class LoopBuilder:
         if self.precip:
             self._t = t
             todo.append((self.glass, True, self._rain))
-        f = tl.flicker(t)
-        if f and self.lamp_rect is not None:
-            x0, y0, x1, y1 = self.lamp_rect
-
-            def lamp() -> None:
-                wy[y0:y1, x0:x1] += np.float32(f) * self.lamp_y
-            todo.append((self.lamp_rect, True, lamp))
         if self.tail is not None:
             sw = round(tl.swing(t), 3)
             if sw:
@@ -555,6 +573,24 @@ class LoopBuilder:
 
 def _nothing() -> None:
     pass
+
+
+# The key light moves in steps of at most this many code values at its brightest pixel (and
+# less everywhere else): 8-bit video shows a slow change as such steps anyway, and between
+# them the lit region is not repainted (nor re-coded by x264). A fire moves it most frames, a
+# lamp's slow breathing one frame in two to twenty.
+LAMP_STEP = 1.0
+
+
+def held(values: list[float], step: float) -> list[float]:
+    """values held until they move by step or more from the value held; the first is kept."""
+    out: list[float] = []
+    cur = values[0] if values else 0.0
+    for v in values:
+        if abs(v - cur) >= step:
+            cur = v
+        out.append(cur)
+    return out
 
 
 def _shifted(plane: np.ndarray, x: float, y: float, h: int, w: int) -> np.ndarray:
