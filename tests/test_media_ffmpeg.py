@@ -213,3 +213,42 @@ def test_background_encoders_run_at_a_lower_cpu_priority(tmp_path):
     ours = os.getpriority(os.PRIO_PROCESS, 0)
     assert run(niceness(False)) == ours
     assert run(niceness(True)) == min(19, ours + ffmpeg.BACKGROUND_NICE)
+
+
+def test_feed_writes_every_chunk_in_order_from_numpy_or_bytes(tmp_path):
+    # Frames bigger than a pipe-full, some the producer's own array reused for the next one.
+    import numpy as np  # noqa: PLC0415
+
+    frame = np.zeros((300, 400), np.uint8)
+    expected = []
+
+    def chunks():
+        for k in range(6):
+            frame[:] = k * 40
+            expected.append(frame.tobytes())
+            yield frame  # rewritten for the next frame: fed before it is
+        expected.append(b"\x07" * frame.size)
+        yield b"\x07" * frame.size
+
+    out = tmp_path / "out.gray"
+
+    async def go() -> None:
+        args = ["-y", "-v", "error", "-f", "rawvideo", "-pix_fmt", "gray", "-s", "400x300", "-i", "pipe:0",
+                "-f", "rawvideo", str(out)]
+        async with ffmpeg.Pipe(args) as pipe:
+            await pipe.feed(chunks())
+
+    run(go())
+    assert out.read_bytes() == b"".join(expected)
+
+
+def test_feed_says_so_when_ffmpeg_stops_reading(tmp_path):
+    async def go() -> None:
+        # ffmpeg takes one frame and quits; the feed is far from done.
+        args = ["-y", "-v", "error", "-f", "rawvideo", "-pix_fmt", "gray", "-s", "400x300", "-i", "pipe:0",
+                "-frames:v", "1", "-f", "rawvideo", str(tmp_path / "one.gray")]
+        async with ffmpeg.Pipe(args) as pipe:
+            await pipe.feed(bytes(400 * 300) for _ in range(2000))
+
+    with pytest.raises(ffmpeg.FFmpegError, match="stopped reading"):
+        run(go())

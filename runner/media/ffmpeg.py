@@ -12,11 +12,12 @@ import asyncio
 import json
 import os
 import re
+import select
 import shutil
 import subprocess
 import tempfile
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 ProgressFn = Callable[[float], None]
 
@@ -230,6 +231,32 @@ async def run_capture(args: list[str]) -> bytes:
     return out
 
 
+# What Pipe.feed asks of the pipe (bytes): Linux's default is 64 KiB; at most
+# /proc/sys/fs/pipe-max-size (1 MiB by default) is granted without privileges.
+FEED_PIPE_BYTES = 1 << 20
+
+
+def _write_all(fd: int, chunks: Iterable[Any]) -> None:
+    """Write each chunk whole to fd (non-blocking, as asyncio leaves it), then close fd."""
+    try:
+        try:
+            import fcntl  # noqa: PLC0415 - POSIX only
+            fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, FEED_PIPE_BYTES)
+        except (ImportError, AttributeError, OSError):
+            pass  # not Linux, or over the user's pipe quota: the default size works too
+        for chunk in chunks:
+            view = memoryview(chunk).cast("B")
+            while view:
+                try:
+                    n = os.write(fd, view)
+                except BlockingIOError:
+                    select.select([], [fd], [])
+                    continue
+                view = view[n:]
+    finally:
+        os.close(fd)
+
+
 class Pipe:
     """An ffmpeg process fed through stdin (raw frames or samples made in numpy).
 
@@ -267,6 +294,26 @@ class Pipe:
             await self.proc.stdin.drain()
         except (BrokenPipeError, ConnectionResetError):
             # ffmpeg died; the real reason is in its stderr, reported on exit.
+            await self._finish()
+            raise FFmpegError(f"ffmpeg stopped reading its input: {summarize_stderr(self.stderr)}",
+                              returncode=self.proc.returncode, stderr=self.stderr, args=self.argv)
+
+    async def feed(self, chunks: Iterable[Any]) -> None:
+        """Write every buffer chunks yields (bytes, memoryview, or a C-contiguous numpy array),
+        asking for each and writing it in one worker thread.
+
+        For input made in numpy, such as video frames: the event loop is not woken for every
+        pipe-full (64 KiB) as with write(), and a chunk may be the producer's own array, since
+        it is written before the next is asked for. The pipe is widened to 1 MiB where Linux
+        allows. Raises FFmpegError if ffmpeg stops reading.
+        """
+        assert self.proc is not None and self.proc.stdin is not None
+        # The worker writes through its own descriptor and closes it itself, so a cancelled
+        # run (which closes the stream's) never leaves it writing to a reused number.
+        fd = os.dup(self.proc.stdin.get_extra_info("pipe").fileno())
+        try:
+            await asyncio.to_thread(_write_all, fd, chunks)
+        except (BrokenPipeError, ConnectionResetError):
             await self._finish()
             raise FFmpegError(f"ffmpeg stopped reading its input: {summarize_stderr(self.stderr)}",
                               returncode=self.proc.returncode, stderr=self.stderr, args=self.argv)
