@@ -24,7 +24,7 @@ import functools
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -295,6 +295,11 @@ class LoopBuilder:
     # -- per frame ------------------------------------------------------------------------
 
     def frame(self, i: int) -> bytes:
+        """Frame i as raw yuv420p bytes (a copy: the builder's planes change with the next frame)."""
+        return b"".join(p.data for p in self.planes(i))
+
+    def planes(self, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Frame i's Y, U and V planes (uint8; the builder's own, valid until the next call)."""
         t = (i % self.n) / self.n
         todo: list[tuple[Rect, bool, Callable[[], None]]] = []  # (rect, luma only, paint)
         self._plan_frame(i, t, todo)
@@ -336,7 +341,7 @@ class LoopBuilder:
                     _clip(r, 0.0, 255.49, out=r)
                     o[c] = r
         self.prev = [(r, luma) for r, luma, _ in todo]
-        return b"".join((oy.data, ou.data, ov.data))
+        return oy, ou, ov
 
     def _pan_to(self, t: float, todo: list) -> None:
         """Move the base to this frame's view of the bigger picture (a Lissajous path of one turn
@@ -613,19 +618,22 @@ async def make_loop(scene: art.Scene, out_mp4: Path, *, frames: int = FRAMES, fp
     tmp = out_mp4.with_name(f".{out_mp4.stem}.tmp.mp4")
     args = ["-y", "-v", "error", "-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", f"{W}x{H}", "-r", str(fps),
             "-i", "pipe:0", *encoder_args(fps, frames, whole_pixel=not scene.pan), str(tmp)]
+    loop = asyncio.get_running_loop()
+
+    def planes() -> Iterator[np.ndarray]:
+        # Runs in Pipe.feed's worker thread: each frame is built there and written straight
+        # from the builder's planes (no copy, no event-loop wake per 64 KiB, measured: about
+        # 0.7 s less of the runner's CPU per loop than a thread hop and write() per frame).
+        for i in range(frames):
+            yield from builder.planes(i)
+            if on_progress is not None and i % 12 == 0:
+                loop.call_soon_threadsafe(on_progress, 100.0 * i / frames)
+
     try:
         # The loop is needed only when the render starts, after the music: at a lower CPU
         # priority its encoder takes what the music's synthesis and AAC encoder leave idle.
         async with ffmpeg.Pipe(args, background=True) as pipe:
-            # Build frame i+1 in a worker thread while frame i drains into the encoder.
-            pending = asyncio.ensure_future(asyncio.to_thread(builder.frame, 0))
-            for i in range(frames):
-                data = await pending
-                if i + 1 < frames:
-                    pending = asyncio.ensure_future(asyncio.to_thread(builder.frame, i + 1))
-                await pipe.write(data)
-                if on_progress is not None and i % 12 == 0:
-                    on_progress(100.0 * i / frames)
+            await pipe.feed(planes())
         tmp.replace(out_mp4)
     finally:
         tmp.unlink(missing_ok=True)
