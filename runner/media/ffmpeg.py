@@ -115,14 +115,12 @@ def _base_args(exe: str, progress: bool) -> list[str]:
 # ----------------------------------------------------------------------------- running
 
 async def run(args: list[str], *, duration_s: float | None = None,
-              on_progress: ProgressFn | None = None, background: bool = False) -> str:
+              on_progress: ProgressFn | None = None) -> str:
     """Run ffmpeg with args (a list, never a shell); return its stderr text.
 
     With on_progress and duration_s, ffmpeg's `-progress` output (out_time_us) is turned
-    into a 0-100 percentage. background=True lowers its CPU priority (niceness +BACKGROUND_NICE)
-    for work nothing waits on soon, so it takes the cores only when the rest leaves them idle.
-    Cancelling the awaiting task kills ffmpeg, so an interrupted step leaves no orphan
-    encoder behind.
+    into a 0-100 percentage. Cancelling the awaiting task kills ffmpeg, so an interrupted
+    step leaves no orphan encoder behind.
     """
     exe = ffmpeg_exe()
     want_progress = on_progress is not None
@@ -130,8 +128,6 @@ async def run(args: list[str], *, duration_s: float | None = None,
     proc = await asyncio.create_subprocess_exec(
         *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE)
-    if background:
-        _lower_priority(proc.pid)
     stderr_task = asyncio.ensure_future(_read_all(proc.stderr))
     try:
         await _read_progress(proc.stdout, duration_s, on_progress)
@@ -266,7 +262,9 @@ class Pipe:
 
     def __init__(self, args: list[str], *, duration_s: float | None = None,
                  on_progress: ProgressFn | None = None, background: bool = False):
-        self.background = background  # a lower CPU priority, as for run(background=True)
+        # background: a lower CPU priority (niceness +BACKGROUND_NICE) for an encoder nothing
+        # waits on soon, so it takes the cores only when the rest leaves them idle.
+        self.background = background
         self.args = [str(a) for a in args]
         self.duration_s = duration_s
         self.on_progress = on_progress

@@ -115,9 +115,14 @@ def _mastering(ctx: StepContext) -> master.ProgressFn:
 
 
 async def _stream(ctx: StepContext, specs: list[dict[str, Any]], keeper: "_FlacKeeper") -> dict[str, Any]:
-    """Make the tracks in playlist order, each fed to the running encoder as it is finished."""
+    """Make the tracks in playlist order, each fed to the running encoder as it is finished.
+
+    The FLAC copies start only once every track is made: while the synthesis runs, the two
+    cores are the synthesis's and the encoder's, and the copies fill the one the synthesis
+    leaves during the encoder's last stretch (measured, a keyless hour: copying each track as
+    it was made took the encoder's CPU and added about 10 s to the step).
+    """
     await _ambience(ctx)
-    keeper.start(ctx.outputs.get("ambience"))
     total = len(specs)
     planned = [int(round(track_seconds(ctx.params, s["index"]) * master.RATE)) for s in specs]
     made = {t["index"]: t for t in ctx.outputs["tracks"]}
@@ -132,8 +137,10 @@ async def _stream(ctx: StepContext, specs: list[dict[str, Any]], keeper: "_FlacK
         for k, spec in enumerate(specs):
             entry = made.get(spec["index"]) or await _make_one(ctx, spec, total)
             await stream.add(k, _track_in(ctx, entry))
-            keeper.start(entry["file"])
         tracks_done[0] = True
+        keeper.start(ctx.outputs.get("ambience"))
+        for entry in ctx.outputs["tracks"]:
+            keeper.start(entry["file"])
         return await stream.finish()
 
 
@@ -201,8 +208,8 @@ def _bed_in(ctx: StepContext) -> master.TrackIn | None:
 
 class _FlacKeeper:
     """Our WAVs (tracks and bed) are kept as FLAC: the same samples in about half the bytes
-    (issue 16). Each is encoded beside its WAV as soon as it exists (an ffmpeg process that
-    overlaps the synthesis), the WAV stays while the master may still read it, and finish()
+    (issue 16). Each is encoded beside its WAV once start() names it (one ffmpeg at a time,
+    overlapping the mix's encoder), the WAV stays while the master may still read it, and finish()
     points the outputs at the FLAC files, saves, and only then removes the WAVs."""
 
     def __init__(self, ctx: StepContext):
@@ -219,10 +226,8 @@ class _FlacKeeper:
             flac = path.with_suffix(".flac")
             tmp = flac.with_name(f".{flac.name}.tmp")
             try:
-                # Nothing waits on these copies until the step's end: in the background they
-                # take the CPU the synthesis and the mix's encoder leave idle.
                 await ffmpeg.run(["-y", "-v", "error", "-i", str(path), "-map", "0:a:0", "-c:a", "flac", "-f", "flac",
-                                  str(tmp)], background=True)
+                                  str(tmp)])
                 tmp.replace(flac)
             finally:
                 tmp.unlink(missing_ok=True)
