@@ -479,11 +479,14 @@ class MixStream:
 
     async def add(self, index: int, track: TrackIn | Path) -> None:
         """Track index (0-based) is finished: once measured (in a worker thread, while the
-        caller goes on making the next track), the encoder uses it."""
+        caller goes on making the next track), the encoder uses it.
+
+        The file must have passed ffmpeg.check_input already (the music step checks each
+        track as it lands; master_audio checks them all first): a second probe of every track
+        cost a keyless hour about 2 s of CPU while the encoder waited for it."""
         track = track if isinstance(track, TrackIn) else TrackIn(Path(track))
         if self.task is not None and self.task.done():
             self.task.result()  # the encoder failed: say why now, not after every track is made
-        ffmpeg.check_input(Path(track.file), "audio")
         src = await open_source(track, self.scratch)
         self.sources[index] = src
 

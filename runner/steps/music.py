@@ -135,7 +135,11 @@ async def _stream(ctx: StepContext, specs: list[dict[str, Any]], keeper: "_FlacK
     async with master.MixStream(planned, _target(ctx), ctx.session_dir / "mix.m4a", ambience=_bed_in(ctx),
                                 on_progress=on_progress) as stream:
         for k, spec in enumerate(specs):
-            entry = made.get(spec["index"]) or await _make_one(ctx, spec, total)
+            entry = made.get(spec["index"])
+            if entry is None:
+                entry = await _make_one(ctx, spec, total)  # checks the new file
+            else:
+                ffmpeg.check_input(ctx.session_dir / entry["file"], "audio")  # made before a resume
             await stream.add(k, _track_in(ctx, entry))
         tracks_done[0] = True
         keeper.start(ctx.outputs.get("ambience"))
