@@ -252,3 +252,17 @@ def test_feed_says_so_when_ffmpeg_stops_reading(tmp_path):
 
     with pytest.raises(ffmpeg.FFmpegError, match="stopped reading"):
         run(go())
+
+
+def test_a_whole_pcm_wav_is_checked_by_its_header_without_a_probe(tmp_path, monkeypatch):
+    good = tone_track(tmp_path / "good.wav", 2)
+    cut = tmp_path / "cut.wav"
+    cut.write_bytes(good.read_bytes()[:-1000])
+
+    def no_probe(path: Path) -> dict:
+        raise AssertionError(f"probed {path}")
+
+    monkeypatch.setattr(ffmpeg, "probe", no_probe)
+    ffmpeg.check_input(good, "audio")  # the header says it all
+    with pytest.raises(AssertionError, match="probed"):  # a cut one goes the whole way
+        ffmpeg.check_input(cut, "audio")
