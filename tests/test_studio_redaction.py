@@ -20,7 +20,7 @@ from runner import store
 from studio.app import App, Config
 from studio.logs import MAX_LINE
 from test_studio_support import (ENV, HOME, NOW, SECRET, SSEClient, add_event, add_ledger, body_bytes, call, get_json,
-                                 log, make_app, make_session, make_static, serving, sid)
+                                 log, make_app, make_session, make_static, serving, sid, wait_for_sweeps)
 
 REPO = Path(__file__).resolve().parent.parent
 KEY = "sk-proj-Q7wErTy8uIoP9aSdF0gHjK1lZxCv"       # key-shaped: redacted wherever it appears
@@ -86,10 +86,7 @@ def test_stream_events_carry_no_planted_secret(root):
     with serving(app) as (_, port):
         c = SSEClient(port)
         c.wait_for("hello")
-        import time
-        deadline = time.monotonic() + 5
-        while app.watcher.ticks < 2 and time.monotonic() < deadline:
-            time.sleep(0.02)
+        wait_for_sweeps(app)
         state = json.loads((store.session_dir(root, sid(1)) / "state.json").read_text())
         state["heartbeat_at"] = store.iso()
         store.atomic_write_json(store.session_dir(root, sid(1)) / "state.json", state)

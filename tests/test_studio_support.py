@@ -13,6 +13,7 @@ import json
 import os
 import socket
 import threading
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
@@ -193,6 +194,13 @@ def fetch(port: int, method: str, path: str, headers: dict[str, str] | None = No
         return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
     finally:
         conn.close()
+
+
+def wait_for_sweeps(app: App, sweeps: int = 2, timeout_s: float = 5.0) -> None:
+    """Until the app's watcher has swept `sweeps` times (a stream's baseline is then taken)."""
+    deadline = time.monotonic() + timeout_s
+    while app.watcher.ticks < sweeps and time.monotonic() < deadline:
+        time.sleep(0.02)
 
 
 class SSEClient:
